@@ -1,0 +1,161 @@
+/**
+ * A registry of the capture files of one run (one per interface), and the only place that touches
+ * process signals for captures.
+ *
+ * Rules, and why:
+ * - Write-behind buffers must reach disk however the process ends: `process.on('exit')` flushes and
+ *   closes (synchronous fs only works there), SIGINT/SIGTERM close the files and then let the signal do
+ *   what it would have done, so shells and supervisors still see 130/143 (128 + signal number).
+ * - Re-raising: when we are the only listener we remove our signal listeners (Node then restores the
+ *   default action) and send the signal to ourselves; `exit(128 + n)` backs that up. When someone else
+ *   also listens (e.g. a CLI that prints stats and exits itself), they own the exit and we only close.
+ * - One set of listeners per process, however many sets or calls: they iterate over every registered
+ *   set, so installing twice never doubles work or re-raises twice.
+ * - The process is injectable (`ProcessLike`) so tests can drive the handlers without real signals.
+ */
+import { constants } from 'node:os';
+import { EopError, ErrorCode } from '../errors.js';
+import { CaptureFile, type CaptureOptions, type CaptureStats } from './capture-file.js';
+
+/** The part of `process` the exit handlers use. */
+export interface ProcessLike {
+  readonly pid: number;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  listenerCount(event: string): number;
+  kill(pid: number, signal?: string | number): unknown;
+  exit(code?: number): unknown;
+}
+
+const HANDLED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+type HandledSignal = (typeof HANDLED_SIGNALS)[number];
+
+interface Installation {
+  readonly sets: Set<CaptureSet>;
+  readonly onExit: () => void;
+  readonly onSignal: (signal: HandledSignal) => void;
+  signalsOn: boolean;
+}
+
+const installations = new WeakMap<ProcessLike, Installation>();
+
+function closeSets(sets: Iterable<CaptureSet>): void {
+  for (const set of sets) {
+    try {
+      set.closeAll();
+    } catch {
+      // Never let capture cleanup change how the process ends.
+    }
+  }
+}
+
+function removeSignalListeners(proc: ProcessLike, inst: Installation): void {
+  if (!inst.signalsOn) return;
+  for (const sig of HANDLED_SIGNALS) proc.removeListener(sig, inst.onSignal);
+  inst.signalsOn = false;
+}
+
+function install(proc: ProcessLike, set: CaptureSet): void {
+  let inst = installations.get(proc);
+  if (!inst) {
+    const sets = new Set<CaptureSet>();
+    const created: Installation = {
+      sets,
+      signalsOn: true,
+      onExit: () => closeSets(sets),
+      onSignal: (signal: HandledSignal) => {
+        closeSets(sets);
+        if (proc.listenerCount(signal) > 1) return; // someone else decides how to exit
+        removeSignalListeners(proc, created);
+        const signum = constants.signals[signal];
+        try {
+          proc.kill(proc.pid, signal);
+        } catch {
+          // fall through to exit()
+        }
+        proc.exit(128 + signum);
+      },
+    };
+    inst = created;
+    installations.set(proc, inst);
+    proc.on('exit', inst.onExit);
+    for (const sig of HANDLED_SIGNALS) proc.on(sig, inst.onSignal);
+  } else if (!inst.signalsOn) {
+    for (const sig of HANDLED_SIGNALS) proc.on(sig, inst.onSignal);
+    inst.signalsOn = true;
+  }
+  inst.sets.add(set);
+}
+
+function uninstall(proc: ProcessLike, set: CaptureSet): void {
+  const inst = installations.get(proc);
+  if (!inst) return;
+  inst.sets.delete(set);
+  if (inst.sets.size > 0) return;
+  proc.removeListener('exit', inst.onExit);
+  removeSignalListeners(proc, inst);
+  installations.delete(proc);
+}
+
+export class CaptureSet {
+  private readonly files = new Map<string, CaptureFile>();
+  private proc: ProcessLike | null = null;
+
+  /** Opens a capture file (throws EopError CAPTURE_IO on failure) and registers it under `key`. */
+  open(opts: CaptureOptions, key: string = opts.interfaceName): CaptureFile {
+    if (this.files.has(key)) throw new EopError(ErrorCode.CONFIG_INVALID, `capture for ${key} is already open`);
+    const file = new CaptureFile(opts);
+    this.files.set(key, file);
+    return file;
+  }
+
+  /** Registers an already open file (the set then owns it). */
+  add(key: string, file: CaptureFile): void {
+    if (this.files.has(key)) throw new EopError(ErrorCode.CONFIG_INVALID, `capture for ${key} is already open`);
+    this.files.set(key, file);
+  }
+
+  get(key: string): CaptureFile | undefined {
+    return this.files.get(key);
+  }
+
+  get size(): number {
+    return this.files.size;
+  }
+
+  entries(): [string, CaptureFile][] {
+    return [...this.files.entries()];
+  }
+
+  flushAll(): void {
+    for (const f of this.files.values()) f.flush();
+  }
+
+  /** Closes every file (idempotent). Files stay registered so their stats can still be read. */
+  closeAll(): void {
+    for (const f of this.files.values()) f.close();
+  }
+
+  stats(): Record<string, Readonly<CaptureStats>> {
+    const out: Record<string, Readonly<CaptureStats>> = {};
+    for (const [k, f] of this.files) out[k] = { ...f.stats };
+    return out;
+  }
+
+  /**
+   * Closes all files on process exit, and on SIGINT/SIGTERM before the signal's default action
+   * (exit 130/143). Safe to call repeatedly and from several sets: listeners are installed once.
+   */
+  installExitHandlers(proc: ProcessLike = process): void {
+    if (this.proc && this.proc !== proc) uninstall(this.proc, this);
+    this.proc = proc;
+    install(proc, this);
+  }
+
+  /** Undoes installExitHandlers for this set (listeners go when no set needs them). */
+  uninstallExitHandlers(): void {
+    if (!this.proc) return;
+    uninstall(this.proc, this);
+    this.proc = null;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Classic libpcap file format (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-03.html).
+ *
+ * Rules, and why:
+ * - Written little-endian with magic 0xa1b23c4d: that magic means "timestamps are seconds +
+ *   NANOseconds" (the plain 0xa1b2c3d4 means microseconds), so virtual-time ns survive the round trip.
+ *   Readers detect the byte order from the magic, so LE is as portable as BE and matches the host.
+ * - Version 2.4, thiszone = 0 and sigfigs = 0 (both always 0 in practice), LINKTYPE_ETHERNET = 1:
+ *   records hold Ethernet frames without preamble or FCS, exactly what the emulator moves.
+ * - snaplen in the header is the largest `incl_len` any record may have; a longer frame is cut to it
+ *   and keeps its real size in `orig_len` (readers then mark it "captured N of M bytes").
+ * - Record timestamps are unsigned 32-bit seconds + ns (< 1e9), so times must be >= 0.
+ * - Encoders write into a caller's Buffer and return the new offset: the capture hot path encodes
+ *   straight into its write-behind buffer with no per-frame allocation.
+ */
+
+export const PCAP_MAGIC_NS = 0xa1b23c4d;
+export const PCAP_VERSION_MAJOR = 2;
+export const PCAP_VERSION_MINOR = 4;
+export const LINKTYPE_ETHERNET = 1;
+export const DEFAULT_SNAPLEN = 262_144;
+
+export const PCAP_GLOBAL_HEADER_BYTES = 24;
+export const PCAP_RECORD_HEADER_BYTES = 16;
+
+const NS_PER_S = 1_000_000_000;
+
+/** Little-endian u32 store without bounds checks or allocation (callers size the buffer). */
+export function putU32LE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+export function putU16LE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+}
+
+/** The 24-byte global header. */
+export function encodePcapGlobalHeader(snaplen: number = DEFAULT_SNAPLEN, linkType: number = LINKTYPE_ETHERNET): Buffer {
+  const b = Buffer.alloc(PCAP_GLOBAL_HEADER_BYTES);
+  putU32LE(b, 0, PCAP_MAGIC_NS);
+  putU16LE(b, 4, PCAP_VERSION_MAJOR);
+  putU16LE(b, 6, PCAP_VERSION_MINOR);
+  putU32LE(b, 8, 0); // thiszone
+  putU32LE(b, 12, 0); // sigfigs
+  putU32LE(b, 16, snaplen);
+  putU32LE(b, 20, linkType);
+  return b;
+}
+
+/** Bytes one record takes in the file for `capLen` captured bytes. */
+export function pcapRecordBytes(capLen: number): number {
+  return PCAP_RECORD_HEADER_BYTES + capLen;
+}
+
+/**
+ * Writes a 16-byte record header at `off` and returns the offset where the `capLen` data bytes go.
+ * `timeNs` is clamped to >= 0 and floored to whole ns.
+ */
+export function writePcapRecordHeader(b: Uint8Array, off: number, timeNs: number, capLen: number, origLen: number): number {
+  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
+  let sec = Math.floor(t / NS_PER_S);
+  let nsec = t - sec * NS_PER_S;
+  // Above 2^53 ns the subtraction can round outside [0, 1e9); fold it back.
+  if (nsec < 0) {
+    sec -= 1;
+    nsec += NS_PER_S;
+  } else if (nsec >= NS_PER_S) {
+    sec += 1;
+    nsec -= NS_PER_S;
+  }
+  putU32LE(b, off, sec);
+  putU32LE(b, off + 4, nsec);
+  putU32LE(b, off + 8, capLen);
+  putU32LE(b, off + 12, origLen);
+  return off + PCAP_RECORD_HEADER_BYTES;
+}

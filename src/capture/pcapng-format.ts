@@ -1,0 +1,162 @@
+/**
+ * pcapng file format (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html), the subset
+ * the emulator writes: one Section Header Block, one Interface Description Block, then Enhanced Packet
+ * Blocks.
+ *
+ * Rules, and why:
+ * - Every block is `type, total length, body, total length`: the length at both ends lets readers walk
+ *   forwards and backwards, so both copies must agree and include the 12 framing bytes.
+ * - Every block, option value and packet body is padded with zeros to a 32-bit boundary; the lengths
+ *   inside say the unpadded size (option length, captured length) and readers skip the padding.
+ * - Little-endian throughout: the SHB byte-order magic 0x1A2B3C4D written LE tells readers so.
+ * - Section length -1 = "not given": we stream and rotate, so we never go back to patch it.
+ * - The IDB carries `if_name` (which EOP interface this is; shows as frame.interface_name) and
+ *   `if_tsresol` = 9, i.e. timestamps count 10^-9 s. Without it the default is microseconds.
+ * - EPB timestamps are one 64-bit count of ns split high word first, then low word (each LE).
+ * - `epb_flags` bits 0-1 give direction: 01 inbound, 10 outbound (00 = unknown, so we omit the option).
+ * - Options end with opt_endofopt (code 0, length 0).
+ * - Encoders write into a caller's Buffer and return the new offset: no per-frame allocation.
+ */
+import { putU16LE, putU32LE, LINKTYPE_ETHERNET, DEFAULT_SNAPLEN } from './pcap-format.js';
+
+export const BT_SHB = 0x0a0d0d0a;
+export const BT_IDB = 0x00000001;
+export const BT_EPB = 0x00000006;
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+export const OPT_ENDOFOPT = 0;
+export const OPT_SHB_USERAPPL = 4;
+export const OPT_IF_NAME = 2;
+export const OPT_IF_DESCRIPTION = 3;
+export const OPT_IF_TSRESOL = 9;
+export const OPT_EPB_FLAGS = 2;
+
+export const EPB_FLAG_INBOUND = 0b01;
+export const EPB_FLAG_OUTBOUND = 0b10;
+
+/** type + length + ifId + tsHigh + tsLow + capLen + origLen */
+export const EPB_HEADER_BYTES = 28;
+/** epb_flags option (4 + 4) + opt_endofopt (4) */
+export const EPB_FLAGS_OPTION_BYTES = 12;
+
+const TWO_POW_32 = 4_294_967_296;
+
+export const pad4 = (n: number): number => (n + 3) & ~3;
+
+interface Opt {
+  code: number;
+  value: Uint8Array;
+}
+
+function optionsBytes(opts: Opt[]): number {
+  if (opts.length === 0) return 0;
+  let n = 4; // opt_endofopt
+  for (const o of opts) n += 4 + pad4(o.value.length);
+  return n;
+}
+
+function writeOptions(b: Buffer, off: number, opts: Opt[]): number {
+  if (opts.length === 0) return off;
+  for (const o of opts) {
+    if (o.value.length > 0xffff) throw new RangeError(`pcapng option ${o.code} longer than 65535 bytes`);
+    putU16LE(b, off, o.code);
+    putU16LE(b, off + 2, o.value.length);
+    b.set(o.value, off + 4);
+    off += 4 + pad4(o.value.length); // padding: b is zero-filled
+  }
+  putU16LE(b, off, OPT_ENDOFOPT);
+  putU16LE(b, off + 2, 0);
+  return off + 4;
+}
+
+function block(type: number, fixed: Buffer, opts: Opt[]): Buffer {
+  const total = 8 + fixed.length + optionsBytes(opts) + 4;
+  const b = Buffer.alloc(total);
+  putU32LE(b, 0, type);
+  putU32LE(b, 4, total);
+  fixed.copy(b, 8);
+  const end = writeOptions(b, 8 + fixed.length, opts);
+  putU32LE(b, end, total);
+  return b;
+}
+
+const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+
+/** Section Header Block, version 1.0, section length unknown (-1). */
+export function encodeSectionHeaderBlock(userAppl = 'eop'): Buffer {
+  const fixed = Buffer.alloc(16);
+  putU32LE(fixed, 0, BYTE_ORDER_MAGIC);
+  putU16LE(fixed, 4, 1); // major
+  putU16LE(fixed, 6, 0); // minor
+  fixed.writeBigInt64LE(-1n, 8); // section length: unspecified
+  return block(BT_SHB, fixed, userAppl ? [{ code: OPT_SHB_USERAPPL, value: utf8(userAppl) }] : []);
+}
+
+export interface InterfaceDescription {
+  name: string;
+  description?: string;
+  snaplen?: number;
+  linkType?: number;
+}
+
+/** Interface Description Block with if_name, optional if_description, and if_tsresol = 9 (ns). */
+export function encodeInterfaceDescriptionBlock(d: InterfaceDescription): Buffer {
+  const fixed = Buffer.alloc(8);
+  putU16LE(fixed, 0, d.linkType ?? LINKTYPE_ETHERNET);
+  putU16LE(fixed, 2, 0); // reserved
+  putU32LE(fixed, 4, d.snaplen ?? DEFAULT_SNAPLEN);
+  const opts: Opt[] = [{ code: OPT_IF_NAME, value: utf8(d.name) }];
+  if (d.description) opts.push({ code: OPT_IF_DESCRIPTION, value: utf8(d.description) });
+  opts.push({ code: OPT_IF_TSRESOL, value: Uint8Array.of(9) });
+  return block(BT_IDB, fixed, opts);
+}
+
+/** Total bytes of one EPB holding `capLen` captured bytes, with or without the epb_flags option. */
+export function epbBytes(capLen: number, withFlags: boolean): number {
+  return EPB_HEADER_BYTES + pad4(capLen) + (withFlags ? EPB_FLAGS_OPTION_BYTES : 0) + 4;
+}
+
+/**
+ * Writes the 28-byte EPB head at `off` (total length `total` from `epbBytes`) and returns the offset
+ * where the `capLen` packet bytes go. `timeNs` is clamped to >= 0 and floored to whole ns.
+ */
+export function writeEpbHeader(
+  b: Uint8Array,
+  off: number,
+  total: number,
+  interfaceId: number,
+  timeNs: number,
+  capLen: number,
+  origLen: number,
+): number {
+  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
+  const hi = Math.floor(t / TWO_POW_32);
+  const lo = t - hi * TWO_POW_32;
+  putU32LE(b, off, BT_EPB);
+  putU32LE(b, off + 4, total);
+  putU32LE(b, off + 8, interfaceId);
+  putU32LE(b, off + 12, hi);
+  putU32LE(b, off + 16, lo);
+  putU32LE(b, off + 20, capLen);
+  putU32LE(b, off + 24, origLen);
+  return off + EPB_HEADER_BYTES;
+}
+
+/**
+ * Writes what follows the packet bytes: zero padding to 32 bits, the epb_flags option when `flags` is
+ * non-zero, and the trailing total length. `off` is the offset just after the packet bytes.
+ * Returns the offset after the block.
+ */
+export function writeEpbTrailer(b: Uint8Array, off: number, capLen: number, flags: number, total: number): number {
+  const pad = pad4(capLen) - capLen;
+  for (let i = 0; i < pad; i++) b[off++] = 0;
+  if (flags !== 0) {
+    putU16LE(b, off, OPT_EPB_FLAGS);
+    putU16LE(b, off + 2, 4);
+    putU32LE(b, off + 4, flags);
+    putU32LE(b, off + 8, OPT_ENDOFOPT); // code 0, length 0
+    off += EPB_FLAGS_OPTION_BYTES;
+  }
+  putU32LE(b, off, total);
+  return off + 4;
+}
