@@ -1,0 +1,695 @@
+/**
+ * The EOP pseudo-NIC: an Ethernet interface whose wire is the PCIe fabric.
+ *
+ * Transmit: a frame is staged in a buffer in this host's memory, queued on the queue pair of the
+ * peer that owns its destination MAC (or on every queue pair, to flood), and moved in batches: for
+ * each frame the payload (CPU copy below the copy threshold, else HRDMA) and then its slot header
+ * with DONE; after the batch, one interrupt (an MSI written through the window, or an NTB
+ * doorbell). A batch uses one path for all its frames, so its interrupt lands after all of them.
+ * Receive: the interrupt handler walks our ring for that peer from its consumer index, checks each
+ * header, hands the frame up as a view into our memory, clears the slot, and writes the new
+ * consumer index back into the sender's memory (one remote write per batch). Only remote writes
+ * cross the fabric on the fast path.
+ * Back-pressure: with the peer's ring full, frames wait in a bounded queue; the frame that filled
+ * the ring asks (WANT_CREDIT) for an interrupt with the next credits, so a stalled sender restarts
+ * at once instead of waiting for a timer. Every drop is counted with its reason.
+ */
+import { DropCounters, ErrorCode } from '../errors.js';
+import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map.js';
+import { NtbReg } from '../pcie/ntb.js';
+import type { Host } from '../host/host.js';
+import { Desc, DescFlag, DescStatus } from '../host/hrdma.js';
+import type { Bytes, Ns } from '../time/units.js';
+import type { FramePort, FrameReceiver } from './frame-port.js';
+import {
+  DATA_DOORBELL_BITS,
+  IrqMode,
+  LINK_DOORBELL_BIT,
+  MAX_EOP_HOSTS,
+  Spad,
+  hasQpLink,
+  mismatch,
+  publish,
+  readParams,
+  setQpLink,
+} from './negotiation.js';
+import { QueuePair } from './queue-pair.js';
+import {
+  CREDIT_BLOCK_BYTES,
+  Credit,
+  MAX_MTU,
+  SLOT_HEADER_BYTES,
+  SLOT_HEADER_USED,
+  SlotFlag,
+  SlotHdr,
+  maxFrameBytes,
+  slotBytesFor,
+} from './ring-layout.js';
+
+export interface EopConfig {
+  mtu: number;
+  ringSlots: number;
+  batchFrames: number;
+  txQueueFrames: number;
+  version: number;
+  irqMode: 'msi' | 'doorbell';
+  /** Frames at or above this size go by HRDMA, smaller ones by CPU copy. */
+  copyThresholdBytes: Bytes;
+  /** Transmit staging buffers in host memory (shared by all queue pairs). */
+  stagingSlots: number;
+  /** Frames handled per interrupt-handler run before it yields (NAPI-style budget). */
+  rxBudget: number;
+  /** CPU time per received frame in the handler. */
+  rxFrameNs: Ns;
+  /** Extra latency of a doorbell interrupt over an MSI (register write, NTB interrupt logic). */
+  doorbellExtraNs: Ns;
+  /** Management-plane delay for telling hosts about a link event. */
+  controlLatencyNs: Ns;
+}
+
+export const DEFAULT_EOP: EopConfig = {
+  mtu: 1500,
+  ringSlots: 64,
+  batchFrames: 16,
+  txQueueFrames: 256,
+  version: 1,
+  irqMode: 'msi',
+  copyThresholdBytes: 1024,
+  stagingSlots: 512,
+  rxBudget: 64,
+  rxFrameNs: 50,
+  doorbellExtraNs: 2000,
+  controlLatencyNs: 10_000,
+};
+
+export interface FrameTrace {
+  tx(frame: Uint8Array, timeNs: Ns): void;
+  rx(frame: Uint8Array, timeNs: Ns): void;
+}
+
+export interface TxMeta {
+  /** Where the frame sits in the sender's memory relative to a 64-byte line (0 = aligned). */
+  alignOffset?: number;
+}
+
+export class NicCounters {
+  txFrames = 0;
+  txBytes: Bytes = 0;
+  rxFrames = 0;
+  rxBytes: Bytes = 0;
+  floods = 0;
+  dmaCompletions = 0;
+}
+
+/** What the NIC needs from the management plane. */
+export interface PeerDirectory {
+  /** Host by index (null if none or not running EOP). */
+  host(index: number): Host | null;
+  /** Tell every other running NIC that this host's NTB link changed. */
+  linkChanged(index: number, up: boolean): void;
+}
+
+export class EopNic implements FramePort {
+  readonly name: string;
+  readonly mac: number;
+  readonly mtu: number;
+  readonly c = new NicCounters();
+  readonly drops = new DropCounters();
+  readonly qps: (QueuePair | undefined)[] = [];
+  readonly macTable = new Map<number, QueuePair>();
+  trace: FrameTrace | null = null;
+  running = false;
+  generation = 0;
+  private stoppedAt: Ns = -1;
+
+  readonly slotBytes: Bytes;
+  readonly ringBytes: Bytes;
+  readonly maxFrame: Bytes;
+  private readonly rxArea: number;
+  private readonly creditArea: number;
+  private readonly stagingArea: number;
+  private readonly stagingRefs: Uint16Array;
+  private stagingNext = 0;
+  private readonly rxVectorBase: number;
+  private readonly creditVectorBase: number;
+  private receiver: FrameReceiver = () => {};
+  private readonly dirty: QueuePair[] = [];
+  private flushScheduled = false;
+  private dmaClean = 0;
+  private dmaWaiting = false;
+  private readonly hdr = new Uint8Array(SLOT_HEADER_USED);
+  private readonly hdrView = new DataView(this.hdr.buffer);
+  private readonly word = new Uint8Array(4);
+  private readonly scratch: Uint8Array;
+  private readonly rxPending = new Set<QueuePair>();
+
+  constructor(
+    readonly host: Host,
+    readonly cfg: EopConfig,
+    mac: number,
+    private readonly peers: PeerDirectory,
+    /** Number of host indices in the rack (sizes the per-peer areas). */
+    hostSlots: number,
+  ) {
+    if (!host.ntb) throw new Error(`${host.name}: an EOP interface needs an NTB port`);
+    if (cfg.mtu < 68 || cfg.mtu > MAX_MTU) throw new Error(`${host.name}: MTU ${cfg.mtu} outside 68..${MAX_MTU}`);
+    if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('EOP ring slots must be a power of two');
+    if (hostSlots > MAX_EOP_HOSTS) throw new Error(`EOP supports at most ${MAX_EOP_HOSTS} hosts`);
+    this.name = `${host.name}-eop0`;
+    this.mac = mac;
+    this.mtu = cfg.mtu;
+    this.maxFrame = maxFrameBytes(cfg.mtu);
+    this.slotBytes = slotBytesFor(cfg.mtu);
+    this.ringBytes = this.slotBytes * cfg.ringSlots;
+    this.rxArea = host.alloc(hostSlots * this.ringBytes, 65536, 'eop receive rings');
+    this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
+    this.stagingArea = host.alloc(cfg.stagingSlots * this.slotBytes, 65536, 'eop transmit staging');
+    this.stagingRefs = new Uint16Array(cfg.stagingSlots);
+    this.scratch = new Uint8Array(this.maxFrame);
+    this.rxVectorBase = host.irq.allocate(this.onRxIrq);
+    for (let i = 1; i < hostSlots; i++) host.irq.allocate(this.onRxIrq);
+    this.creditVectorBase = host.irq.allocate(this.onCreditIrq);
+    for (let i = 1; i < hostSlots; i++) host.irq.allocate(this.onCreditIrq);
+    host.dma.completionVector = host.irq.allocate(this.onDmaComplete);
+    const dbVector = host.irq.allocate(this.onDoorbellIrq);
+    host.ntb.onDoorbell = () => host.irq.raise(dbVector, cfg.doorbellExtraNs);
+  }
+
+  setReceiver(fn: FrameReceiver): void {
+    this.receiver = fn;
+  }
+
+  qp(peer: number): QueuePair | undefined {
+    return this.qps[peer];
+  }
+
+  /** Create the queue pair for a peer (called by the rack builder for every other EOP host). */
+  addPeer(peer: number, peerName: string): QueuePair {
+    const qp = new QueuePair(
+      peer,
+      peerName,
+      this.rxArea + peer * this.ringBytes,
+      this.creditArea + peer * CREDIT_BLOCK_BYTES,
+      this.cfg.txQueueFrames,
+    );
+    this.qps[peer] = qp;
+    return qp;
+  }
+
+  // ---------------------------------------------------------------- link management
+
+  /** Bring the interface up: publish parameters, raise the NTB link, negotiate with every peer. */
+  start(): void {
+    if (this.running) return;
+    const h = this.host;
+    // Peers must have seen us go before they see us come back, or they would keep stale state.
+    const earliest = this.stoppedAt + 2 * this.cfg.controlLatencyNs;
+    if (this.stoppedAt >= 0 && h.sched.now < earliest) {
+      h.sched.at(earliest, () => this.start());
+      return;
+    }
+    const ntb = h.ntb!;
+    this.running = true;
+    this.generation++;
+    // A previous life may have left rings, credits and scratchpads behind.
+    h.memory.fill(this.rxArea, this.qps.length * this.ringBytes, 0);
+    h.memory.fill(this.creditArea, this.qps.length * CREDIT_BLOCK_BYTES, 0);
+    publish(ntb.scratchpads, {
+      version: this.cfg.version,
+      hostIndex: h.index,
+      mtu: this.cfg.mtu,
+      ringSlots: this.cfg.ringSlots,
+      slotBytes: this.slotBytes,
+      rxBase: this.rxArea,
+      creditBase: this.creditArea,
+      rxVectorBase: this.rxVectorBase,
+      creditVectorBase: this.creditVectorBase,
+      irqMode: this.cfg.irqMode === 'msi' ? IrqMode.MSI : IrqMode.DOORBELL,
+      generation: this.generation,
+    });
+    ntb.setLink(true);
+    this.peers.linkChanged(h.index, true);
+    for (const qp of this.qps) {
+      if (qp && this.peers.host(qp.peer)?.ntb?.linkUp) this.onPeerLink(qp.peer, true);
+    }
+  }
+
+  /**
+   * Take the interface down. Clean: every peer gets a LINK_DOWN entry in its ring first and our
+   * scratchpads are cleared. Not clean (a crash): the NTB link just drops and the scratchpads keep
+   * their stale values, as on real hardware.
+   */
+  stop(clean: boolean): void {
+    if (!this.running) return;
+    const h = this.host;
+    const ntb = h.ntb!;
+    this.running = false;
+    this.stoppedAt = h.sched.now;
+    if (clean) {
+      for (const qp of this.qps) {
+        if (!qp || !qp.up) continue;
+        this.writeHeader(qp.prod, 0, SlotFlag.DONE | SlotFlag.LINK_DOWN);
+        h.cpu.store(qp.peerRingAddr + (qp.prod & (this.cfg.ringSlots - 1)) * this.slotBytes, this.hdr);
+        this.postInterrupt(qp, false, true);
+      }
+    }
+    for (const qp of this.qps) if (qp) this.peerDown(qp, clean ? 'interface stopped' : 'host crashed', true);
+    const drop = (): void => {
+      if (clean) ntb.clearScratchpads();
+      ntb.setLink(false);
+      this.peers.linkChanged(h.index, false);
+    };
+    if (clean) h.cpu.commit(drop);
+    else drop();
+  }
+
+  /** The management plane says peer `p`'s NTB link went up or down. */
+  onPeerLink(p: number, up: boolean): void {
+    const qp = this.qps[p];
+    if (!qp || !this.running) return;
+    if (!up) {
+      if (qp.state !== 'down') this.peerDown(qp, `${qp.peerName}'s link went down`, false);
+      return;
+    }
+    qp.state = 'negotiating';
+    const peer = this.peers.host(p);
+    if (!peer) return;
+    this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.negotiate, qp);
+  }
+
+  private readonly negotiate = (qp: QueuePair): void => {
+    if (!this.running || qp.state !== 'negotiating') return;
+    const h = this.host;
+    const peer = this.peers.host(qp.peer);
+    const spads = peer ? h.fabric.readScratchpads(h, peer) : null;
+    if (!peer || !spads) return; // the peer is gone again; its next link event restarts this
+    const why = mismatch(h.name, h.ntb!.scratchpads, qp.peerName, spads);
+    if (why) {
+      qp.state = 'mismatch';
+      qp.reason = why;
+      this.drops.add(ErrorCode.EOP_NEGOTIATION);
+      h.fabric.log.warn(this.name, `link to ${qp.peerName} stays down: ${why}`, ErrorCode.EOP_NEGOTIATION);
+      return;
+    }
+    const p = readParams(spads);
+    qp.peerGeneration = p.generation;
+    qp.peerRingAddr = remoteAddr(qp.peer, p.rxBase + h.index * this.ringBytes);
+    qp.peerCreditAddr = remoteAddr(qp.peer, p.creditBase + h.index * CREDIT_BLOCK_BYTES);
+    qp.peerRxVector = p.rxVectorBase + h.index;
+    qp.peerCreditVector = p.creditVectorBase + h.index;
+    qp.peerIrqMode = p.irqMode;
+    // Fresh ring: forget what an earlier life of the link left.
+    h.memory.fill(qp.rxRingAddr, this.ringBytes, 0);
+    h.memory.writeU32(qp.creditAddr + Credit.CONS, 0);
+    qp.resetIndices();
+    // Let exactly the peer's structures in, nothing else.
+    h.iommu.revokeAll(peer.rid);
+    h.iommu.grant(peer.rid, qp.rxRingAddr, this.ringBytes, `eop ring from ${qp.peerName}`);
+    h.iommu.grant(peer.rid, qp.creditAddr, CREDIT_BLOCK_BYTES, `eop credits from ${qp.peerName}`);
+    h.iommu.grant(peer.rid, MSI_BASE, 0x10_0000, `MSI from ${qp.peerName}`);
+    qp.localReady = true;
+    qp.state = 'waiting-peer';
+    setQpLink(h.ntb!.scratchpads, qp.peer, true);
+    // Tell the peer to look at our QP_LINKS now rather than on a timer.
+    this.word.set([0, 0, 0, 0x80]); // bit 31
+    h.cpu.store(viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET), this.word);
+    h.cpu.commit();
+    this.checkPeerReady(qp, spads);
+  };
+
+  private checkPeerReady(qp: QueuePair, spads: Uint32Array): void {
+    if (!qp.localReady || qp.state === 'up') return;
+    if (spads[Spad.GENERATION] !== qp.peerGeneration) {
+      // The peer restarted since we negotiated: do it again.
+      qp.state = 'negotiating';
+      this.host.sched.after(0, this.negotiate, qp);
+      return;
+    }
+    if (!hasQpLink(spads, this.host.index)) return;
+    qp.state = 'up';
+    qp.reason = '';
+    qp.c.linkUps++;
+    this.markDirty(qp);
+  }
+
+  private peerDown(qp: QueuePair, reason: string, local: boolean): void {
+    const h = this.host;
+    const wasUp = qp.state === 'up';
+    qp.state = 'down';
+    qp.reason = reason;
+    qp.localReady = false;
+    if (wasUp) qp.c.linkDowns++;
+    while (qp.txCount > 0) {
+      this.releaseStaging(qp.txSlot[qp.txHead]!);
+      qp.txHead = (qp.txHead + 1) % qp.txCapacity;
+      qp.txCount--;
+      qp.c.txLinkDownDrops++;
+      this.drops.add(ErrorCode.EOP_LINK_DOWN);
+    }
+    setQpLink(h.ntb!.scratchpads, qp.peer, false);
+    const peer = this.peers.host(qp.peer);
+    if (peer) h.iommu.revokeAll(peer.rid);
+    h.memory.fill(qp.rxRingAddr, this.ringBytes, 0);
+    for (const [mac, owner] of this.macTable) if (owner === qp) this.macTable.delete(mac);
+    if (wasUp && !local) h.fabric.log.warn(this.name, `link to ${qp.peerName} down: ${reason}`, ErrorCode.EOP_LINK_DOWN);
+  }
+
+  private readonly onDoorbellIrq = (): void => {
+    const ntb = this.host.ntb!;
+    const bits = (ntb.doorbell & ~ntb.doorbellMask) >>> 0;
+    ntb.clearDoorbell(bits);
+    if (!this.running) return;
+    if (bits & (1 << LINK_DOORBELL_BIT)) {
+      for (const qp of this.qps) {
+        if (!qp || !qp.localReady || qp.state === 'up') continue;
+        const peer = this.peers.host(qp.peer);
+        if (!peer) continue;
+        this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.recheckPeer, qp);
+      }
+    }
+    if (bits & ~(1 << LINK_DOORBELL_BIT)) {
+      for (const qp of this.qps) {
+        if (qp && bits & (1 << (qp.peer % DATA_DOORBELL_BITS))) {
+          this.processRx(qp);
+          this.markDirty(qp);
+        }
+      }
+    }
+  };
+
+  private readonly recheckPeer = (qp: QueuePair): void => {
+    const peer = this.peers.host(qp.peer);
+    const spads = peer ? this.host.fabric.readScratchpads(this.host, peer) : null;
+    if (spads) this.checkPeerReady(qp, spads);
+  };
+
+  // ---------------------------------------------------------------- transmit
+
+  transmit(frame: Uint8Array, meta?: TxMeta): boolean {
+    const len = frame.length;
+    if (len < 14) return this.dropTx(ErrorCode.FRAME_TOO_SHORT);
+    if (len > this.maxFrame) return this.dropTx(ErrorCode.FRAME_TOO_LONG);
+    if (!this.running) return this.dropTx(ErrorCode.EOP_LINK_DOWN);
+    // Destination MAC as a 48-bit number; the I/G bit (first octet, bit 0) marks group addresses.
+    const dst = (frame[0]! * 0x10000000000) + (frame[1]! * 0x100000000) + ((frame[2]! << 24) >>> 0) + (frame[3]! << 16) + (frame[4]! << 8) + frame[5]!;
+    const owner = frame[0]! & 1 ? undefined : this.macTable.get(dst);
+    const align = meta?.alignOffset ? meta.alignOffset & 63 : 0;
+    const slot = this.allocStaging();
+    if (slot < 0) return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
+    this.host.memory.write(this.stagingArea + slot * this.slotBytes + align, frame);
+    let queued = 0;
+    if (owner && owner.up) {
+      queued = this.queueOn(owner, slot, len, align);
+    } else {
+      this.c.floods++;
+      for (const qp of this.qps) if (qp && qp.up) queued += this.queueOn(qp, slot, len, align);
+    }
+    if (this.stagingRefs[slot] === 0) this.stagingNext = slot; // nobody took it: give it back
+    if (queued === 0) {
+      if (!owner && !this.qps.some((q) => q && q.up)) return this.dropTx(ErrorCode.EOP_NO_PEER);
+      return false; // counted per queue pair already
+    }
+    this.c.txFrames++;
+    this.c.txBytes += len;
+    this.trace?.tx(frame, this.host.sched.now);
+    return true;
+  }
+
+  private dropTx(code: ErrorCode): false {
+    this.drops.add(code);
+    return false;
+  }
+
+  private queueOn(qp: QueuePair, slot: number, len: Bytes, align: number): number {
+    if (!qp.enqueue(slot, len, align)) {
+      qp.c.txQueueDrops++;
+      this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL);
+      return 0;
+    }
+    this.stagingRefs[slot]!++;
+    this.markDirty(qp);
+    return 1;
+  }
+
+  private allocStaging(): number {
+    const s = this.stagingNext;
+    if (this.stagingRefs[s] !== 0) return -1;
+    this.stagingNext = s + 1 === this.stagingRefs.length ? 0 : s + 1;
+    return s;
+  }
+
+  private releaseStaging(slot: number): void {
+    if (this.stagingRefs[slot]! > 0) this.stagingRefs[slot]!--;
+  }
+
+  private markDirty(qp: QueuePair): void {
+    if (!qp.dirty) {
+      qp.dirty = true;
+      this.dirty.push(qp);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Frames handed over in the same instant go out as one batch.
+      this.host.sched.after(0, this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const list = this.dirty.splice(0);
+    for (const qp of list) {
+      qp.dirty = false;
+      if (qp.up && qp.txCount > 0) this.flushQp(qp);
+    }
+  };
+
+  private flushQp(qp: QueuePair): void {
+    const h = this.host;
+    const n = this.cfg.ringSlots;
+    const mask = n - 1;
+    const peerCons = h.memory.readU32(qp.creditAddr + Credit.CONS);
+    while (qp.txCount > 0) {
+      const inFlight = (qp.prod - peerCons) >>> 0;
+      const credits = n - inFlight;
+      if (credits <= 0 || inFlight > n) {
+        if (!qp.waitingCredit) {
+          qp.waitingCredit = true;
+          qp.c.txRingFull++;
+        }
+        return;
+      }
+      qp.waitingCredit = false;
+      let batch = Math.min(qp.txCount, credits, this.cfg.batchFrames);
+      let useDma = false;
+      for (let k = 0; k < batch; k++) {
+        if (qp.txLen[(qp.txHead + k) % qp.txCapacity]! >= this.cfg.copyThresholdBytes) {
+          useDma = true;
+          break;
+        }
+      }
+      if (useDma) {
+        const room = (h.dma.space - 1) >> 1;
+        if (room <= 0) {
+          this.dmaWaiting = true;
+          this.markDirtyLater(qp);
+          return;
+        }
+        if (batch > room) batch = room;
+      }
+      const released: number[] | null = useDma ? null : [];
+      for (let k = 0; k < batch; k++) {
+        const slot = qp.txSlot[qp.txHead]!;
+        const len = qp.txLen[qp.txHead]!;
+        const src = this.stagingArea + slot * this.slotBytes + qp.txAlign[qp.txHead]!;
+        qp.txHead = (qp.txHead + 1) % qp.txCapacity;
+        qp.txCount--;
+        const slotAddr = qp.peerRingAddr + (qp.prod & mask) * this.slotBytes;
+        const fills = k === batch - 1 && credits === batch;
+        this.writeHeader(qp.prod, len, SlotFlag.DONE | (fills ? SlotFlag.WANT_CREDIT : 0));
+        if (useDma) {
+          h.dma.postCopy(src, slotAddr + SLOT_HEADER_BYTES, len, 0, slot + 1);
+          h.dma.postImm(slotAddr, this.hdr, 0, 0);
+          qp.c.txDmaFrames++;
+        } else {
+          h.cpu.copy(src, slotAddr + SLOT_HEADER_BYTES, len);
+          h.cpu.store(slotAddr, this.hdr);
+          released!.push(slot);
+          qp.c.txCpuFrames++;
+        }
+        qp.prod = (qp.prod + 1) >>> 0;
+        qp.c.txFrames++;
+        qp.c.txBytes += len;
+      }
+      this.postInterrupt(qp, useDma, false);
+      if (useDma) h.dma.kick();
+      else h.cpu.commit(this.cpuBatchLanded(qp, released!));
+      qp.c.txBatches++;
+    }
+  }
+
+  private markDirtyLater(qp: QueuePair): void {
+    if (!qp.dirty) {
+      qp.dirty = true;
+      this.dirty.push(qp);
+    }
+  }
+
+  private cpuBatchLanded(qp: QueuePair, slots: number[]) {
+    return (code: ErrorCode | null): void => {
+      for (const s of slots) this.releaseStaging(s);
+      if (code) {
+        qp.c.txErrors++;
+        this.drops.add(code);
+      }
+    };
+  }
+
+  private writeHeader(seq: number, len: Bytes, flags: number): void {
+    this.hdrView.setUint32(SlotHdr.LEN, len, true);
+    this.hdrView.setUint32(SlotHdr.SEQ, seq >>> 0, true);
+    this.hdrView.setUint32(SlotHdr.FLAGS, flags, true);
+  }
+
+  /** Signal the peer: data (its rx vector) or credits (its credit vector), by MSI or doorbell. */
+  private postInterrupt(qp: QueuePair, viaDma: boolean, credit: boolean): void {
+    const h = this.host;
+    let addr: number;
+    if (qp.peerIrqMode === IrqMode.MSI) {
+      addr = remoteAddr(qp.peer, MSI_BASE);
+      const v = credit ? qp.peerCreditVector : qp.peerRxVector;
+      this.word[0] = v & 0xff;
+      this.word[1] = (v >>> 8) & 0xff;
+      this.word[2] = 0;
+      this.word[3] = 0;
+    } else {
+      addr = viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET);
+      const bit = 1 << (h.index % DATA_DOORBELL_BITS);
+      this.word[0] = bit & 0xff;
+      this.word[1] = (bit >>> 8) & 0xff;
+      this.word[2] = (bit >>> 16) & 0xff;
+      this.word[3] = (bit >>> 24) & 0xff;
+    }
+    if (viaDma) h.dma.postImm(addr, this.word, DescFlag.INTERRUPT, 0);
+    else h.cpu.store(addr, this.word);
+    if (credit) qp.c.creditInterrupts++;
+    else qp.c.interruptsSent++;
+  }
+
+  private readonly onDmaComplete = (): void => {
+    const h = this.host;
+    const m = h.memory;
+    const dma = h.dma;
+    while (this.dmaClean !== dma.tail) {
+      const a = dma.descAddr(this.dmaClean);
+      const status = m.readU32(a + Desc.STATUS);
+      if (status === DescStatus.PENDING) break;
+      const cookie = m.readU64(a + Desc.COOKIE);
+      if (cookie) this.releaseStaging(cookie - 1);
+      if (status === DescStatus.ERROR) this.drops.add(ErrorCode.DMA_BAD_DESCRIPTOR);
+      this.dmaClean++;
+      this.c.dmaCompletions++;
+    }
+    dma.release(this.dmaClean);
+    if (this.dmaWaiting) {
+      this.dmaWaiting = false;
+      for (const qp of this.dirty) if (qp.up && qp.txCount > 0) this.markDirty(qp);
+    }
+  };
+
+  private readonly onCreditIrq = (vector: number): void => {
+    const qp = this.qps[vector - this.creditVectorBase];
+    if (qp && qp.up) this.markDirty(qp);
+  };
+
+  // ---------------------------------------------------------------- receive
+
+  private readonly onRxIrq = (vector: number): void => {
+    const qp = this.qps[vector - this.rxVectorBase];
+    if (!qp) return;
+    qp.c.rxInterrupts++;
+    this.processRx(qp);
+  };
+
+  private readonly rxContinue = (qp: QueuePair): void => {
+    this.rxPending.delete(qp);
+    this.processRx(qp);
+  };
+
+  private processRx(qp: QueuePair): void {
+    if (!this.running || (qp.state !== 'up' && qp.state !== 'waiting-peer')) return;
+    const h = this.host;
+    const m = h.memory;
+    const mask = this.cfg.ringSlots - 1;
+    let n = 0;
+    let wantCredit = false;
+    let linkDown = false;
+    while (n < this.cfg.rxBudget) {
+      const slotAddr = qp.rxRingAddr + (qp.cons & mask) * this.slotBytes;
+      const flags = m.readU32(slotAddr + SlotHdr.FLAGS);
+      if (!(flags & SlotFlag.DONE)) break;
+      if (flags & SlotFlag.LINK_DOWN) {
+        linkDown = true;
+        break;
+      }
+      const len = m.readU32(slotAddr + SlotHdr.LEN);
+      const seq = m.readU32(slotAddr + SlotHdr.SEQ);
+      if (seq !== qp.cons) {
+        qp.c.rxErrSeq++;
+        this.drops.add(ErrorCode.EOP_SEQ_GAP);
+      } else if (len < 14 || len > this.maxFrame) {
+        qp.c.rxErrBadSlot++;
+        this.drops.add(ErrorCode.EOP_BAD_SLOT);
+      } else {
+        this.deliver(qp, slotAddr + SLOT_HEADER_BYTES, len);
+      }
+      if (flags & SlotFlag.WANT_CREDIT) wantCredit = true;
+      m.writeU32(slotAddr + SlotHdr.FLAGS, 0);
+      qp.cons = (qp.cons + 1) >>> 0;
+      n++;
+    }
+    if (linkDown) {
+      this.peerDown(qp, `${qp.peerName} went down cleanly`, false);
+      return;
+    }
+    if (n === 0) {
+      qp.c.rxRingEmpty++;
+      return;
+    }
+    // The handler's CPU time delays whatever this core does next, the credit write first.
+    const cpu = h.cpu;
+    cpu.freeAt = (cpu.freeAt > h.sched.now ? cpu.freeAt : h.sched.now) + n * this.cfg.rxFrameNs;
+    this.word[0] = qp.cons & 0xff;
+    this.word[1] = (qp.cons >>> 8) & 0xff;
+    this.word[2] = (qp.cons >>> 16) & 0xff;
+    this.word[3] = (qp.cons >>> 24) & 0xff;
+    if (qp.localReady) {
+      cpu.store(qp.peerCreditAddr + Credit.CONS, this.word);
+      qp.c.creditUpdates++;
+      if (wantCredit) this.postInterrupt(qp, false, true);
+      cpu.commit();
+    }
+    if (n === this.cfg.rxBudget && !this.rxPending.has(qp)) {
+      this.rxPending.add(qp);
+      h.sched.at(cpu.freeAt, this.rxContinue, qp);
+    }
+  }
+
+  private deliver(qp: QueuePair, addr: number, len: Bytes): void {
+    const m = this.host.memory;
+    let frame = m.view(addr, len);
+    if (!frame) {
+      m.read(addr, this.scratch, 0, len);
+      frame = this.scratch.subarray(0, len);
+    }
+    if (!(frame[6]! & 1)) {
+      const src = (frame[6]! * 0x10000000000) + (frame[7]! * 0x100000000) + ((frame[8]! << 24) >>> 0) + (frame[9]! << 16) + (frame[10]! << 8) + frame[11]!;
+      if (this.macTable.get(src) !== qp) this.macTable.set(src, qp);
+    }
+    qp.c.rxFrames++;
+    qp.c.rxBytes += len;
+    this.c.rxFrames++;
+    this.c.rxBytes += len;
+    this.trace?.rx(frame, this.host.sched.now);
+    this.receiver(frame);
+  }
+}

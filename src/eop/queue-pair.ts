@@ -1,0 +1,107 @@
+/**
+ * One queue pair: this host's link with one peer. The transmit side holds a bounded queue of
+ * staged frames and the producer index into the peer's receive ring; the receive side holds the
+ * consumer index of our ring for that peer. Counters follow ntb_transport's debugfs names where
+ * there is one.
+ */
+import type { Bytes } from '../time/units.js';
+
+export type QpState = 'down' | 'negotiating' | 'waiting-peer' | 'up' | 'mismatch';
+
+export class QpCounters {
+  rxBytes: Bytes = 0;
+  rxFrames = 0;
+  /** Interrupts that found nothing new in the ring. */
+  rxRingEmpty = 0;
+  rxErrSeq = 0;
+  rxErrBadSlot = 0;
+  rxInterrupts = 0;
+  txBytes: Bytes = 0;
+  txFrames = 0;
+  txBatches = 0;
+  txDmaFrames = 0;
+  txCpuFrames = 0;
+  /** Times the sender found the peer's ring full and had to wait for credits. */
+  txRingFull = 0;
+  /** Frames dropped because the transmit queue was full. */
+  txQueueDrops = 0;
+  /** Frames dropped because the link went down with them queued. */
+  txLinkDownDrops = 0;
+  txErrors = 0;
+  interruptsSent = 0;
+  creditUpdates = 0;
+  creditInterrupts = 0;
+  linkUps = 0;
+  linkDowns = 0;
+}
+
+export class QueuePair {
+  state: QpState = 'down';
+  reason = '';
+  readonly c = new QpCounters();
+
+  /** We agreed with the peer's parameters and granted it our ring. */
+  localReady = false;
+  /** The peer's QP_LINKS has our bit. */
+  peerReady = false;
+  peerGeneration = 0;
+
+  // Where the peer's structures are, as local addresses through our NTB window.
+  peerRingAddr = 0;
+  peerCreditAddr = 0;
+  peerRxVector = 0;
+  peerCreditVector = 0;
+  peerIrqMode = 0;
+
+  // Transmit side: producer index into the peer's ring (free-running), and the queue.
+  prod = 0;
+  readonly txSlot: Int32Array;
+  readonly txLen: Int32Array;
+  readonly txAlign: Uint8Array;
+  txHead = 0;
+  txCount = 0;
+  dirty = false;
+  waitingCredit = false;
+
+  // Receive side: consumer index of our ring for this peer.
+  cons = 0;
+
+  constructor(
+    readonly peer: number,
+    readonly peerName: string,
+    /** Our receive ring for this peer (local address). */
+    readonly rxRingAddr: number,
+    /** Our credit word for this peer: the peer writes its consumer index here. */
+    readonly creditAddr: number,
+    txQueueFrames: number,
+  ) {
+    this.txSlot = new Int32Array(txQueueFrames);
+    this.txLen = new Int32Array(txQueueFrames);
+    this.txAlign = new Uint8Array(txQueueFrames);
+  }
+
+  get up(): boolean {
+    return this.state === 'up';
+  }
+
+  get txCapacity(): number {
+    return this.txSlot.length;
+  }
+
+  enqueue(slot: number, len: Bytes, align: number): boolean {
+    if (this.txCount === this.txSlot.length) return false;
+    const i = (this.txHead + this.txCount) % this.txSlot.length;
+    this.txSlot[i] = slot;
+    this.txLen[i] = len;
+    this.txAlign[i] = align;
+    this.txCount++;
+    return true;
+  }
+
+  /** Reset indices for a fresh link. */
+  resetIndices(): void {
+    this.prod = 0;
+    this.cons = 0;
+    this.waitingCredit = false;
+  }
+}

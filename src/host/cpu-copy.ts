@@ -1,0 +1,114 @@
+/**
+ * The CPU path: the sending core copies a small frame straight into the NTB window with stores,
+ * cheaper than setting up a DMA below `copyThresholdBytes` (Linux ntb_transport uses DMA only
+ * above its `copy_bytes` parameter, 1024 B by default).
+ *
+ * Stores to a write-combining window leave as 64-byte TLPs (one WC buffer each), whatever the
+ * link's MPS: that is why CPU copies use the link less efficiently than DMA. The core is busy for
+ * `copySetupNs` plus the copy at `copyGbps`; writes issued by one core land in order.
+ */
+import { ErrorCode } from '../errors.js';
+import { RouteKind, type Endpoint, type Fabric } from '../pcie/fabric.js';
+import type { Scheduler } from '../time/scheduler.js';
+import type { Bytes, Gbps, Ns } from '../time/units.js';
+import { landWrite, WriteJob } from './posted-write.js';
+
+export interface CpuConfig {
+  copyGbps: Gbps;
+  copySetupNs: Ns;
+  /** One uncached store of up to 16 bytes (a slot header, an index, an MSI). */
+  storeNs: Ns;
+}
+
+export const DEFAULT_CPU: CpuConfig = { copyGbps: 40, copySetupNs: 100, storeNs: 20 };
+
+/** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
+export const WC_TLP_BYTES: Bytes = 64;
+
+export type LandedFn = (code: ErrorCode | null) => void;
+
+class CpuJob extends WriteJob {
+  failed: ErrorCode | null = null;
+}
+
+export class CpuCopier {
+  freeAt: Ns = 0;
+  copies = 0;
+  stores = 0;
+  bytes: Bytes = 0;
+  errors = 0;
+  /** Writes issued since the last `commit`, landing together. */
+  private first: CpuJob | null = null;
+  private last: CpuJob | null = null;
+  private landAt: Ns = 0;
+
+  constructor(
+    readonly host: Endpoint,
+    readonly cfg: CpuConfig,
+    private readonly sched: Scheduler,
+    private readonly fabric: Fabric,
+  ) {}
+
+  /** Copy `len` bytes of local memory at `src` to local address `dst` (RAM or NTB window). */
+  copy(src: number, dst: number, len: Bytes): void {
+    const start = (this.freeAt > this.sched.now ? this.freeAt : this.sched.now) + this.cfg.copySetupNs;
+    const end = start + (len * 8) / this.cfg.copyGbps;
+    this.copies++;
+    this.bytes += len;
+    this.issue(dst, len, src, null, start, end, WC_TLP_BYTES);
+  }
+
+  /** One small store of `bytes` (≤ 16) to local address `dst`. */
+  store(dst: number, bytes: Uint8Array): void {
+    const start = this.freeAt > this.sched.now ? this.freeAt : this.sched.now;
+    this.stores++;
+    this.issue(dst, bytes.length, 0, bytes, start, start + this.cfg.storeNs, bytes.length);
+  }
+
+  private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, start: Ns, end: Ns, tlpMax: Bytes): void {
+    const r = this.fabric.resolve(this.host, dst, len);
+    let job: CpuJob;
+    let land = end;
+    if (r.kind === RouteKind.ERROR) {
+      job = new CpuJob(RouteKind.ERROR, this.host, 0, 0, 0, null);
+      job.failed = r.code;
+      this.errors++;
+    } else {
+      job = new CpuJob(r.kind, r.target!, r.addr, len, src, imm ? imm.slice() : null);
+      if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
+        land = this.fabric.reservePath(this.host, r.target!, r.addr, len, start, tlpMax);
+        if (end > this.fabric.lastLeaveNs) land += end - this.fabric.lastLeaveNs;
+        else end = this.fabric.lastLeaveNs;
+      }
+    }
+    this.freeAt = end;
+    if (this.last) this.last.next = job;
+    else this.first = job;
+    this.last = job;
+    if (land > this.landAt) this.landAt = land;
+  }
+
+  /**
+   * Close the group of writes issued since the last commit: they land together, in order, at the
+   * time the last of them lands; `onLanded` then gets the first refusal code, if any.
+   */
+  commit(onLanded?: LandedFn): void {
+    if (!this.first) {
+      onLanded?.(null);
+      return;
+    }
+    const group = { first: this.first, onLanded };
+    this.sched.at(this.landAt, this.land, group);
+    this.first = this.last = null;
+    this.landAt = 0;
+  }
+
+  private readonly land = (g: { first: CpuJob; onLanded: LandedFn | undefined }): void => {
+    let firstErr: ErrorCode | null = null;
+    for (let j: CpuJob | null = g.first; j; j = j.next as CpuJob | null) {
+      const code = j.failed ?? landWrite(this.fabric, this.host, j);
+      if (code && !firstErr) firstErr = code;
+    }
+    g.onLanded?.(firstErr);
+  };
+}

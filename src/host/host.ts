@@ -1,0 +1,91 @@
+/**
+ * An emulated host: sparse memory, a link to the top-of-rack switch, an NTB port (compute hosts),
+ * an IOMMU, an interrupt controller, an HRDMA engine and a CPU that can copy. Hosts are wired into
+ * a fabric by the topology builder; the EOP driver runs on top (src/eop).
+ */
+import { Iommu } from '../pcie/iommu.js';
+import { Link, type LinkConfig } from '../pcie/link.js';
+import { Ntb, NTB_SCRATCHPADS } from '../pcie/ntb.js';
+import type { Endpoint, Fabric } from '../pcie/fabric.js';
+import { MSI_BASE } from '../mem/address-map.js';
+import { SparseMemory, DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
+import type { Scheduler } from '../time/scheduler.js';
+import { GiB, MiB, type Bytes, type Ns } from '../time/units.js';
+import { CpuCopier, DEFAULT_CPU, type CpuConfig } from './cpu-copy.js';
+import { DEFAULT_HRDMA, Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
+import { InterruptController } from './interrupts.js';
+
+export interface HostConfig {
+  name: string;
+  index: number;
+  /** The management host owns the global space and has no NTB. */
+  management: boolean;
+  ramBytes: Bytes;
+  pageBytes: Bytes;
+  link: LinkConfig;
+  dma: HrdmaConfig;
+  cpu: CpuConfig;
+  /** Interrupt entry: from the MSI landing to the handler running. */
+  irqHandlerNs: Ns;
+}
+
+export const DEFAULT_RAM_BYTES: Bytes = 64 * GiB;
+/** Allocations start above the first 16 MiB, which belongs to the (unmodeled) OS. */
+const ALLOC_START: Bytes = 16 * MiB;
+
+export function hostRid(index: number): number {
+  return ((index + 1) << 8) >>> 0; // bus index+1, device 0, function 0
+}
+
+export class Host implements Endpoint {
+  readonly index: number;
+  readonly name: string;
+  readonly memory: SparseMemory;
+  readonly ntb: Ntb | null;
+  readonly iommu = new Iommu();
+  readonly link: Link;
+  readonly rid: number;
+  readonly irq: InterruptController;
+  readonly dma: HrdmaEngine;
+  readonly cpu: CpuCopier;
+  private allocNext = ALLOC_START;
+  readonly regions: { label: string; base: number; bytes: Bytes }[] = [];
+
+  constructor(
+    readonly cfg: HostConfig,
+    readonly sched: Scheduler,
+    readonly fabric: Fabric,
+  ) {
+    this.index = cfg.index;
+    this.name = cfg.name;
+    this.rid = hostRid(cfg.index);
+    this.memory = new SparseMemory(cfg.ramBytes, cfg.pageBytes || DEFAULT_PAGE_BYTES);
+    this.link = new Link(cfg.name, cfg.link);
+    this.ntb = cfg.management ? null : new Ntb(`${cfg.name}.ntb`, this.rid);
+    this.irq = new InterruptController(sched, cfg.irqHandlerNs);
+    const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, 'hrdma descriptor ring');
+    this.dma = new HrdmaEngine(this, cfg.dma, sched, fabric, ring);
+    this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric);
+    fabric.attach(this);
+  }
+
+  deliverMsi(vector: number): void {
+    this.irq.raise(vector);
+  }
+
+  /** Reserve `bytes` of RAM (address space only: pages cost memory once written). */
+  alloc(bytes: Bytes, align: Bytes, label: string): number {
+    let base = Math.ceil(this.allocNext / align) * align;
+    // Step over the MSI hole.
+    if (base < MSI_BASE + 0x10_0000 && base + bytes > MSI_BASE) base = Math.ceil((MSI_BASE + 0x10_0000) / align) * align;
+    if (base + bytes > this.memory.sizeBytes) {
+      throw new Error(`${this.name}: out of RAM allocating ${bytes} bytes for ${label}`);
+    }
+    this.allocNext = base + bytes;
+    this.regions.push({ label, base, bytes });
+    return base;
+  }
+}
+
+export { NTB_SCRATCHPADS, DEFAULT_HRDMA, DEFAULT_CPU };
+export type { HrdmaConfig, CpuConfig };

@@ -1,0 +1,210 @@
+/**
+ * Sparse, byte-addressable host memory. An emulated host may have a 64 GiB address space; only the
+ * pages that were written cost real memory. Untouched memory reads as zero.
+ *
+ * Rules:
+ * - Addresses are plain numbers (< 2^53), checked against the size on every access: an access
+ *   outside [0, size) throws `EopError(ADDR_OUT_OF_RANGE)`; callers at an edge catch and count it.
+ * - An access that crosses a page boundary is split, never truncated.
+ * - `view()` returns a zero-copy window only when the range lies inside one page; callers that
+ *   need a view of a crossing range pass a scratch buffer to `read()` instead.
+ */
+import { EopError, ErrorCode } from '../errors.js';
+import type { Bytes } from '../time/units.js';
+
+export const DEFAULT_PAGE_BYTES: Bytes = 64 * 1024;
+
+export class SparseMemory {
+  private readonly pages = new Map<number, Uint8Array>();
+  // One-entry cache: consecutive accesses usually hit the same page (a ring slot, a frame).
+  private lastPageNo = -1;
+  private lastPage: Uint8Array | null = null;
+
+  constructor(
+    readonly sizeBytes: Bytes,
+    readonly pageBytes: Bytes = DEFAULT_PAGE_BYTES,
+  ) {
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new Error(`memory size must be a positive integer (got ${sizeBytes})`);
+    if (pageBytes < 4096 || (pageBytes & (pageBytes - 1)) !== 0 || pageBytes > 1 << 30) {
+      throw new Error(`page size must be a power of two between 4 KiB and 1 GiB (got ${pageBytes})`);
+    }
+  }
+
+  /** Real bytes held (pages touched × page size). */
+  get residentBytes(): Bytes {
+    return this.pages.size * this.pageBytes;
+  }
+
+  get residentPages(): number {
+    return this.pages.size;
+  }
+
+  contains(addr: number, len: Bytes): boolean {
+    return addr >= 0 && len >= 0 && addr + len <= this.sizeBytes;
+  }
+
+  private check(addr: number, len: Bytes): void {
+    if (!(addr >= 0 && len >= 0 && addr + len <= this.sizeBytes)) {
+      throw new EopError(
+        ErrorCode.ADDR_OUT_OF_RANGE,
+        `access [0x${addr.toString(16)}, +${len}) outside memory of ${this.sizeBytes} bytes`,
+      );
+    }
+  }
+
+  private page(pageNo: number): Uint8Array {
+    if (pageNo === this.lastPageNo) return this.lastPage!;
+    let p = this.pages.get(pageNo);
+    if (!p) {
+      p = new Uint8Array(this.pageBytes);
+      this.pages.set(pageNo, p);
+    }
+    this.lastPageNo = pageNo;
+    this.lastPage = p;
+    return p;
+  }
+
+  private pageIfPresent(pageNo: number): Uint8Array | undefined {
+    if (pageNo === this.lastPageNo) return this.lastPage!;
+    return this.pages.get(pageNo);
+  }
+
+  /** Copy `len` bytes of `src` starting at `srcOff` to `addr`. */
+  write(addr: number, src: Uint8Array, srcOff = 0, len: Bytes = src.length - srcOff): void {
+    this.check(addr, len);
+    while (len > 0) {
+      const pageNo = Math.floor(addr / this.pageBytes);
+      const off = addr - pageNo * this.pageBytes;
+      const n = Math.min(len, this.pageBytes - off);
+      this.page(pageNo).set(n === src.length && srcOff === 0 ? src : src.subarray(srcOff, srcOff + n), off);
+      addr += n;
+      srcOff += n;
+      len -= n;
+    }
+  }
+
+  /** Copy `len` bytes at `addr` into `dst` at `dstOff`. Untouched pages read as zero. */
+  read(addr: number, dst: Uint8Array, dstOff = 0, len: Bytes = dst.length - dstOff): void {
+    this.check(addr, len);
+    while (len > 0) {
+      const pageNo = Math.floor(addr / this.pageBytes);
+      const off = addr - pageNo * this.pageBytes;
+      const n = Math.min(len, this.pageBytes - off);
+      const p = this.pageIfPresent(pageNo);
+      if (p) dst.set(p.subarray(off, off + n), dstOff);
+      else dst.fill(0, dstOff, dstOff + n);
+      addr += n;
+      dstOff += n;
+      len -= n;
+    }
+  }
+
+  /** Zero-copy view of [addr, addr+len) if it lies inside one page, else null. */
+  view(addr: number, len: Bytes): Uint8Array | null {
+    this.check(addr, len);
+    const pageNo = Math.floor(addr / this.pageBytes);
+    const off = addr - pageNo * this.pageBytes;
+    if (off + len > this.pageBytes) return null;
+    return this.page(pageNo).subarray(off, off + len);
+  }
+
+  /** Copy within this memory (a local DMA or CPU copy). Overlapping ranges copy as memmove. */
+  copy(dstAddr: number, srcAddr: number, len: Bytes): void {
+    this.check(srcAddr, len);
+    this.check(dstAddr, len);
+    this.copyTo(this, dstAddr, srcAddr, len);
+  }
+
+  /** Copy `len` bytes from this memory at `srcAddr` into `dst` at `dstAddr`, page piece by piece. */
+  copyTo(dst: SparseMemory, dstAddr: number, srcAddr: number, len: Bytes): void {
+    this.check(srcAddr, len);
+    if (dst === this && dstAddr > srcAddr && dstAddr < srcAddr + len) {
+      // Overlap with the destination ahead: go through a temporary copy.
+      const tmp = new Uint8Array(len);
+      this.read(srcAddr, tmp);
+      dst.write(dstAddr, tmp);
+      return;
+    }
+    while (len > 0) {
+      const pageNo = Math.floor(srcAddr / this.pageBytes);
+      const off = srcAddr - pageNo * this.pageBytes;
+      const n = Math.min(len, this.pageBytes - off);
+      const p = this.pageIfPresent(pageNo);
+      if (p) dst.write(dstAddr, p, off, n);
+      else dst.fill(dstAddr, n, 0);
+      srcAddr += n;
+      dstAddr += n;
+      len -= n;
+    }
+  }
+
+  fill(addr: number, len: Bytes, value: number): void {
+    this.check(addr, len);
+    while (len > 0) {
+      const pageNo = Math.floor(addr / this.pageBytes);
+      const off = addr - pageNo * this.pageBytes;
+      const n = Math.min(len, this.pageBytes - off);
+      if (value === 0 && off === 0 && n === this.pageBytes) {
+        // Zeroing a whole page gives it back.
+        this.pages.delete(pageNo);
+        if (this.lastPageNo === pageNo) {
+          this.lastPageNo = -1;
+          this.lastPage = null;
+        }
+      } else if (value !== 0 || this.pageIfPresent(pageNo)) {
+        this.page(pageNo).fill(value, off, off + n);
+      }
+      addr += n;
+      len -= n;
+    }
+  }
+
+  readU32(addr: number): number {
+    const pageNo = Math.floor(addr / this.pageBytes);
+    const off = addr - pageNo * this.pageBytes;
+    if (addr < 0 || addr + 4 > this.sizeBytes) this.check(addr, 4);
+    if (off + 4 > this.pageBytes) {
+      const b = new Uint8Array(4);
+      this.read(addr, b);
+      return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    }
+    const p = this.pageIfPresent(pageNo);
+    if (!p) return 0;
+    return (p[off]! | (p[off + 1]! << 8) | (p[off + 2]! << 16) | (p[off + 3]! << 24)) >>> 0;
+  }
+
+  writeU32(addr: number, v: number): void {
+    const pageNo = Math.floor(addr / this.pageBytes);
+    const off = addr - pageNo * this.pageBytes;
+    if (addr < 0 || addr + 4 > this.sizeBytes || off + 4 > this.pageBytes) {
+      const b = new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
+      this.write(addr, b);
+      return;
+    }
+    const p = this.page(pageNo);
+    p[off] = v;
+    p[off + 1] = v >>> 8;
+    p[off + 2] = v >>> 16;
+    p[off + 3] = v >>> 24;
+  }
+
+  /** 64-bit little-endian value as a number; values above 2^53 are a caller bug. */
+  readU64(addr: number): number {
+    const lo = this.readU32(addr);
+    const hi = this.readU32(addr + 4);
+    return hi * 4294967296 + lo;
+  }
+
+  writeU64(addr: number, v: number): void {
+    this.writeU32(addr, v >>> 0);
+    this.writeU32(addr + 4, Math.floor(v / 4294967296) >>> 0);
+  }
+
+  /** Forget every page (a host reboot). */
+  clear(): void {
+    this.pages.clear();
+    this.lastPageNo = -1;
+    this.lastPage = null;
+  }
+}
+

@@ -1,0 +1,295 @@
+/**
+ * The rack fabric: every host's link to one top-of-rack switch, the global address map, and the
+ * one place where bytes cross from one host into another.
+ *
+ * A write is handled in two steps, like a posted write in hardware:
+ * 1. `resolve` + `reservePath` at issue time: the requester's address goes through its NTB's
+ *    outbound window (or fails there), the switch routes the global address to the target port,
+ *    and the write reserves wire time on the requester's up-link and the target's down-link.
+ *    Cut-through: the target link starts as soon as the first TLP is through the switch, and
+ *    cannot finish before the last TLP left the source plus the path latency. The slower link
+ *    sets the pace; a busy direction makes the write queue.
+ * 2. `land*` at the land time (the caller schedules it): the target NTB's requester-ID table
+ *    and the target IOMMU are checked, then the bytes are written into the target's memory, or
+ *    an MSI is raised, or an NTB register is written. A refused write is dropped, counted under
+ *    its stable code and logged; it never lands anywhere else.
+ */
+import { DropCounters, EopError, ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  HOST_APERTURE_BYTES,
+
+  NTB_REGS_BASE,
+  NTB_REGS_STRIDE,
+  isMsiAddr,
+} from '../mem/address-map.js';
+import type { SparseMemory } from '../mem/sparse-memory.js';
+import type { Scheduler } from '../time/scheduler.js';
+import type { Bytes, Ns } from '../time/units.js';
+import type { Iommu } from './iommu.js';
+import { tlpCount, wireTimeNs, type Link } from './link.js';
+import type { Ntb } from './ntb.js';
+
+export interface SwitchConfig {
+  /** Cut-through forwarding per switch hop (Marlin seed: 150 ns per hop). */
+  hopLatencyNs: Ns;
+  /** Address translation in each NTB port crossed. */
+  ntbTranslateNs: Ns;
+}
+
+export const DEFAULT_SWITCH: SwitchConfig = { hopLatencyNs: 150, ntbTranslateNs: 50 };
+
+/** What the fabric needs of a host. */
+export interface Endpoint {
+  readonly index: number;
+  readonly name: string;
+  readonly memory: SparseMemory;
+  /** Null for the management host, which owns the global space directly. */
+  readonly ntb: Ntb | null;
+  readonly iommu: Iommu;
+  readonly link: Link;
+  /** Requester ID of this host's transactions as seen by other hosts. */
+  readonly rid: number;
+  /** An MSI write landed at this host. */
+  deliverMsi(vector: number): void;
+}
+
+export const RouteKind = {
+  ERROR: 0,
+  LOCAL_MEM: 1,
+  LOCAL_MSI: 2,
+  REMOTE: 3,
+  REMOTE_REG: 4,
+} as const;
+export type RouteKind = (typeof RouteKind)[keyof typeof RouteKind];
+
+/** Result of `resolve`, reused between calls: copy the fields you need. */
+export interface Route {
+  kind: RouteKind;
+  target: Endpoint | null;
+  /** Target-local address (memory or MSI), or register offset for REMOTE_REG. */
+  addr: number;
+  code: ErrorCode | null;
+}
+
+export class Fabric {
+  readonly endpoints: Endpoint[] = [];
+  readonly drops = new DropCounters();
+  readonly route: Route = { kind: RouteKind.ERROR, target: null, addr: 0, code: null };
+  /** Set by `reservePath`: when the last TLP left the requester's link. */
+  lastLeaveNs: Ns = 0;
+  writesLanded = 0;
+  bytesLanded: Bytes = 0;
+
+  constructor(
+    readonly sched: Scheduler,
+    readonly sw: SwitchConfig,
+    readonly log: Logger,
+  ) {}
+
+  attach(ep: Endpoint): void {
+    if (this.endpoints[ep.index]) throw new Error(`fabric: host index ${ep.index} attached twice`);
+    this.endpoints[ep.index] = ep;
+  }
+
+  /** Count, log (rate-limited per code) and return a refused write's code. */
+  refuse(code: ErrorCode, req: Endpoint, detail: string): ErrorCode {
+    this.drops.add(code);
+    this.log.warn(`fabric`, `${req.name}: ${detail}`, code);
+    return code;
+  }
+
+  /** Where the requester-local range [addr, addr+len) leads. Fills and returns `this.route`. */
+  resolve(req: Endpoint, addr: number, len: Bytes): Route {
+    const r = this.route;
+    r.target = null;
+    r.code = null;
+    r.addr = 0;
+    if (isMsiAddr(addr)) {
+      r.kind = RouteKind.LOCAL_MSI;
+      r.target = req;
+      r.addr = addr;
+      return r;
+    }
+    if (req.memory.contains(addr, len)) {
+      r.kind = RouteKind.LOCAL_MEM;
+      r.target = req;
+      r.addr = addr;
+      return r;
+    }
+    let g: number;
+    if (req.ntb) {
+      g = req.ntb.translateOut(addr, len);
+      if (g < 0) return this.fail(r, ErrorCode.NTB_OUT_OF_WINDOW, req, `write [0x${addr.toString(16)}, +${len}) is outside every NTB window`);
+      if (!req.ntb.linkUp) return this.fail(r, ErrorCode.NTB_LINK_DOWN, req, `write through ${req.ntb.name} while its link is down`);
+    } else {
+      g = addr; // the management host's addresses are global addresses
+    }
+    return this.routeGlobal(req, g, len);
+  }
+
+  private routeGlobal(req: Endpoint, g: number, len: Bytes): Route {
+    const r = this.route;
+    if (g >= NTB_REGS_BASE) {
+      const h = Math.floor((g - NTB_REGS_BASE) / NTB_REGS_STRIDE);
+      const t = this.endpoints[h];
+      if (!t || !t.ntb) return this.fail(r, ErrorCode.ADDR_UNMAPPED, req, `global 0x${g.toString(16)}: no NTB register aperture there`);
+      r.kind = RouteKind.REMOTE_REG;
+      r.target = t;
+      r.addr = g - NTB_REGS_BASE - h * NTB_REGS_STRIDE;
+      return r;
+    }
+    const h = Math.floor(g / HOST_APERTURE_BYTES);
+    const t = this.endpoints[h];
+    if (!t) return this.fail(r, ErrorCode.ADDR_UNMAPPED, req, `global 0x${g.toString(16)}: no host at aperture ${h}`);
+    if (t === req) return this.fail(r, ErrorCode.ADDR_UNMAPPED, req, `global 0x${g.toString(16)} loops back to the requester`);
+    let local: number;
+    if (t.ntb) {
+      local = t.ntb.translateIn(g, len);
+      if (local < 0) return this.fail(r, ErrorCode.NTB_OUT_OF_WINDOW, req, `global 0x${g.toString(16)} is outside ${t.ntb.name}'s inbound window`);
+      if (!t.ntb.linkUp) return this.fail(r, ErrorCode.NTB_LINK_DOWN, req, `${t.ntb.name} is down`);
+    } else {
+      local = g - h * HOST_APERTURE_BYTES;
+    }
+    r.kind = RouteKind.REMOTE;
+    r.target = t;
+    r.addr = local;
+    return r;
+  }
+
+  private fail(r: Route, code: ErrorCode, req: Endpoint, detail: string): Route {
+    r.kind = RouteKind.ERROR;
+    r.code = this.refuse(code, req, detail);
+    return r;
+  }
+
+  /** Fixed latency of a crossing from `src` to `dst`, excluding serialization. */
+  pathLatencyNs(src: Endpoint, dst: Endpoint): Ns {
+    const ntbs = (src.ntb ? 1 : 0) + (dst.ntb ? 1 : 0);
+    return src.link.cfg.latencyNs + this.sw.hopLatencyNs + ntbs * this.sw.ntbTranslateNs + dst.link.cfg.latencyNs;
+  }
+
+  /**
+   * Reserve wire time for a write of `len` bytes landing at target-local `addr`, in TLPs of at most
+   * `tlpMax` bytes (the path's smallest MPS applies too). Returns the time the last byte lands;
+   * `lastLeaveNs` tells when it left the requester's link.
+   */
+  reservePath(src: Endpoint, dst: Endpoint, addr: number, len: Bytes, notBefore: Ns, tlpMax: Bytes = 4096): Ns {
+    const a = src.link;
+    const b = dst.link;
+    let mps = tlpMax;
+    if (a.cfg.mpsBytes < mps) mps = a.cfg.mpsBytes;
+    if (b.cfg.mpsBytes < mps) mps = b.cfg.mpsBytes;
+    const n = tlpCount(addr, len, mps) || 1;
+    const serA = wireTimeNs(a.cfg, addr, len, mps);
+    const serB = a.cfg === b.cfg ? serA : wireTimeNs(b.cfg, addr, len, mps);
+    const sA = a.up.reserve(notBefore, serA);
+    const eA = sA + serA;
+    a.up.payloadBytes += len;
+    a.up.tlps += n;
+    const fixed = this.pathLatencyNs(src, dst);
+    const firstThrough = sA + serA / n + fixed;
+    const down = b.down;
+    const sB = firstThrough > down.busyUntil ? firstThrough : down.busyUntil;
+    let eB = sB + serB;
+    const tailBound = eA + fixed + serB / n;
+    if (tailBound > eB) eB = tailBound;
+    down.busyUntil = eB;
+    down.busyNs += serB;
+    down.payloadBytes += len;
+    down.tlps += n;
+    this.lastLeaveNs = eA;
+    return eB;
+  }
+
+  /**
+   * A non-posted read of `target`'s scratchpads (control path only). Returns a copy, or null if the
+   * requester may not reach them.
+   */
+  readScratchpads(req: Endpoint, target: Endpoint): Uint32Array | null {
+    const ntb = target.ntb;
+    if (!ntb) return null;
+    if (target !== req) {
+      if (!ntb.lut.has(req.rid)) {
+        this.refuse(ErrorCode.NTB_LUT_DENIED, req, `requester 0x${req.rid.toString(16)} is not in ${ntb.name}'s lookup table`);
+        return null;
+      }
+      if (!ntb.linkUp || (req.ntb && !req.ntb.linkUp)) return null;
+    }
+    return ntb.scratchpads.slice();
+  }
+
+  /** Round trip of a non-posted read (control path only: scratchpads). */
+  readRoundTripNs(src: Endpoint, dst: Endpoint): Ns {
+    return 2 * this.pathLatencyNs(src, dst);
+  }
+
+  private admit(req: Endpoint, target: Endpoint, addr: number, len: Bytes): ErrorCode | null {
+    if (target !== req) {
+      if (target.ntb && !target.ntb.lut.has(req.rid)) {
+        return this.refuse(ErrorCode.NTB_LUT_DENIED, req, `requester 0x${req.rid.toString(16)} is not in ${target.ntb.name}'s lookup table`);
+      }
+      if (!target.iommu.allows(req.rid, addr, len)) {
+        target.iommu.blocked++;
+        return this.refuse(ErrorCode.IOMMU_BLOCKED, req, `${target.name}'s IOMMU blocks [0x${addr.toString(16)}, +${len}) for ${req.name}`);
+      }
+    }
+    return null;
+  }
+
+  /** Land `len` bytes read from `srcMem` at `srcAddr` into `target` at target-local `addr`. */
+  landFromMemory(req: Endpoint, target: Endpoint, addr: number, srcMem: SparseMemory, srcAddr: number, len: Bytes): ErrorCode | null {
+    const denied = this.admit(req, target, addr, len);
+    if (denied) return denied;
+    if (isMsiAddr(addr)) return this.landMsi(req, target, srcMem.readU32(srcAddr));
+    try {
+      srcMem.copyTo(target.memory, addr, srcAddr, len);
+    } catch (e) {
+      return this.refuseAccess(e, req);
+    }
+    this.writesLanded++;
+    this.bytesLanded += len;
+    return null;
+  }
+
+  /** Land immediate bytes (a slot header, a credit index, an MSI) into `target`. */
+  landBytes(req: Endpoint, target: Endpoint, addr: number, src: Uint8Array, off: number, len: Bytes): ErrorCode | null {
+    const denied = this.admit(req, target, addr, len);
+    if (denied) return denied;
+    if (isMsiAddr(addr)) {
+      return this.landMsi(req, target, (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0);
+    }
+    try {
+      target.memory.write(addr, src, off, len);
+    } catch (e) {
+      return this.refuseAccess(e, req);
+    }
+    this.writesLanded++;
+    this.bytesLanded += len;
+    return null;
+  }
+
+  private landMsi(_req: Endpoint, target: Endpoint, vector: number): ErrorCode | null {
+    target.deliverMsi(vector);
+    return null;
+  }
+
+  /** A 32-bit MMIO write into `target`'s NTB registers. */
+  landRegister(req: Endpoint, target: Endpoint, offset: number, value: number): ErrorCode | null {
+    const ntb = target.ntb;
+    if (!ntb) return this.refuse(ErrorCode.ADDR_UNMAPPED, req, `${target.name} has no NTB registers`);
+    if (target !== req && !ntb.lut.has(req.rid)) {
+      return this.refuse(ErrorCode.NTB_LUT_DENIED, req, `requester 0x${req.rid.toString(16)} is not in ${ntb.name}'s lookup table`);
+    }
+    if (!ntb.writeRegister(offset, value)) {
+      return this.refuse(ErrorCode.NTB_BAD_REGISTER, req, `${ntb.name}: no register at offset 0x${offset.toString(16)}`);
+    }
+    return null;
+  }
+
+  private refuseAccess(e: unknown, req: Endpoint): ErrorCode {
+    if (e instanceof EopError) return this.refuse(e.code, req, e.message);
+    throw e;
+  }
+}
+

@@ -1,0 +1,168 @@
+/**
+ * Builds a rack model from a plain, fully specified description: scheduler, fabric, hosts with
+ * their links, NTB windows and lookup tables, EOP interfaces and the management plane. Models never
+ * build topologies; this helper does (as ns-3's helpers do).
+ */
+import { Logger } from '../log.js';
+import {
+  HOST_APERTURE_BYTES,
+  MAX_HOSTS,
+  OUTBOUND_BASE,
+  OUTBOUND_BYTES,
+  hostApertureBase,
+} from '../mem/address-map.js';
+import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
+import { ControlPlane } from '../eop/control-plane.js';
+import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
+import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
+import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
+import { DEFAULT_RAM_BYTES, Host } from '../host/host.js';
+import { DEFAULT_SWITCH, Fabric, type SwitchConfig } from '../pcie/fabric.js';
+import { DEFAULT_LINK, type LinkConfig } from '../pcie/link.js';
+import { Scheduler } from '../time/scheduler.js';
+import type { Bytes, Ns } from '../time/units.js';
+
+export interface HostSpec {
+  name: string;
+  /** 48-bit MAC; ignored for the management host. */
+  mac: number;
+  management?: boolean;
+  link?: Partial<LinkConfig>;
+  /** Per-host EOP overrides (e.g. MTU, protocol version). */
+  eop?: Partial<EopConfig>;
+}
+
+export interface RackSpec {
+  seed: number;
+  switch: SwitchConfig;
+  link: LinkConfig;
+  dma: HrdmaConfig;
+  cpu: CpuConfig;
+  eop: EopConfig;
+  /** Interrupt entry latency on every host. */
+  irqHandlerNs: Ns;
+  ramBytes: Bytes;
+  pageBytes: Bytes;
+  hosts: HostSpec[];
+}
+
+/** Interrupt entry: from MSI landing to the handler running. With the fabric path this gives
+ * Marlin's ~1.2 µs cross-host interrupt on Gen2 x8 (see README "model versus reality"). */
+export const DEFAULT_IRQ_HANDLER_NS: Ns = 700;
+
+export function rackSpec(hosts: HostSpec[], over: Partial<Omit<RackSpec, 'hosts'>> = {}): RackSpec {
+  return {
+    seed: 1,
+    switch: DEFAULT_SWITCH,
+    link: DEFAULT_LINK,
+    dma: DEFAULT_HRDMA,
+    cpu: DEFAULT_CPU,
+    eop: DEFAULT_EOP,
+    irqHandlerNs: DEFAULT_IRQ_HANDLER_NS,
+    ramBytes: DEFAULT_RAM_BYTES,
+    pageBytes: DEFAULT_PAGE_BYTES,
+    ...over,
+    hosts,
+  };
+}
+
+export class Rack {
+  readonly sched: Scheduler;
+  readonly log: Logger;
+  readonly fabric: Fabric;
+  readonly control: ControlPlane;
+  readonly hosts: Host[] = [];
+  readonly nics: EopNic[] = [];
+  private readonly byName = new Map<string, Host>();
+  private readonly nicByName = new Map<string, EopNic>();
+  /** Virtual time at which every queue pair was up (set by `boot`). */
+  bootedAt: Ns = -1;
+
+  constructor(readonly spec: RackSpec) {
+    if (spec.hosts.length > MAX_HOSTS) throw new Error(`at most ${MAX_HOSTS} hosts fit the global address map`);
+    this.sched = new Scheduler(spec.seed);
+    this.log = new Logger(() => this.sched.now);
+    this.fabric = new Fabric(this.sched, spec.switch, this.log);
+    this.control = new ControlPlane(this.sched, spec.eop.controlLatencyNs);
+    const n = spec.hosts.length;
+    spec.hosts.forEach((hs, index) => {
+      const host = new Host(
+        {
+          name: hs.name,
+          index,
+          management: !!hs.management,
+          ramBytes: Math.min(spec.ramBytes, HOST_APERTURE_BYTES),
+          pageBytes: spec.pageBytes,
+          link: { ...spec.link, ...hs.link },
+          dma: spec.dma,
+          cpu: spec.cpu,
+          irqHandlerNs: spec.irqHandlerNs,
+        },
+        this.sched,
+        this.fabric,
+      );
+      if (host.ntb) {
+        // Marlin's layout: one window onto the whole global space out, the host's aperture in.
+        host.ntb.outbound.push({ localBase: OUTBOUND_BASE, sizeBytes: OUTBOUND_BYTES, xlatBase: 0 });
+        host.ntb.inbound = { localBase: hostApertureBase(index), sizeBytes: HOST_APERTURE_BYTES, xlatBase: 0 };
+      }
+      this.hosts.push(host);
+      this.byName.set(hs.name, host);
+    });
+    // Every host of the rack may send through every NTB port; the IOMMUs decide what lands.
+    for (const h of this.hosts) if (h.ntb) for (const o of this.hosts) h.ntb.lut.add(o.rid);
+    for (const [i, hs] of spec.hosts.entries()) {
+      const host = this.hosts[i]!;
+      if (hs.management) {
+        this.control.register(host, undefined);
+        continue;
+      }
+      const nic = new EopNic(host, { ...spec.eop, ...hs.eop }, hs.mac, this.control, n);
+      this.nics.push(nic);
+      this.nicByName.set(hs.name, nic);
+      this.control.register(host, nic);
+    }
+    for (const a of this.nics) for (const b of this.nics) if (a !== b) a.addPeer(b.host.index, b.host.name);
+  }
+
+  host(name: string): Host {
+    const h = this.byName.get(name);
+    if (!h) throw new Error(`no host named ${name}`);
+    return h;
+  }
+
+  nic(name: string): EopNic {
+    const n = this.nicByName.get(name);
+    if (!n) throw new Error(`host ${name} has no EOP interface`);
+    return n;
+  }
+
+  /** True when every queue pair whose peer is running is up (mismatches excepted). */
+  allLinksSettled(): boolean {
+    for (const nic of this.nics) {
+      if (!nic.running) continue;
+      for (const qp of nic.qps) {
+        if (!qp) continue;
+        const peer = this.nics.find((x) => x.host.index === qp.peer);
+        if (peer?.running && qp.state !== 'up' && qp.state !== 'mismatch') return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Start every EOP interface and run until the links settle (or `limitNs` passes). Returns the
+   * virtual time the rack took to come up.
+   */
+  boot(limitNs: Ns = 1_000_000): Ns {
+    for (const nic of this.nics) nic.start();
+    const step: Ns = 1_000;
+    const end = this.sched.now + limitNs;
+    while (this.sched.now < end) {
+      this.sched.runUntil(this.sched.now + step);
+      if (this.allLinksSettled()) break;
+    }
+    this.bootedAt = this.sched.now;
+    return this.bootedAt;
+  }
+}

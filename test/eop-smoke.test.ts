@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { Rack, rackSpec } from '../src/topology/rack.js';
+
+function frame(dst: number, src: number, len: number, fill: number): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < 6; i++) {
+    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
+    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
+  }
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  for (let i = 14; i < len; i++) f[i] = (fill + i) & 0xff;
+  return f;
+}
+
+describe('eop smoke', () => {
+  it('moves frames between two hosts', () => {
+    const rack = new Rack(rackSpec([
+      { name: 'mh', mac: 0, management: true },
+      { name: 'h1', mac: 0x02e000000001 },
+      { name: 'h2', mac: 0x02e000000002 },
+    ]));
+    const t = rack.boot();
+    expect(rack.allLinksSettled()).toBe(true);
+    const got: Uint8Array[] = [];
+    rack.nic('h2').setReceiver((f) => got.push(f.slice()));
+    const small = frame(0xffffffffffff, 0x02e000000001, 100, 1);
+    const big = frame(0x02e000000002, 0x02e000000001, 1514, 2);
+    expect(rack.nic('h1').transmit(small)).toBe(true);
+    expect(rack.nic('h1').transmit(big)).toBe(true);
+    rack.sched.run();
+    expect(got.length).toBe(2);
+    expect(got[0]).toEqual(small);
+    expect(got[1]).toEqual(big);
+    console.log('boot', t, 'now', rack.sched.now, rack.fabric.drops.toJSON(), rack.nic('h1').drops.toJSON(), rack.log.records.map(r=>r.message));
+  });
+});
