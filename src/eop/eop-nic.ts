@@ -20,7 +20,7 @@ import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
 import { Desc, DescFlag, DescStatus } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
-import type { FramePort, FrameReceiver } from './frame-port.js';
+import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
 import {
   DATA_DOORBELL_BITS,
   IrqMode,
@@ -87,10 +87,6 @@ export interface FrameTrace {
   rx(frame: Uint8Array, timeNs: Ns): void;
 }
 
-export interface TxMeta {
-  /** Where the frame sits in the sender's memory relative to a 64-byte line (0 = aligned). */
-  alignOffset?: number;
-}
 
 export class NicCounters {
   txFrames = 0;
@@ -142,6 +138,7 @@ export class EopNic implements FramePort {
   private readonly word = new Uint8Array(4);
   private readonly scratch: Uint8Array;
   private readonly rxPending = new Set<QueuePair>();
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
     readonly host: Host,
@@ -415,6 +412,33 @@ export class EopNic implements FramePort {
     return true;
   }
 
+  txSpace(dstMac: number): number {
+    const owner = dstMac % 2 ** 41 >= 2 ** 40 ? undefined : this.macTable.get(dstMac);
+    if (owner && owner.up) return owner.txCapacity - owner.txCount;
+    let space = Infinity;
+    for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
+    return space === Infinity ? 0 : space;
+  }
+
+  onTxDrained(fn: () => void): void {
+    this.drainWaiters.push(fn);
+    if (this.drainWaiters.length === 1) this.host.sched.after(0, this.checkDrained);
+  }
+
+  private readonly checkDrained = (): void => {
+    if (this.drainWaiters.length === 0) return;
+    let anyUp = false;
+    for (const qp of this.qps) {
+      if (!qp || !qp.up) continue;
+      if (qp.txCount > qp.txCapacity / 2) return;
+      anyUp = true;
+    }
+    if (!anyUp) return; // a queue pair coming up flushes, and checks again
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
+  };
+
   private dropTx(code: ErrorCode): false {
     this.drops.add(code);
     return false;
@@ -461,6 +485,7 @@ export class EopNic implements FramePort {
       qp.dirty = false;
       if (qp.up && qp.txCount > 0) this.flushQp(qp);
     }
+    if (this.drainWaiters.length > 0) this.checkDrained();
   };
 
   private flushQp(qp: QueuePair): void {

@@ -4,6 +4,14 @@
  */
 export type FrameReceiver = (frame: Uint8Array) => void;
 
+export interface TxMeta {
+  /**
+   * Where the frame starts in the sender's memory relative to a 64-byte line (0 = aligned). Models
+   * the alignment of a packet buffer; HRDMA is much slower on unaligned transfers (Marlin).
+   */
+  alignOffset?: number;
+}
+
 export interface FramePort {
   /** Interface name, e.g. `h1-eop0`. */
   readonly name: string;
@@ -16,7 +24,14 @@ export interface FramePort {
    * caller may reuse `frame` at once. Returns false if the frame was dropped (the drop is counted by
    * the interface with a reason).
    */
-  transmit(frame: Uint8Array): boolean;
+  transmit(frame: Uint8Array, meta?: TxMeta): boolean;
+  /** Frames the interface can queue now for `dstMac` without dropping. */
+  txSpace(dstMac: number): number;
+  /**
+   * Call `fn` once, after the interface's transmit queues have drained to half or less: how a
+   * sender that offers frames as fast as they are taken waits without polling.
+   */
+  onTxDrained(fn: () => void): void;
   /**
    * Set who receives the frames the interface delivers. The view is valid only during the call
    * (it points into emulated host memory); copy it to keep it.
