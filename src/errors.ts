@@ -39,6 +39,10 @@ export const ErrorCode = {
   USAGE: 'ERR_USAGE',
   // captures
   CAPTURE_IO: 'ERR_CAPTURE_IO',
+  // TAP devices (bridge/)
+  TAP_OPEN: 'ERR_TAP_OPEN',
+  TAP_IO: 'ERR_TAP_IO',
+  TAP_ADDON_MISSING: 'ERR_TAP_ADDON_MISSING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -95,6 +95,8 @@ export class NicCounters {
   rxBytes: Bytes = 0;
   floods = 0;
   dmaCompletions = 0;
+  /** Frames refused because every transmit staging buffer was in use. */
+  stagingFull = 0;
 }
 
 /** What the NIC needs from the management plane. */
@@ -125,7 +127,9 @@ export class EopNic implements FramePort {
   private readonly creditArea: number;
   private readonly stagingArea: number;
   private readonly stagingRefs: Uint16Array;
-  private stagingNext = 0;
+  /** Free staging slots, as a stack (any free slot will do; no head-of-line blocking). */
+  private readonly stagingFree: Int32Array;
+  private stagingFreeCount = 0;
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
   private receiver: FrameReceiver = () => {};
@@ -147,12 +151,13 @@ export class EopNic implements FramePort {
     private readonly peers: PeerDirectory,
     /** Number of host indices in the rack (sizes the per-peer areas). */
     hostSlots: number,
+    ifName = `eop-${host.name}`,
   ) {
     if (!host.ntb) throw new Error(`${host.name}: an EOP interface needs an NTB port`);
     if (cfg.mtu < 68 || cfg.mtu > MAX_MTU) throw new Error(`${host.name}: MTU ${cfg.mtu} outside 68..${MAX_MTU}`);
     if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('EOP ring slots must be a power of two');
     if (hostSlots > MAX_EOP_HOSTS) throw new Error(`EOP supports at most ${MAX_EOP_HOSTS} hosts`);
-    this.name = `${host.name}-eop0`;
+    this.name = ifName;
     this.mac = mac;
     this.mtu = cfg.mtu;
     this.maxFrame = maxFrameBytes(cfg.mtu);
@@ -162,6 +167,8 @@ export class EopNic implements FramePort {
     this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
     this.stagingArea = host.alloc(cfg.stagingSlots * this.slotBytes, 65536, 'eop transmit staging');
     this.stagingRefs = new Uint16Array(cfg.stagingSlots);
+    this.stagingFree = new Int32Array(cfg.stagingSlots);
+    for (let i = cfg.stagingSlots - 1; i >= 0; i--) this.stagingFree[this.stagingFreeCount++] = i;
     this.scratch = new Uint8Array(this.maxFrame);
     this.rxVectorBase = host.irq.allocate(this.onRxIrq);
     for (let i = 1; i < hostSlots; i++) host.irq.allocate(this.onRxIrq);
@@ -390,9 +397,17 @@ export class EopNic implements FramePort {
     // Destination MAC as a 48-bit number; the I/G bit (first octet, bit 0) marks group addresses.
     const dst = (frame[0]! * 0x10000000000) + (frame[1]! * 0x100000000) + ((frame[2]! << 24) >>> 0) + (frame[3]! << 16) + (frame[4]! << 8) + frame[5]!;
     const owner = frame[0]! & 1 ? undefined : this.macTable.get(dst);
+    if (owner && owner.up && owner.txCount === owner.txCapacity) {
+      // Full queue: count it before paying for the copy.
+      owner.c.txQueueDrops++;
+      return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
+    }
     const align = meta?.alignOffset ? meta.alignOffset & 63 : 0;
     const slot = this.allocStaging();
-    if (slot < 0) return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
+    if (slot < 0) {
+      this.c.stagingFull++;
+      return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
+    }
     this.host.memory.write(this.stagingArea + slot * this.slotBytes + align, frame);
     let queued = 0;
     if (owner && owner.up) {
@@ -401,7 +416,7 @@ export class EopNic implements FramePort {
       this.c.floods++;
       for (const qp of this.qps) if (qp && qp.up) queued += this.queueOn(qp, slot, len, align);
     }
-    if (this.stagingRefs[slot] === 0) this.stagingNext = slot; // nobody took it: give it back
+    if (this.stagingRefs[slot] === 0) this.stagingFree[this.stagingFreeCount++] = slot; // nobody took it
     if (queued === 0) {
       if (!owner && !this.qps.some((q) => q && q.up)) return this.dropTx(ErrorCode.EOP_NO_PEER);
       return false; // counted per queue pair already
@@ -412,12 +427,19 @@ export class EopNic implements FramePort {
     return true;
   }
 
+  /**
+   * Room for a bulk sender: queue and staging space, less a reserve kept for other traffic (like a
+   * socket's send buffer being smaller than the device queue, so one busy socket cannot starve a
+   * ping).
+   */
   txSpace(dstMac: number): number {
     const owner = dstMac % 2 ** 41 >= 2 ** 40 ? undefined : this.macTable.get(dstMac);
-    if (owner && owner.up) return owner.txCapacity - owner.txCount;
     let space = Infinity;
-    for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
-    return space === Infinity ? 0 : space;
+    if (owner && owner.up) space = owner.txCapacity - owner.txCount;
+    else for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
+    if (space === Infinity) return 0;
+    const reserve = this.cfg.txQueueFrames >> 3;
+    return Math.max(0, Math.min(space, this.stagingFreeCount) - reserve);
   }
 
   onTxDrained(fn: () => void): void {
@@ -428,6 +450,7 @@ export class EopNic implements FramePort {
   private readonly checkDrained = (): void => {
     if (this.drainWaiters.length === 0) return;
     let anyUp = false;
+    if (this.stagingFreeCount < this.stagingRefs.length / 2) return; // staging frees on DMA completion, which checks again
     for (const qp of this.qps) {
       if (!qp || !qp.up) continue;
       if (qp.txCount > qp.txCapacity / 2) return;
@@ -456,14 +479,11 @@ export class EopNic implements FramePort {
   }
 
   private allocStaging(): number {
-    const s = this.stagingNext;
-    if (this.stagingRefs[s] !== 0) return -1;
-    this.stagingNext = s + 1 === this.stagingRefs.length ? 0 : s + 1;
-    return s;
+    return this.stagingFreeCount > 0 ? this.stagingFree[--this.stagingFreeCount]! : -1;
   }
 
   private releaseStaging(slot: number): void {
-    if (this.stagingRefs[slot]! > 0) this.stagingRefs[slot]!--;
+    if (this.stagingRefs[slot]! > 0 && --this.stagingRefs[slot]! === 0) this.stagingFree[this.stagingFreeCount++] = slot;
   }
 
   private markDirty(qp: QueuePair): void {
@@ -615,6 +635,7 @@ export class EopNic implements FramePort {
       this.c.dmaCompletions++;
     }
     dma.release(this.dmaClean);
+    if (this.drainWaiters.length > 0) this.checkDrained();
     if (this.dmaWaiting) {
       this.dmaWaiting = false;
       for (const qp of this.dirty) if (qp.up && qp.txCount > 0) this.markDirty(qp);

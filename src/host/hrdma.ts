@@ -159,14 +159,17 @@ export class HrdmaEngine {
     let first: DmaJob | null = null;
     let lastJob: DmaJob | null = null;
     let landAt = now;
-    // One COPY (or one chunk of it), then any WRITE_IMMs right behind it, in one event.
+    let groupBytes = 0;
+    // Descriptors are issued in groups of up to `chunkBytes` of payload per event, each with its
+    // own timing on the links; the group lands in one event at the time its last write lands.
+    // Nothing can observe the frames of a group before the interrupt that ends it.
     while (this.head !== this.tail) {
       const a = this.descAddr(this.head);
       const m = this.host.memory;
       const control = m.readU32(a + Desc.CONTROL);
       const op = control & 0xf;
-      if (first && op !== DescOp.WRITE_IMM) break;
       const len = m.readU32(a + Desc.LEN);
+      if (first && op === DescOp.COPY && groupBytes + len > this.cfg.chunkBytes) break;
       const dst = m.readU64(a + Desc.DST);
       let job: DmaJob;
       let jobLand: Ns;
@@ -206,12 +209,15 @@ export class HrdmaEngine {
               t = engineEnd;
             }
             this.bytes += n;
+            groupBytes += n;
             if (off + n < len) {
               // More chunks to go: this descriptor stays at the head.
               this.chunkOffset = off + n;
               job.descIndex = this.head;
-              first = lastJob = job;
-              landAt = jobLand;
+              if (lastJob) lastJob.next = job;
+              else first = job;
+              lastJob = job;
+              if (jobLand > landAt) landAt = jobLand;
               break;
             }
             this.chunkOffset = 0;

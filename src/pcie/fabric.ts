@@ -27,7 +27,7 @@ import type { SparseMemory } from '../mem/sparse-memory.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
-import { tlpCount, wireTimeNs, type Link } from './link.js';
+import { tlpCount, type Link } from './link.js';
 import type { Ntb } from './ntb.js';
 
 export interface SwitchConfig {
@@ -181,8 +181,8 @@ export class Fabric {
     if (a.cfg.mpsBytes < mps) mps = a.cfg.mpsBytes;
     if (b.cfg.mpsBytes < mps) mps = b.cfg.mpsBytes;
     const n = tlpCount(addr, len, mps) || 1;
-    const serA = wireTimeNs(a.cfg, addr, len, mps);
-    const serB = a.cfg === b.cfg ? serA : wireTimeNs(b.cfg, addr, len, mps);
+    const serA = a.wireTimeNs(addr, len, mps);
+    const serB = a.nsPerByte === b.nsPerByte && a.tlpOverhead === b.tlpOverhead ? serA : b.wireTimeNs(addr, len, mps);
     const sA = a.up.reserve(notBefore, serA);
     const eA = sA + serA;
     a.up.payloadBytes += len;

@@ -125,6 +125,9 @@ export class Link {
   readonly up: LinkDirection;
   readonly down: LinkDirection;
   readonly rateGbps: Gbps;
+  /** Per-TLP overhead and ns per wire byte (link-layer share included), precomputed for the hot path. */
+  readonly tlpOverhead: Bytes;
+  readonly nsPerByte: number;
 
   constructor(
     readonly name: string,
@@ -133,6 +136,18 @@ export class Link {
     this.up = new LinkDirection(`${name}.up`);
     this.down = new LinkDirection(`${name}.down`);
     this.rateGbps = dataRateGbps(cfg);
+    this.tlpOverhead = tlpOverheadBytes(cfg);
+    this.nsPerByte = (8 * (1 + cfg.linkLayerOverhead)) / this.rateGbps;
+  }
+
+  /** Same as wireTimeNs(this.cfg, …), without the table lookups. */
+  wireTimeNs(addr: number, len: Bytes, maxPayload: Bytes): Ns {
+    if (len <= 0) return 0;
+    const first = addr - (addr % maxPayload);
+    const n = Math.ceil((addr + len - first) / maxPayload);
+    const dwStart = addr - (addr % 4);
+    const payload = Math.ceil((addr + len - dwStart) / 4) * 4;
+    return (payload + n * this.tlpOverhead) * this.nsPerByte;
   }
 
   describe(): string {

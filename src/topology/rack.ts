@@ -24,6 +24,8 @@ import type { Bytes, Ns } from '../time/units.js';
 
 export interface HostSpec {
   name: string;
+  /** EOP interface name (default `eop-<name>`). */
+  ifName?: string;
   /** 48-bit MAC; ignored for the management host. */
   mac: number;
   management?: boolean;
@@ -117,7 +119,7 @@ export class Rack {
         this.control.register(host, undefined);
         continue;
       }
-      const nic = new EopNic(host, { ...spec.eop, ...hs.eop }, hs.mac, this.control, n);
+      const nic = new EopNic(host, { ...spec.eop, ...hs.eop }, hs.mac, this.control, n, hs.ifName ?? `eop-${hs.name}`);
       this.nics.push(nic);
       this.nicByName.set(hs.name, nic);
       this.control.register(host, nic);

@@ -1,0 +1,277 @@
+/**
+ * Turns a run into a report: a plain object (for --json) and aligned text tables (for people).
+ */
+import { effectiveWriteGbps } from '../pcie/link.js';
+import { formatNs, gbpsOf, type Ns } from '../time/units.js';
+import type { RunResult } from './run-rack.js';
+
+export interface Report {
+  rack: string;
+  source: string;
+  seed: number;
+  hosts: number;
+  bootUs: number;
+  virtualUs: number;
+  wallMs: number;
+  events: number;
+  finished: boolean;
+  links: { host: string; config: string; writeLimitGbps: number; upUtil: number; downUtil: number }[];
+  interfaces: {
+    name: string;
+    txFrames: number;
+    txBytes: number;
+    rxFrames: number;
+    rxBytes: number;
+    floods: number;
+    drops: Record<string, number>;
+    stackDrops: Record<string, number>;
+  }[];
+  queuePairs: {
+    host: string;
+    peer: string;
+    state: string;
+    reason: string;
+    txFrames: number;
+    txBytes: number;
+    rxFrames: number;
+    rxBytes: number;
+    txDmaFrames: number;
+    txCpuFrames: number;
+    txBatches: number;
+    txRingFull: number;
+    txQueueDrops: number;
+    interruptsSent: number;
+    rxInterrupts: number;
+    rxErrors: number;
+    linkDowns: number;
+  }[];
+  pings: {
+    from: string;
+    to: string;
+    family: number;
+    sent: number;
+    received: number;
+    lost: number;
+    rttUs: { min: number; avg: number; p50: number; p99: number; max: number } | null;
+  }[];
+  streams: {
+    from: string;
+    to: string;
+    messageBytes: number;
+    sent: number;
+    received: number;
+    lost: number;
+    corrupt: number;
+    reordered: number;
+    droppedByInterface: number;
+    gbps: number;
+    offeredGbps: number;
+  }[];
+  fabricDrops: Record<string, number>;
+  captures: string[];
+  problems: string[];
+}
+
+const us = (ns: Ns): number => Math.round(ns / 10) / 100;
+
+export function buildReport(r: RunResult): Report {
+  const { rack, topology } = r;
+  const span = Math.max(1, rack.sched.now);
+  const problems: string[] = [];
+  const report: Report = {
+    rack: topology.name,
+    source: topology.source,
+    seed: topology.seed,
+    hosts: rack.hosts.length,
+    bootUs: us(r.bootNs),
+    virtualUs: us(rack.sched.now),
+    wallMs: Math.round(r.wallMs),
+    events: rack.sched.executed,
+    finished: r.finished,
+    links: rack.hosts.map((h) => ({
+      host: h.name,
+      config: `Gen${h.link.cfg.gen} x${h.link.cfg.width} MPS ${h.link.cfg.mpsBytes}`,
+      writeLimitGbps: round2(effectiveWriteGbps(h.link.cfg)),
+      upUtil: round3(h.link.up.busyNs / span),
+      downUtil: round3(h.link.down.busyNs / span),
+    })),
+    interfaces: rack.nics.map((n) => ({
+      name: n.name,
+      txFrames: n.c.txFrames,
+      txBytes: n.c.txBytes,
+      rxFrames: n.c.rxFrames,
+      rxBytes: n.c.rxBytes,
+      floods: n.c.floods,
+      drops: n.drops.toJSON(),
+      stackDrops: r.stacks.get(n.host.name)?.drops.toJSON() ?? {},
+    })),
+    queuePairs: rack.nics.flatMap((n) =>
+      n.qps
+        .filter((q) => q !== undefined)
+        .map((q) => ({
+          host: n.host.name,
+          peer: q.peerName,
+          state: q.state,
+          reason: q.reason,
+          txFrames: q.c.txFrames,
+          txBytes: q.c.txBytes,
+          rxFrames: q.c.rxFrames,
+          rxBytes: q.c.rxBytes,
+          txDmaFrames: q.c.txDmaFrames,
+          txCpuFrames: q.c.txCpuFrames,
+          txBatches: q.c.txBatches,
+          txRingFull: q.c.txRingFull,
+          txQueueDrops: q.c.txQueueDrops,
+          interruptsSent: q.c.interruptsSent,
+          rxInterrupts: q.c.rxInterrupts,
+          rxErrors: q.c.rxErrSeq + q.c.rxErrBadSlot,
+          linkDowns: q.c.linkDowns,
+        })),
+    ),
+    pings: r.pings.map(({ spec, pinger }) => {
+      const res = pinger.result;
+      if (!res) {
+        problems.push(`ping ${spec.from} → ${spec.to}: did not finish`);
+        return { from: spec.from, to: spec.to, family: pinger.family, sent: 0, received: 0, lost: 0, rttUs: null };
+      }
+      if (res.lost > 0) problems.push(`ping ${spec.from} → ${spec.to}: ${res.lost} of ${res.sent} lost`);
+      return {
+        from: spec.from,
+        to: spec.to,
+        family: res.family,
+        sent: res.sent,
+        received: res.received,
+        lost: res.lost,
+        rttUs:
+          res.received > 0
+            ? { min: us(res.rtt.min), avg: us(res.rtt.avg), p50: us(res.rtt.p50), p99: us(res.rtt.p99), max: us(res.rtt.max) }
+            : null,
+      };
+    }),
+    streams: r.streams.map(({ spec, stream, dstStack }) => {
+      const st = stream.stats;
+      const srcIp = r.topology.hosts.find((h) => h.name === spec.from)!.ipv4.addr;
+      const flow = dstStack.sinkStats(srcIp, st.srcPort);
+      const received = flow?.received ?? 0;
+      const lost = st.sentFrames - received;
+      if (lost > 0 || (flow?.corrupt ?? 0) > 0) problems.push(`udp ${spec.from} → ${spec.to}: ${lost} lost, ${flow?.corrupt ?? 0} corrupt`);
+      return {
+        from: spec.from,
+        to: spec.to,
+        messageBytes: spec.messageBytes,
+        sent: st.sentFrames,
+        received,
+        lost,
+        corrupt: flow?.corrupt ?? 0,
+        reordered: flow?.reordered ?? 0,
+        droppedByInterface: st.droppedByInterface,
+        gbps: round2(flow ? gbpsOf(flow.receivedBytes, flow.lastRxNs - flow.firstRxNs) : 0),
+        offeredGbps: round2(st.offeredGbps),
+      };
+    }),
+    fabricDrops: rack.fabric.drops.toJSON(),
+    captures: r.capturePaths,
+    problems,
+  };
+  for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
+  if (!r.finished) problems.push('traffic did not finish within durationMs');
+  return report;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** Aligned columns; numbers right-aligned. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmtNum(c) : c)))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  return cells
+    .map((r, ri) =>
+      r
+        .map((c, i) => (numeric[i] && ri > 0 ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function fmtNum(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+function drops(d: Record<string, number>): string {
+  const e = Object.entries(d);
+  return e.length === 0 ? '-' : e.map(([k, v]) => `${k.replace(/^ERR_/, '')}=${v}`).join(' ');
+}
+
+export function formatReport(rep: Report): string {
+  const out: string[] = [];
+  out.push(
+    `EOP rack "${rep.rack}" (${rep.source}), seed ${rep.seed}: ${rep.hosts} hosts; links up after ${rep.bootUs} µs; ` +
+      `${formatNs(rep.virtualUs * 1000)} virtual in ${rep.wallMs} ms wall, ${rep.events} events`,
+  );
+  out.push('', 'Links (host ↔ switch)');
+  out.push(table(['host', 'link', 'write limit Gb/s', 'util up', 'util down'], rep.links.map((l) => [l.host, l.config, l.writeLimitGbps, l.upUtil, l.downUtil])));
+  out.push('', 'Interfaces');
+  out.push(
+    table(
+      ['interface', 'tx frames', 'tx bytes', 'rx frames', 'rx bytes', 'floods', 'drops', 'stack drops'],
+      rep.interfaces.map((i) => [i.name, i.txFrames, i.txBytes, i.rxFrames, i.rxBytes, i.floods, drops(i.drops), drops(i.stackDrops)]),
+    ),
+  );
+  out.push('', 'Queue pairs');
+  out.push(
+    table(
+      ['host', 'peer', 'state', 'tx frames', 'rx frames', 'dma', 'cpu', 'batches', 'irq sent', 'ring full', 'q drops', 'rx err'],
+      rep.queuePairs.map((q) => [
+        q.host,
+        q.peer,
+        q.state + (q.reason && q.state !== 'up' ? ` (${q.reason})` : ''),
+        q.txFrames,
+        q.rxFrames,
+        q.txDmaFrames,
+        q.txCpuFrames,
+        q.txBatches,
+        q.interruptsSent,
+        q.txRingFull,
+        q.txQueueDrops,
+        q.rxErrors,
+      ]),
+    ),
+  );
+  if (rep.pings.length > 0) {
+    out.push('', 'Ping');
+    out.push(
+      table(
+        ['from', 'to', 'ip', 'sent', 'recv', 'lost', 'rtt min µs', 'avg', 'p50', 'p99', 'max'],
+        rep.pings.map((p) => [
+          p.from,
+          p.to,
+          `v${p.family}`,
+          p.sent,
+          p.received,
+          p.lost,
+          ...(p.rttUs ? [p.rttUs.min, p.rttUs.avg, p.rttUs.p50, p.rttUs.p99, p.rttUs.max] : ['-', '-', '-', '-', '-']),
+        ]),
+      ),
+    );
+  }
+  if (rep.streams.length > 0) {
+    out.push('', 'UDP streams');
+    out.push(
+      table(
+        ['from', 'to', 'msg bytes', 'sent', 'received', 'lost', 'corrupt', 'reordered', 'achieved Gb/s', 'offered Gb/s'],
+        rep.streams.map((s) => [s.from, s.to, s.messageBytes, s.sent, s.received, s.lost, s.corrupt, s.reordered, s.gbps, s.offeredGbps]),
+      ),
+    );
+  }
+  out.push('', `Fabric drops: ${drops(rep.fabricDrops)}`);
+  if (rep.captures.length > 0) out.push(`Captures: ${rep.captures.join(', ')}`);
+  if (rep.problems.length > 0) out.push('', 'Problems:', ...rep.problems.map((p) => `  - ${p}`));
+  return out.join('\n');
+}

@@ -1,0 +1,749 @@
+/**
+ * HostStack: the minimal IPv4/IPv6 host that answers on an EOP interface when nothing else (TAP,
+ * WebSocket) is attached to it, and the home of the traffic generators.
+ *
+ * Receive (`receive`, installed with `port.setReceiver`):
+ *   Ethernet → accepted if addressed to our MAC, broadcast, or one of our IPv6 multicast groups
+ *   (all-nodes, solicited-node of our two addresses); other unicast is `not-for-us`.
+ *   ARP      → answer requests for our IPv4; learn the sender of requests and replies addressed to
+ *              us (and refresh a sender we already know from any ARP).
+ *   IPv4     → header checksum; our address or broadcast; no fragments. ICMP echo is answered
+ *              (unicast only), echo replies go to the pinger with their identifier. UDP: port 7
+ *              echoes to the sender, port 9 and `openSink` ports feed the sink.
+ *   IPv6     → our global or link-local address, or a group we joined. NDP (hop limit 255): NS
+ *              for either address is answered with a solicited NA and teaches us the asker; NA
+ *              completes a resolution in progress. Echo and UDP as for IPv4.
+ *   Every checksum is verified (BAD_CHECKSUM). Anything a checked view rejects is counted by its
+ *   EopError code, anything unwanted by a `StackDrop` reason, in `drops`; nothing throws out of
+ *   `receive`. Replies go to the Ethernet source of the request, without a cache lookup.
+ * Transmit: frames are built in place (stack replies in one reusable buffer of mtu + 18 bytes,
+ *   generators in their own) and handed to `port.transmit`, which copies them at once. Frames to
+ *   an address not yet resolved wait in the neighbour cache (see neighbor-cache.ts).
+ */
+import { DropCounters, EopError, ErrorCode } from '../errors.js';
+import type { FramePort, FrameReceiver, TxMeta } from '../eop/frame-port.js';
+import type { Logger } from '../log.js';
+import type { Scheduler } from '../time/scheduler.js';
+import type { Bytes } from '../time/units.js';
+import {
+  ArpOp,
+  ArpView,
+  BROADCAST_MAC,
+  buildArp,
+  buildIcmpv4Echo,
+  buildIcmpv6Echo,
+  buildNeighborAdvertisement,
+  buildNeighborSolicitation,
+  buildUdp4,
+  buildUdp6,
+  EthernetView,
+  EtherType,
+  formatIpv4,
+  formatIpv6,
+  Icmpv4Type,
+  Icmpv4View,
+  Icmpv6Type,
+  Icmpv6View,
+  IpProtocol,
+  IPV6_DST_OFFSET,
+  IPV6_HEADER_LEN,
+  IPV6_SRC_OFFSET,
+  Ipv4View,
+  ipv6Equal,
+  ipv6MulticastMac,
+  Ipv6View,
+  isIpv6Multicast,
+  isIpv6Unspecified,
+  isMulticastMac,
+  linkLocalFromMac,
+  NDP_HOP_LIMIT,
+  NdpOption,
+  parseIpv6,
+  solicitedNodeMulticast,
+  UdpView,
+  writeMac,
+  type ArpFrameOptions,
+  type Icmpv4EchoOptions,
+  type Icmpv6EchoOptions,
+  type NeighborAdvertisementOptions,
+  type NeighborSolicitationOptions,
+  type Udp4Options,
+  type Udp6Options,
+} from '../wire/index.js';
+import { NeighborCache, type NeighborCacheOptions, type NeighborEntry, type ResolveCallback } from './neighbor-cache.js';
+import { Pinger, type PingOptions } from './ping.js';
+import { SinkFlowStats, UdpSink, UdpStream, type UdpStreamOptions } from './udp-stream.js';
+
+export interface HostStackOptions {
+  port: FramePort;
+  sched: Scheduler;
+  /** Our MAC (normally `port.mac`). */
+  mac: number;
+  ipv4: { addr: number; prefix: number };
+  /** Global (or unique-local) IPv6 address; the link-local one is derived from the MAC. */
+  ipv6: { bytes: Uint8Array; prefix: number };
+  log?: Logger;
+  /** For logs and messages, e.g. the host name. */
+  name: string;
+  neighbor?: NeighborCacheOptions;
+}
+
+/** Reasons (besides ErrorCode values) under which `HostStack.drops` counts received frames. */
+export const StackDrop = {
+  /** Unicast to another MAC, or a multicast group we did not join. */
+  NOT_FOR_US: 'not-for-us',
+  VLAN_TAGGED: 'vlan-tagged',
+  UNKNOWN_ETHERTYPE: 'unknown-ethertype',
+  /** IPv4 protocol or IPv6 next header we do not speak (extension headers included). */
+  UNKNOWN_IP_PROTOCOL: 'unknown-ip-protocol',
+  IP_NOT_FOR_US: 'ip-not-for-us',
+  IPV4_FRAGMENT: 'ipv4-fragment',
+  UNKNOWN_ICMP_TYPE: 'unknown-icmp-type',
+  /** An echo request to a broadcast or multicast address (not answered, as Linux by default). */
+  ECHO_TO_GROUP: 'echo-to-group',
+  /** An echo reply no pinger of ours is waiting for. */
+  ECHO_REPLY_UNMATCHED: 'echo-reply-unmatched',
+  ARP_OTHER_TARGET: 'arp-other-target',
+  ARP_UNKNOWN_OP: 'arp-unknown-op',
+  NDP_BAD_HOP_LIMIT: 'ndp-bad-hop-limit',
+  NDP_BAD_CODE: 'ndp-bad-code',
+  NDP_OTHER_TARGET: 'ndp-other-target',
+  /** An NA for an address we were not resolving (RFC 4861 §7.2.5: discard). */
+  NA_UNSOLICITED: 'ndp-na-unsolicited',
+  UDP_PORT_CLOSED: 'udp-port-closed',
+  /** An echo (ICMP or UDP port 7) whose reply would exceed our MTU (nothing here fragments). */
+  REPLY_TOO_BIG: 'reply-exceeds-mtu',
+  SINK_FLOWS_FULL: 'sink-flows-full',
+  /** A bug in the stack, caught so the interface carries on; logged as an error. */
+  INTERNAL: 'stack-internal-error',
+} as const;
+
+export class ProtoCounters {
+  arp = 0;
+  icmp = 0;
+  icmp6 = 0;
+  ndp = 0;
+  udp = 0;
+  other = 0;
+}
+
+export class StackCounters {
+  rxFrames = 0;
+  rxBytes: Bytes = 0;
+  /** Frames handed to the interface (accepted or not). */
+  txFrames = 0;
+  txBytes: Bytes = 0;
+  /** `port.transmit` returned false (the interface counts why). */
+  txRejected = 0;
+  /** Received frames that passed the checks, by protocol (NDP apart from other ICMPv6). */
+  readonly rx = new ProtoCounters();
+  /** Frames handed to the interface, by protocol. */
+  readonly tx = new ProtoCounters();
+  echoRequestsAnswered = 0;
+  udpEchoed = 0;
+}
+
+/** Echo (RFC 862) and discard (RFC 863) ports. */
+export const UDP_ECHO_PORT = 7;
+export const UDP_DISCARD_PORT = 9;
+
+const ALL_NODES = parseIpv6('ff02::1')!;
+const EMPTY = new Uint8Array(0);
+const FIRST_EPHEMERAL_PORT = 49152;
+
+export class HostStack {
+  readonly name: string;
+  readonly port: FramePort;
+  readonly sched: Scheduler;
+  readonly mac: number;
+  readonly mtu: number;
+  readonly ipv4Addr: number;
+  readonly ipv4Prefix: number;
+  readonly ipv6Addr: Uint8Array;
+  readonly ipv6Prefix: number;
+  readonly linkLocal: Uint8Array;
+  readonly drops = new DropCounters();
+  readonly counters = new StackCounters();
+  readonly neighbors: NeighborCache;
+  readonly sink = new UdpSink();
+  private readonly log: Logger | null;
+
+  private readonly ipv4Broadcast: number;
+  private readonly ipv4Mask: number;
+  /** Multicast MACs we accept: all-nodes and the solicited-node groups of our two addresses. */
+  private readonly groupMacs: number[];
+  /** Solicited-node groups of our global and link-local addresses (accepted as destinations). */
+  private readonly snGlobal: Uint8Array;
+  private readonly snLinkLocal: Uint8Array;
+  private readonly sinkPorts = new Set<number>([UDP_DISCARD_PORT]);
+  private readonly pingers = new Map<number, Pinger>();
+  private nextPingId = 1;
+  private nextStreamId = 1;
+  private nextEphemeral = FIRST_EPHEMERAL_PORT;
+
+  // Transmit: one buffer, one meta object, and one options object per builder, all reused.
+  private readonly tx: Uint8Array;
+  private txView: Uint8Array;
+  private readonly meta: TxMeta = { alignOffset: 0 };
+  private readonly arpOpts: ArpFrameOptions;
+  private readonly echo4: Icmpv4EchoOptions;
+  private readonly echo6: Icmpv6EchoOptions;
+  private readonly nsOpts: NeighborSolicitationOptions;
+  private readonly naOpts: NeighborAdvertisementOptions;
+  private readonly udp4: Udp4Options;
+  private readonly udp6: Udp6Options;
+
+  constructor(o: HostStackOptions) {
+    if (o.ipv4.prefix < 0 || o.ipv4.prefix > 32) throw new Error(`${o.name}: IPv4 prefix ${o.ipv4.prefix}`);
+    if (o.ipv6.prefix < 0 || o.ipv6.prefix > 128 || o.ipv6.bytes.length !== 16) {
+      throw new Error(`${o.name}: IPv6 address needs 16 bytes and a prefix of 0..128`);
+    }
+    this.name = o.name;
+    this.port = o.port;
+    this.sched = o.sched;
+    this.mac = o.mac;
+    this.mtu = o.port.mtu;
+    this.log = o.log ?? null;
+    this.ipv4Addr = o.ipv4.addr >>> 0;
+    this.ipv4Prefix = o.ipv4.prefix;
+    this.ipv4Mask = o.ipv4.prefix === 0 ? 0 : (0xffffffff << (32 - o.ipv4.prefix)) >>> 0;
+    this.ipv4Broadcast = (this.ipv4Addr | ~this.ipv4Mask) >>> 0;
+    this.ipv6Addr = o.ipv6.bytes.slice();
+    this.ipv6Prefix = o.ipv6.prefix;
+    this.linkLocal = linkLocalFromMac(o.mac);
+    this.snGlobal = solicitedNodeMulticast(this.ipv6Addr);
+    this.snLinkLocal = solicitedNodeMulticast(this.linkLocal);
+    this.groupMacs = [ipv6MulticastMac(ALL_NODES), ipv6MulticastMac(this.snGlobal), ipv6MulticastMac(this.snLinkLocal)];
+    this.tx = new Uint8Array(this.mtu + 18);
+    this.txView = this.tx;
+
+    const mac = o.mac;
+    this.arpOpts = { dstMac: 0, op: 0, senderMac: mac, senderIp: this.ipv4Addr, targetMac: 0, targetIp: 0 };
+    this.echo4 = { srcMac: mac, dstMac: 0, srcIp: this.ipv4Addr, dstIp: 0, type: 'reply', id: 0, seq: 0, payload: EMPTY };
+    this.echo6 = { srcMac: mac, dstMac: 0, srcIp: this.ipv6Addr, dstIp: this.ipv6Addr, type: 'reply', id: 0, seq: 0, payload: EMPTY };
+    this.nsOpts = { srcMac: mac, srcIp: this.ipv6Addr, targetIp: this.ipv6Addr };
+    this.naOpts = {
+      srcMac: mac,
+      dstMac: 0,
+      srcIp: this.ipv6Addr,
+      dstIp: this.ipv6Addr,
+      targetIp: this.ipv6Addr,
+      solicited: true,
+      override: true,
+    };
+    this.udp4 = { srcMac: mac, dstMac: 0, srcIp: this.ipv4Addr, dstIp: 0, srcPort: 0, dstPort: 0, payload: EMPTY };
+    this.udp6 = { srcMac: mac, dstMac: 0, srcIp: this.ipv6Addr, dstIp: this.ipv6Addr, srcPort: 0, dstPort: 0, payload: EMPTY };
+
+    this.neighbors = new NeighborCache(
+      o.sched,
+      this.drops,
+      { solicit: (e) => this.solicit(e), transmit: (f, align) => void this.sendFrame(f, align) },
+      o.neighbor,
+    );
+    o.port.setReceiver(this.receive);
+  }
+
+  // ------------------------------------------------------------------------------ public API
+
+  /** Open a sink port: datagrams to it are checked and counted per source (see UdpSink). */
+  openSink(port: number): void {
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || port === UDP_ECHO_PORT) {
+      throw new EopError(ErrorCode.USAGE, `${this.name}: cannot open UDP port ${port} as a sink`);
+    }
+    this.sinkPorts.add(port);
+  }
+
+  closeSink(port: number): void {
+    if (port !== UDP_DISCARD_PORT) this.sinkPorts.delete(port);
+  }
+
+  /** What the sink saw from (srcIp, srcPort), if anything. */
+  sinkStats(srcIp: number | Uint8Array, srcPort: number): SinkFlowStats | undefined {
+    return this.sink.get(srcIp, srcPort);
+  }
+
+  /** Every flow the sink saw, in order of first arrival. */
+  sinkFlows(): readonly SinkFlowStats[] {
+    return this.sink.flows();
+  }
+
+  /** Start pinging (the first request leaves at the current virtual time, as an event). */
+  ping(o: PingOptions): Pinger {
+    let id = this.nextPingId;
+    for (let i = 0; i < 65535 && this.pingers.get(id)?.done === false; i++) id = (id % 65535) + 1;
+    const p = new Pinger(this, id, o);
+    this.nextPingId = (id % 65535) + 1;
+    this.pingers.set(id, p);
+    return p;
+  }
+
+  /** Start a UDP stream (resolution first, then datagrams from `startNs`). */
+  udpStream(o: UdpStreamOptions): UdpStream {
+    const id = (((this.mac & 0xffff) << 16) | (this.nextStreamId & 0xffff)) >>> 0;
+    const s = new UdpStream(this, id, o);
+    this.nextStreamId++;
+    return s;
+  }
+
+  /** `10.11.0.1/24 fd00:e0::1/64 fe80::…` for logs. */
+  toString(): string {
+    const v4 = `${formatIpv4(this.ipv4Addr)}/${this.ipv4Prefix}`;
+    return `${this.name} ${v4} ${formatIpv6(this.ipv6Addr)}/${this.ipv6Prefix} ${formatIpv6(this.linkLocal)}`;
+  }
+
+  // ---------------------------------------------------------- for the generators (ping, udp)
+
+  /** Next ephemeral UDP port (49152..65535, wrapping). */
+  ephemeralPort(): number {
+    const p = this.nextEphemeral;
+    this.nextEphemeral = p === 65535 ? FIRST_EPHEMERAL_PORT : p + 1;
+    return p;
+  }
+
+  /** Source address for an IPv6 destination: link-local for fe80::/10, else the global one. */
+  ipv6SourceFor(dst: Uint8Array): Uint8Array {
+    return isLinkLocal(dst) ? this.linkLocal : this.ipv6Addr;
+  }
+
+  /**
+   * Throws EopError(USAGE) unless `dst` is a unicast address on our link other than our own:
+   * the stack has no router and no loopback.
+   */
+  checkOnLink(dst: number | Uint8Array, what: string): void {
+    let why: string | null = null;
+    let text: string;
+    if (typeof dst === 'number') {
+      text = formatIpv4(dst);
+      if (dst >>> 0 === this.ipv4Addr) why = 'is our own address (no loopback)';
+      else if (((dst ^ this.ipv4Addr) & this.ipv4Mask) >>> 0 !== 0) {
+        why = `is not in our subnet ${formatIpv4((this.ipv4Addr & this.ipv4Mask) >>> 0)}/${this.ipv4Prefix} (no router)`;
+      } else if (dst >>> 0 === this.ipv4Broadcast) why = 'is the broadcast address';
+    } else {
+      if (dst.length !== 16) throw new EopError(ErrorCode.USAGE, `${this.name}: ${what}: IPv6 address needs 16 bytes`);
+      text = formatIpv6(dst);
+      if (ipv6Equal(dst, this.ipv6Addr) || ipv6Equal(dst, this.linkLocal)) why = 'is our own address (no loopback)';
+      else if (isIpv6Multicast(dst) || isIpv6Unspecified(dst)) why = 'is not a unicast address';
+      else if (!isLinkLocal(dst) && !samePrefix(dst, this.ipv6Addr, this.ipv6Prefix)) {
+        why = `is not in our prefix /${this.ipv6Prefix} nor link-local (no router)`;
+      }
+    }
+    if (why) throw new EopError(ErrorCode.USAGE, `${this.name}: ${what} destination ${text} ${why}`);
+  }
+
+  /** Calls `cb` with the MAC of `dst` when known (at once if it is), or null if it never resolves. */
+  resolveNeighbor(dst: number | Uint8Array, cb: ResolveCallback): NeighborEntry | null {
+    return typeof dst === 'number' ? this.neighbors.resolve4(dst, cb) : this.neighbors.resolve6(dst, cb);
+  }
+
+  /**
+   * Send an IPv4 frame built in `buf[0, len)` whose destination MAC is still to be written: at once
+   * if `dstIp` is resolved, else after resolution (a copy waits). False if dropped or refused.
+   */
+  sendIpv4(buf: Uint8Array, len: number, dstIp: number, alignOffset = 0): boolean {
+    const e = this.neighbors.get4(dstIp);
+    if (e && e.reachable) {
+      writeMac(buf, 0, e.mac);
+      return this.sendFrame(len === buf.length ? buf : buf.subarray(0, len), alignOffset);
+    }
+    return this.neighbors.enqueue4(dstIp, buf, len, alignOffset);
+  }
+
+  sendIpv6(buf: Uint8Array, len: number, dstIp: Uint8Array, alignOffset = 0): boolean {
+    const e = this.neighbors.get6(dstIp);
+    if (e && e.reachable) {
+      writeMac(buf, 0, e.mac);
+      return this.sendFrame(len === buf.length ? buf : buf.subarray(0, len), alignOffset);
+    }
+    return this.neighbors.enqueue6(dstIp, buf, len, alignOffset);
+  }
+
+  /** Hand a complete frame to the interface, counting it by protocol. */
+  sendFrame(frame: Uint8Array, alignOffset: number): boolean {
+    const c = this.counters;
+    c.txFrames++;
+    c.txBytes += frame.length;
+    countProto(c.tx, frame);
+    this.meta.alignOffset = alignOffset;
+    if (this.port.transmit(frame, this.meta)) return true;
+    c.txRejected++;
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------ receive
+
+  /** The frame receiver installed on the port; also the place to inject frames in tests. */
+  readonly receive: FrameReceiver = (frame: Uint8Array): void => {
+    try {
+      this.rx(frame);
+    } catch (e) {
+      if (e instanceof EopError) {
+        this.drops.add(e.code);
+        this.log?.warn(this.name, `dropped a received frame: ${e.message}`, e.code);
+      } else {
+        this.drops.add(StackDrop.INTERNAL);
+        this.log?.error(this.name, `stack bug on receive: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, StackDrop.INTERNAL);
+      }
+    }
+  };
+
+  private rx(frame: Uint8Array): void {
+    const c = this.counters;
+    c.rxFrames++;
+    c.rxBytes += frame.length;
+    const eth = EthernetView.checked(frame);
+    const dst = eth.dst();
+    if (dst !== this.mac && dst !== BROADCAST_MAC && !(isMulticastMac(dst) && this.groupMacs.includes(dst))) {
+      this.drops.add(StackDrop.NOT_FOR_US);
+      return;
+    }
+    if (eth.isTagged()) {
+      this.drops.add(StackDrop.VLAN_TAGGED);
+      return;
+    }
+    switch (eth.etherType()) {
+      case EtherType.ARP:
+        this.rxArp(eth, ArpView.checked(eth.payload()));
+        return;
+      case EtherType.IPv4:
+        this.rxIpv4(eth, Ipv4View.checked(eth.payload()));
+        return;
+      case EtherType.IPv6:
+        this.rxIpv6(eth, Ipv6View.checked(eth.payload()));
+        return;
+      default:
+        this.drops.add(StackDrop.UNKNOWN_ETHERTYPE);
+    }
+  }
+
+  private rxArp(eth: EthernetView, a: ArpView): void {
+    this.counters.rx.arp++;
+    const op = a.op();
+    if (op !== ArpOp.Request && op !== ArpOp.Reply) {
+      this.drops.add(StackDrop.ARP_UNKNOWN_OP);
+      return;
+    }
+    const senderIp = a.senderIp();
+    const senderMac = a.senderMac();
+    const forUs = a.targetIp() === this.ipv4Addr;
+    // RFC 826: refresh a sender we know from any ARP; create an entry only when addressed to us.
+    // A probe (sender 0.0.0.0) or a claim of our own address teaches nothing.
+    if (senderIp !== 0 && senderIp !== this.ipv4Addr && !isMulticastMac(senderMac)) {
+      this.neighbors.learn4(senderIp, senderMac, forUs);
+    }
+    if (!forUs) {
+      this.drops.add(StackDrop.ARP_OTHER_TARGET);
+      return;
+    }
+    if (op !== ArpOp.Request) return;
+    const o = this.arpOpts;
+    o.op = ArpOp.Reply;
+    o.dstMac = eth.src();
+    o.targetMac = senderMac;
+    o.targetIp = senderIp;
+    this.sendFrame(this.txFrame(buildArp(this.tx, o)), 0);
+  }
+
+  private rxIpv4(eth: EthernetView, ip: Ipv4View): void {
+    if (!ip.verifyChecksum()) throw new EopError(ErrorCode.BAD_CHECKSUM, 'IPv4 header checksum');
+    const dst = ip.dst();
+    const unicast = dst === this.ipv4Addr;
+    if (!unicast && dst !== 0xffffffff && dst !== this.ipv4Broadcast) {
+      this.drops.add(StackDrop.IP_NOT_FOR_US);
+      return;
+    }
+    if (ip.isFragment()) {
+      this.drops.add(StackDrop.IPV4_FRAGMENT);
+      return;
+    }
+    switch (ip.protocol()) {
+      case IpProtocol.ICMP:
+        this.rxIcmpv4(eth, ip, Icmpv4View.checked(ip.payload()), unicast);
+        return;
+      case IpProtocol.UDP:
+        this.rxUdp4(eth, ip, UdpView.checked(ip.payload()), unicast);
+        return;
+      default:
+        this.drops.add(StackDrop.UNKNOWN_IP_PROTOCOL);
+    }
+  }
+
+  private rxIcmpv4(eth: EthernetView, ip: Ipv4View, m: Icmpv4View, unicast: boolean): void {
+    if (!m.verifyChecksum()) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv4 checksum');
+    this.counters.rx.icmp++;
+    switch (m.type()) {
+      case Icmpv4Type.EchoRequest: {
+        if (!unicast) {
+          this.drops.add(StackDrop.ECHO_TO_GROUP);
+          return;
+        }
+        if (ip.totalLen() > this.mtu) {
+          this.drops.add(StackDrop.REPLY_TOO_BIG);
+          return;
+        }
+        const o = this.echo4;
+        o.dstMac = eth.src();
+        o.dstIp = ip.src();
+        o.id = m.echoId();
+        o.seq = m.echoSeq();
+        o.payload = m.data();
+        const len = buildIcmpv4Echo(this.tx, o);
+        o.payload = EMPTY;
+        this.counters.echoRequestsAnswered++;
+        this.sendFrame(this.txFrame(len), 0);
+        return;
+      }
+      case Icmpv4Type.EchoReply:
+        this.echoReply(4, m.echoId(), m.echoSeq(), m.data());
+        return;
+      default:
+        this.drops.add(StackDrop.UNKNOWN_ICMP_TYPE);
+    }
+  }
+
+  private rxUdp4(eth: EthernetView, ip: Ipv4View, u: UdpView, unicast: boolean): void {
+    const src = ip.src();
+    if (!u.verifyChecksum4(src, ip.dst())) throw new EopError(ErrorCode.BAD_CHECKSUM, 'UDP checksum');
+    this.counters.rx.udp++;
+    const dstPort = u.dstPort();
+    if (dstPort === UDP_ECHO_PORT) {
+      if (!unicast) {
+        this.drops.add(StackDrop.ECHO_TO_GROUP);
+        return;
+      }
+      if (ip.totalLen() > this.mtu) {
+        this.drops.add(StackDrop.REPLY_TOO_BIG);
+        return;
+      }
+      const o = this.udp4;
+      o.dstMac = eth.src();
+      o.dstIp = src;
+      o.srcPort = dstPort;
+      o.dstPort = u.srcPort();
+      o.payload = u.payload();
+      const len = buildUdp4(this.tx, o);
+      o.payload = EMPTY;
+      this.counters.udpEchoed++;
+      this.sendFrame(this.txFrame(len), 0);
+      return;
+    }
+    if (!this.sinkPorts.has(dstPort)) {
+      this.drops.add(StackDrop.UDP_PORT_CLOSED);
+      return;
+    }
+    if (!this.sink.receive4(src, u.srcPort(), dstPort, u.payload(), this.sched.now)) {
+      this.drops.add(StackDrop.SINK_FLOWS_FULL);
+    }
+  }
+
+  private rxIpv6(eth: EthernetView, ip: Ipv6View): void {
+    const b = ip.buf;
+    const d = IPV6_DST_OFFSET;
+    const unicast = eq16(b, d, this.ipv6Addr) || eq16(b, d, this.linkLocal);
+    if (!unicast && !eq16(b, d, ALL_NODES) && !eq16(b, d, this.snGlobal) && !eq16(b, d, this.snLinkLocal)) {
+      this.drops.add(StackDrop.IP_NOT_FOR_US);
+      return;
+    }
+    switch (ip.nextHeader()) {
+      case IpProtocol.ICMPv6:
+        this.rxIcmpv6(eth, ip, Icmpv6View.checked(ip.payload()), unicast);
+        return;
+      case IpProtocol.UDP:
+        this.rxUdp6(eth, ip, UdpView.checked(ip.payload()), unicast);
+        return;
+      default:
+        this.drops.add(StackDrop.UNKNOWN_IP_PROTOCOL);
+    }
+  }
+
+  private rxIcmpv6(eth: EthernetView, ip: Ipv6View, m: Icmpv6View, unicast: boolean): void {
+    const src = ip.src();
+    const dst = ip.dst();
+    if (!m.verifyChecksum(src, dst)) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv6 checksum');
+    const type = m.type();
+    if (type === Icmpv6Type.NeighborSolicitation || type === Icmpv6Type.NeighborAdvertisement) {
+      this.counters.rx.ndp++;
+      if (ip.hopLimit() !== NDP_HOP_LIMIT) {
+        this.drops.add(StackDrop.NDP_BAD_HOP_LIMIT);
+        return;
+      }
+      if (m.code() !== 0) {
+        this.drops.add(StackDrop.NDP_BAD_CODE);
+        return;
+      }
+      const target = m.target();
+      const ours = ipv6Equal(target, this.ipv6Addr) || ipv6Equal(target, this.linkLocal);
+      if (type === Icmpv6Type.NeighborSolicitation) this.rxNs(eth, src, m, target, ours);
+      else this.rxNa(eth, m, target);
+      return;
+    }
+    this.counters.rx.icmp6++;
+    switch (type) {
+      case Icmpv6Type.EchoRequest: {
+        if (!unicast) {
+          this.drops.add(StackDrop.ECHO_TO_GROUP);
+          return;
+        }
+        if (IPV6_HEADER_LEN + ip.payloadLen() > this.mtu) {
+          this.drops.add(StackDrop.REPLY_TOO_BIG);
+          return;
+        }
+        const o = this.echo6;
+        o.dstMac = eth.src();
+        o.srcIp = eq16(ip.buf, IPV6_DST_OFFSET, this.linkLocal) ? this.linkLocal : this.ipv6Addr;
+        o.dstIp = src;
+        o.id = m.echoId();
+        o.seq = m.echoSeq();
+        o.payload = m.data();
+        const len = buildIcmpv6Echo(this.tx, o);
+        o.payload = EMPTY;
+        o.dstIp = this.ipv6Addr;
+        this.counters.echoRequestsAnswered++;
+        this.sendFrame(this.txFrame(len), 0);
+        return;
+      }
+      case Icmpv6Type.EchoReply:
+        this.echoReply(6, m.echoId(), m.echoSeq(), m.data());
+        return;
+      default:
+        this.drops.add(StackDrop.UNKNOWN_ICMP_TYPE);
+    }
+  }
+
+  private rxNs(eth: EthernetView, src: Uint8Array, m: Icmpv6View, target: Uint8Array, ours: boolean): void {
+    if (!ours) {
+      this.drops.add(StackDrop.NDP_OTHER_TARGET);
+      return;
+    }
+    const dad = isIpv6Unspecified(src);
+    const sllao = m.linkLayerOption(NdpOption.SourceLinkLayerAddr);
+    const asker = sllao ?? eth.src();
+    if (!dad && sllao !== null) this.neighbors.learn6(src, sllao, true);
+    const o = this.naOpts;
+    const ll = ipv6Equal(target, this.linkLocal);
+    o.srcIp = ll ? this.linkLocal : this.ipv6Addr;
+    o.targetIp = o.srcIp;
+    // RFC 4861 §7.2.4: a DAD probe (from ::) gets an unsolicited NA to all-nodes.
+    o.dstIp = dad ? ALL_NODES : src;
+    o.dstMac = dad ? ipv6MulticastMac(ALL_NODES) : asker;
+    o.solicited = !dad;
+    const len = buildNeighborAdvertisement(this.tx, o);
+    o.dstIp = this.ipv6Addr;
+    this.sendFrame(this.txFrame(len), 0);
+  }
+
+  private rxNa(eth: EthernetView, m: Icmpv6View, target: Uint8Array): void {
+    const mac = m.linkLayerOption(NdpOption.TargetLinkLayerAddr) ?? eth.src();
+    if (!this.neighbors.learn6(target, mac, false)) this.drops.add(StackDrop.NA_UNSOLICITED);
+  }
+
+  private rxUdp6(eth: EthernetView, ip: Ipv6View, u: UdpView, unicast: boolean): void {
+    const src = ip.src();
+    if (!u.verifyChecksum6(src, ip.dst())) throw new EopError(ErrorCode.BAD_CHECKSUM, 'UDP checksum');
+    this.counters.rx.udp++;
+    const dstPort = u.dstPort();
+    if (dstPort === UDP_ECHO_PORT) {
+      if (!unicast) {
+        this.drops.add(StackDrop.ECHO_TO_GROUP);
+        return;
+      }
+      if (IPV6_HEADER_LEN + ip.payloadLen() > this.mtu) {
+        this.drops.add(StackDrop.REPLY_TOO_BIG);
+        return;
+      }
+      const o = this.udp6;
+      o.dstMac = eth.src();
+      o.srcIp = eq16(ip.buf, IPV6_DST_OFFSET, this.linkLocal) ? this.linkLocal : this.ipv6Addr;
+      o.dstIp = src;
+      o.srcPort = dstPort;
+      o.dstPort = u.srcPort();
+      o.payload = u.payload();
+      const len = buildUdp6(this.tx, o);
+      o.payload = EMPTY;
+      o.dstIp = this.ipv6Addr;
+      this.counters.udpEchoed++;
+      this.sendFrame(this.txFrame(len), 0);
+      return;
+    }
+    if (!this.sinkPorts.has(dstPort)) {
+      this.drops.add(StackDrop.UDP_PORT_CLOSED);
+      return;
+    }
+    if (!this.sink.receive6(ip.buf, IPV6_SRC_OFFSET, u.srcPort(), dstPort, u.payload(), this.sched.now)) {
+      this.drops.add(StackDrop.SINK_FLOWS_FULL);
+    }
+  }
+
+  private echoReply(family: 4 | 6, id: number, seq: number, data: Uint8Array): void {
+    const p = this.pingers.get(id);
+    if (!p || p.family !== family) {
+      this.drops.add(StackDrop.ECHO_REPLY_UNMATCHED);
+      return;
+    }
+    p.onReply(seq, data);
+  }
+
+  // ------------------------------------------------------------------------------ transmit
+
+  /** ARP request or neighbour solicitation for a pending cache entry. */
+  private solicit(e: NeighborEntry): void {
+    let len: number;
+    if (e.family === 4) {
+      const o = this.arpOpts;
+      o.op = ArpOp.Request;
+      o.dstMac = BROADCAST_MAC;
+      o.targetMac = 0;
+      o.targetIp = e.ipv4;
+      len = buildArp(this.tx, o);
+    } else {
+      const o = this.nsOpts;
+      o.srcIp = this.ipv6SourceFor(e.ipv6!);
+      o.targetIp = e.ipv6!;
+      len = buildNeighborSolicitation(this.tx, o);
+    }
+    this.sendFrame(this.txFrame(len), 0);
+  }
+
+  /** `tx[0, len)`, reusing the last view when the length repeats. */
+  private txFrame(len: number): Uint8Array {
+    if (this.txView.length !== len) this.txView = this.tx.subarray(0, len);
+    return this.txView;
+  }
+}
+
+function eq16(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (buf[off + i] !== addr[i]) return false;
+  return true;
+}
+
+function isLinkLocal(a: Uint8Array): boolean {
+  return a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
+}
+
+function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
+  const whole = prefix >>> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = prefix & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (a[whole]! & mask) === (b[whole]! & mask);
+}
+
+/** Which protocol counter a frame we send belongs to (reads a few fixed offsets, no views). */
+function countProto(c: ProtoCounters, f: Uint8Array): void {
+  const type = (f[12]! << 8) | f[13]!;
+  if (type === EtherType.ARP) c.arp++;
+  else if (type === EtherType.IPv4) {
+    const p = f[23];
+    if (p === IpProtocol.ICMP) c.icmp++;
+    else if (p === IpProtocol.UDP) c.udp++;
+    else c.other++;
+  } else if (type === EtherType.IPv6) {
+    const nh = f[20];
+    if (nh === IpProtocol.UDP) c.udp++;
+    else if (nh === IpProtocol.ICMPv6) {
+      const t = f[54];
+      if (t === Icmpv6Type.NeighborSolicitation || t === Icmpv6Type.NeighborAdvertisement) c.ndp++;
+      else c.icmp6++;
+    } else c.other++;
+  } else c.other++;
+}

@@ -1,0 +1,61 @@
+/**
+ * From a validated topology file to the model's rack description. The file's vocabulary (rack-wide
+ * defaults with per-host overrides, interrupt sections) maps onto the model's parameters here and
+ * only here.
+ */
+import { DEFAULT_EOP } from '../eop/eop-nic.js';
+import { DEFAULT_CPU } from '../host/cpu-copy.js';
+import { DEFAULT_HRDMA } from '../host/hrdma.js';
+import { DEFAULT_RAM_BYTES } from '../host/host.js';
+import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
+import type { LinkConfig as ModelLink } from '../pcie/link.js';
+import type { HostSpec, RackSpec } from './rack.js';
+import type { LinkConfig, Topology } from './schema.js';
+
+function link(l: LinkConfig): ModelLink {
+  return { ...l };
+}
+
+export function rackSpecFromTopology(t: Topology): RackSpec {
+  const hosts: HostSpec[] = [];
+  if (t.management) hosts.push({ name: t.management.name, mac: 0, management: true, link: link(t.management.link) });
+  for (const h of t.hosts) {
+    hosts.push({
+      name: h.name,
+      ifName: h.ifName,
+      mac: h.mac.addr,
+      link: link(h.link),
+      eop: { mtu: h.mtu },
+    });
+  }
+  return {
+    seed: t.seed,
+    switch: { ...t.switch },
+    link: link(t.link),
+    dma: {
+      ...DEFAULT_HRDMA,
+      setupNs: t.dma.setupNs,
+      peakGbps: t.dma.peakGbps,
+      unalignedRateFactor: t.dma.unalignedRateFactor,
+      alignmentBytes: t.dma.alignmentBytes,
+      ringSlots: t.dma.ringSlots,
+    },
+    cpu: { ...DEFAULT_CPU, copyGbps: t.cpu.copyGbps, copySetupNs: t.cpu.copySetupNs },
+    eop: {
+      ...DEFAULT_EOP,
+      mtu: t.mtu,
+      ringSlots: t.eop.ringSlots,
+      batchFrames: t.eop.batchFrames,
+      txQueueFrames: t.eop.txQueueFrames,
+      version: t.eop.version,
+      irqMode: t.interrupts.mode,
+      copyThresholdBytes: t.dma.copyThresholdBytes,
+      doorbellExtraNs: t.interrupts.doorbellExtraNs,
+    },
+    // Coalescing holds the handler back so that more messages share one run.
+    irqHandlerNs: t.interrupts.msiHandlerNs + t.interrupts.coalesceNs,
+    ramBytes: DEFAULT_RAM_BYTES,
+    pageBytes: DEFAULT_PAGE_BYTES,
+    hosts,
+  };
+}
