@@ -69,7 +69,7 @@ export interface EopConfig {
 
 export const DEFAULT_EOP: EopConfig = {
   mtu: 1500,
-  ringSlots: 64,
+  ringSlots: 32,
   batchFrames: 16,
   txQueueFrames: 256,
   version: 1,

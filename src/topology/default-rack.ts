@@ -57,7 +57,7 @@ interrupts:
   coalesceNs: 0
 
 eop:                  # the EOP pseudo-NIC driver
-  ringSlots: 64       # receive ring slots per peer (power of 2)
+  ringSlots: 32       # receive ring slots per peer (power of 2); memory grows with hosts² × slots
   batchFrames: 16
   txQueueFrames: 256
   version: 1

@@ -56,7 +56,7 @@ export const DEFAULTS = {
   },
   cpu: { copyGbps: 40, copySetupNs: 100 },
   interrupts: { mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0 },
-  eop: { ringSlots: 64, batchFrames: 16, txQueueFrames: 256, version: 1 },
+  eop: { ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 },
   captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
   host: { attach: 'builtin', role: 'compute' },
   ping: { count: 10, intervalUs: 100, payloadBytes: 56, ipv6: false },

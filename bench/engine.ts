@@ -1,0 +1,181 @@
+/**
+ * `npm run bench:engine`: how fast the emulator runs the model (not how fast the model's rack is).
+ *
+ * Prints, for a two-host Gen3 x8 rack:
+ *  - simulated frames per wall-clock second and the modeled throughput, for a stream of
+ *    1514-byte frames (1500-byte MTU) and of 65,528-byte frames (MTU 65,510, the largest EOP
+ *    frame, standing in for 64 KiB), offered raw to the EOP interface (engine only) and as a UDP
+ *    stream through the built-in stack (frames built, checksummed and verified byte for byte);
+ *  - the same figure for a peer measured in the same run: a bare event loop that copies each
+ *    1500-byte frame once and runs four events per frame (DOMAIN.md's reference point);
+ *  - peak RSS of a 64-host rack (plus management host) in which every host pings every other,
+ *    measured in a child process.
+ * Figures, not assertions: tests assert behaviour.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
+import { runTopology } from '../src/run/run-rack.js';
+import { HostStack } from '../src/stack/host-stack.js';
+import { Scheduler } from '../src/time/scheduler.js';
+import { parseTopology } from '../src/topology/load.js';
+import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+
+const MAC1 = 0x02e000000001;
+const MAC2 = 0x02e000000002;
+
+function twoHostRack(mtu: number): Rack {
+  const hosts: HostSpec[] = [
+    { name: 'mh', mac: 0, management: true },
+    { name: 'h1', mac: MAC1 },
+    { name: 'h2', mac: MAC2 },
+  ];
+  const rack = new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP, mtu } }));
+  rack.boot();
+  return rack;
+}
+
+interface Figure {
+  frames: number;
+  wallMs: number;
+  framesPerSec: number;
+  modeledGbps: number;
+}
+
+/** Raw frames offered to h1's interface as fast as it takes them. */
+function rawStream(frameBytes: number, mtu: number, frames: number): Figure {
+  const rack = twoHostRack(mtu);
+  const h1 = rack.nic('h1');
+  const h2 = rack.nic('h2');
+  // Let h1 learn h2's MAC so the stream is unicast.
+  const hello = new Uint8Array(60);
+  hello.set([2, 0xe0, 0, 0, 0, 1, 2, 0xe0, 0, 0, 0, 2, 0x88, 0xb5]);
+  h2.transmit(hello);
+  rack.sched.run();
+  const f = new Uint8Array(frameBytes);
+  f.set([2, 0xe0, 0, 0, 0, 2, 2, 0xe0, 0, 0, 0, 1, 0x88, 0xb5]);
+  for (let i = 14; i < frameBytes; i++) f[i] = i & 0xff;
+  let rx = 0;
+  let firstRx = -1;
+  let lastRx = 0;
+  h2.setReceiver(() => {
+    rx++;
+    if (firstRx < 0) firstRx = rack.sched.now;
+    lastRx = rack.sched.now;
+  });
+  let sent = 0;
+  const pump = (): void => {
+    let room = h1.txSpace(MAC2);
+    while (room-- > 0 && sent < frames) if (h1.transmit(f)) sent++;
+    if (sent < frames) h1.onTxDrained(pump);
+  };
+  pump();
+  const w0 = performance.now();
+  rack.sched.run();
+  const wallMs = performance.now() - w0;
+  if (rx !== frames) throw new Error(`raw stream lost frames: ${rx} of ${frames}`);
+  return { frames: rx, wallMs, framesPerSec: rx / (wallMs / 1000), modeledGbps: ((rx - 1) * frameBytes * 8) / (lastRx - firstRx) };
+}
+
+/** A UDP stream through the built-in stacks (build, checksum, sink verification). */
+function udpStream(mtu: number, frames: number): Figure {
+  const rack = twoHostRack(mtu);
+  const mk = (name: string, mac: number, ip: number): HostStack =>
+    new HostStack({
+      port: rack.nic(name),
+      sched: rack.sched,
+      mac,
+      ipv4: { addr: ip, prefix: 24 },
+      ipv6: { bytes: new Uint8Array(16).fill(ip & 0xff, 15), prefix: 64 },
+      name,
+    });
+  const s1 = mk('h1', MAC1, 0x0a0b0001);
+  const s2 = mk('h2', MAC2, 0x0a0b0002);
+  const stream = s1.udpStream({ dst: 0x0a0b0002, dstPort: 9, messageBytes: mtu - 28, count: frames });
+  const w0 = performance.now();
+  rack.sched.run();
+  const wallMs = performance.now() - w0;
+  const flow = s2.sinkStats(0x0a0b0001, stream.stats.srcPort)!;
+  if (flow.received !== frames || flow.corrupt !== 0) throw new Error(`udp stream: ${flow.received} of ${frames} received, ${flow.corrupt} corrupt`);
+  return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: ((flow.receivedBytes + frames * 42) * 8) / (flow.lastRxNs - flow.firstRxNs) };
+}
+
+/** The peer: a bare event loop, one 1500-byte copy and four events per frame. */
+function bareLoop(frames: number): Figure {
+  const s = new Scheduler(1);
+  const src = new Uint8Array(1514);
+  const dst = new Uint8Array(1514);
+  let done = 0;
+  const e4 = (): void => {
+    done++;
+    if (done < frames) s.after(1, e1);
+  };
+  const e3 = (): void => void s.after(1, e4);
+  const e2 = (): void => {
+    dst.set(src);
+    s.after(1, e3);
+  };
+  const e1 = (): void => void s.after(1, e2);
+  s.after(0, e1);
+  const w0 = performance.now();
+  s.run();
+  const wallMs = performance.now() - w0;
+  return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: 0 };
+}
+
+function rss64(): void {
+  const hosts = Array.from({ length: 64 }, (_, i) => `c${i + 1}`);
+  const topo = parseTopology(
+    { name: 'rack64', hosts, captures: { enabled: false }, durationMs: 50, traffic: [{ kind: 'ping-all', count: 1, intervalUs: 10 }] },
+    '<bench rack64>',
+  );
+  const r = runTopology(topo, {}, () => performance.now());
+  const pings = r.pings.length;
+  const ok = r.pings.filter((p) => p.pinger.result && p.pinger.result.received === p.pinger.result.sent).length;
+  const pages = r.rack.hosts.reduce((a, h) => a + h.memory.residentPages, 0);
+  process.stdout.write(
+    JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024, pings, ok, residentPages: pages, wallMs: Math.round(r.wallMs) }) + '\n',
+  );
+}
+
+function fmt(n: number, d = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+}
+
+function main(): void {
+  if (process.argv.includes('--rss64')) return rss64();
+  const quick = process.argv.includes('--quick');
+  const n1500 = quick ? 50_000 : 300_000;
+  const n64k = quick ? 5_000 : 20_000;
+  // Warm up the JIT on a short run of each, so the figures are steady-state.
+  rawStream(1514, 1500, 20_000);
+  udpStream(1500, 10_000);
+  const rows: [string, Figure][] = [
+    ['bare loop (peer): 1 copy + 4 events per frame', bareLoop(n1500)],
+    ['EOP raw frames, 1514 B', rawStream(1514, 1500, n1500)],
+    ['EOP UDP stream via stacks, 1514 B', udpStream(1500, n1500)],
+    ['EOP raw frames, 65,528 B', rawStream(65528, 65510, n64k)],
+    ['EOP UDP stream via stacks, 65,528 B', udpStream(65510, n64k)],
+  ];
+  const peer = rows[0]![1].framesPerSec;
+  console.log(`EOP engine benchmark (node ${process.version}); two hosts, PCIe Gen3 x8, MPS 256, one core\n`);
+  console.log(`${'case'.padEnd(46)} ${'frames'.padStart(8)} ${'wall ms'.padStart(8)} ${'frames/s (wall)'.padStart(16)} ${'vs peer'.padStart(8)} ${'modeled Gb/s'.padStart(13)}`);
+  for (const [name, f] of rows) {
+    console.log(
+      `${name.padEnd(46)} ${fmt(f.frames).padStart(8)} ${fmt(f.wallMs).padStart(8)} ${fmt(f.framesPerSec).padStart(16)} ${(f.framesPerSec / peer).toFixed(2).padStart(8)} ${(f.modeledGbps ? fmt(f.modeledGbps, 2) : '-').padStart(13)}`,
+    );
+  }
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss64'], { encoding: 'utf8', timeout: 300_000 });
+  if (child.status !== 0) {
+    console.log(`\n64-host rack: failed (${child.status}): ${child.stderr}`);
+    process.exitCode = 1;
+    return;
+  }
+  const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssMiB: number; pings: number; ok: number; residentPages: number; wallMs: number };
+  console.log(
+    `\n64-host rack + management host, every host pings every other once (${r.pings} pingers, ${r.ok} complete): ` +
+      `peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident 64 KiB pages, ${fmt(r.wallMs)} ms wall`,
+  );
+}
+
+main();

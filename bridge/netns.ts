@@ -1,0 +1,176 @@
+/**
+ * Small helpers around iproute2's `ip` for the host side of `eop up`: network namespaces and the
+ * links (TAPs) placed in them. Synchronous (spawnSync), for setup and teardown only, never on a
+ * data path. Names are validated before `ip` runs; every failure is an EopError (TAP_OPEN for a
+ * failed `ip` command, CONFIG_INVALID for a bad name or value) whose message names the command and
+ * quotes ip's own complaint.
+ */
+import { spawnSync } from 'node:child_process';
+import ipaddr from 'ipaddr.js';
+import { EopError, ErrorCode } from '../src/errors.js';
+
+/** Namespaces the emulator creates are named `eop-...`; tests use `eoptest-...`. */
+export const EOP_NETNS_PREFIX = 'eop-';
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const IP_TIMEOUT_MS = 10_000;
+
+function validName(kind: 'namespace' | 'interface', name: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 15 || !NAME_RE.test(name)) {
+    throw new EopError(
+      ErrorCode.CONFIG_INVALID,
+      `invalid ${kind} name '${String(name)}': use 1-15 characters of letters, digits, '_', '.', '-' (not starting with '.' or '-')`,
+    );
+  }
+  return name;
+}
+
+export function validateNetnsName(name: string): string {
+  return validName('namespace', name);
+}
+
+export function validateIfName(name: string): string {
+  return validName('interface', name);
+}
+
+export interface IpOptions {
+  /** Run inside this namespace (`ip -n NS ...`). */
+  ns?: string;
+}
+
+/**
+ * Runs `ip [-n ns] ...args` and returns its stdout. Throws EopError(TAP_OPEN) naming the command if
+ * ip is missing, times out or exits non-zero.
+ */
+export function ip(args: readonly string[], opts: IpOptions = {}): string {
+  const full = opts.ns !== undefined ? ['-n', validateNetnsName(opts.ns), ...args] : [...args];
+  const cmd = `ip ${full.join(' ')}`;
+  const r = spawnSync('ip', full, { encoding: 'utf8', timeout: IP_TIMEOUT_MS });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the ip command (iproute2) is not installed' : r.error.message;
+    throw new EopError(ErrorCode.TAP_OPEN, `'${cmd}' failed: ${why}`);
+  }
+  if (r.status !== 0) {
+    const msg = (r.stderr || r.stdout || '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;
+    throw new EopError(ErrorCode.TAP_OPEN, `'${cmd}' failed: ${msg}`);
+  }
+  return r.stdout;
+}
+
+// ---- namespaces ----
+
+/** Names of all network namespaces (`ip netns list`), optionally only those starting with prefix. */
+export function netnsList(prefix?: string): string[] {
+  const out = ip(['netns', 'list']);
+  const names = out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n.length > 0);
+  return prefix === undefined ? names : names.filter((n) => n.startsWith(prefix));
+}
+
+/** The emulator's namespaces (`eop-*`). */
+export function listEopNetns(): string[] {
+  return netnsList(EOP_NETNS_PREFIX);
+}
+
+export function netnsExists(ns: string): boolean {
+  validateNetnsName(ns);
+  return netnsList().includes(ns);
+}
+
+export function netnsAdd(ns: string): void {
+  ip(['netns', 'add', validateNetnsName(ns)]);
+}
+
+/** Deletes a namespace (and the links in it); a missing one is fine unless `mustExist`. */
+export function netnsDelete(ns: string, mustExist = false): void {
+  validateNetnsName(ns);
+  if (!mustExist && !netnsExists(ns)) return;
+  ip(['netns', 'del', ns]);
+}
+
+// ---- links ----
+
+/** True if the link exists (in `ns`, or in the current namespace). */
+export function linkExists(link: string, ns?: string): boolean {
+  validateIfName(link);
+  try {
+    ip(['link', 'show', 'dev', link], ns !== undefined ? { ns } : {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Moves a link into namespace `ns` (from `fromNs`, or the current namespace). A TAP fd stays valid. */
+export function linkSetNetns(link: string, ns: string, fromNs?: string): void {
+  ip(['link', 'set', 'dev', validateIfName(link), 'netns', validateNetnsName(ns)], opt(fromNs));
+}
+
+export function linkSetMac(link: string, mac: string, ns?: string): void {
+  if (!MAC_RE.test(mac)) {
+    throw new EopError(ErrorCode.CONFIG_INVALID, `invalid MAC address '${mac}' for ${link}: use aa:bb:cc:dd:ee:ff`);
+  }
+  ip(['link', 'set', 'dev', validateIfName(link), 'address', mac.toLowerCase()], opt(ns));
+}
+
+export function linkSetMtu(link: string, mtu: number, ns?: string): void {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+    throw new EopError(ErrorCode.CONFIG_INVALID, `invalid MTU ${mtu} for ${link}: use an integer within 68..65535`);
+  }
+  ip(['link', 'set', 'dev', validateIfName(link), 'mtu', String(mtu)], opt(ns));
+}
+
+/** Sets the transmit queue length (for a TAP: frames the kernel holds for our reader before dropping). */
+export function linkSetTxQueueLen(link: string, qlen: number, ns?: string): void {
+  if (!Number.isInteger(qlen) || qlen < 1 || qlen > 1_000_000) {
+    throw new EopError(ErrorCode.CONFIG_INVALID, `invalid txqueuelen ${qlen} for ${link}: use an integer within 1..1000000`);
+  }
+  ip(['link', 'set', 'dev', validateIfName(link), 'txqueuelen', String(qlen)], opt(ns));
+}
+
+export function linkSetUp(link: string, ns?: string): void {
+  ip(['link', 'set', 'dev', validateIfName(link), 'up'], opt(ns));
+}
+
+export function linkSetDown(link: string, ns?: string): void {
+  ip(['link', 'set', 'dev', validateIfName(link), 'down'], opt(ns));
+}
+
+export function linkDelete(link: string, ns?: string): void {
+  ip(['link', 'del', 'dev', validateIfName(link)], opt(ns));
+}
+
+/** Adds an address in CIDR form (`10.0.0.1/24`, `fd00::1/64`) to a link. */
+export function addrAdd(link: string, cidr: string, ns?: string): void {
+  try {
+    ipaddr.parseCIDR(cidr);
+  } catch {
+    throw new EopError(ErrorCode.CONFIG_INVALID, `invalid address '${cidr}' for ${link}: use CIDR form like 10.0.0.1/24`);
+  }
+  ip(['addr', 'add', cidr, 'dev', validateIfName(link)], opt(ns));
+}
+
+export interface LinkSetup {
+  mac?: string;
+  mtu?: number;
+  txQueueLen?: number;
+  addresses?: readonly string[];
+  up?: boolean;
+}
+
+/** Configures a link already in `ns`: MAC, MTU, addresses, then up (default true). */
+export function configureLink(link: string, setup: LinkSetup, ns?: string): void {
+  if (setup.mac !== undefined) linkSetMac(link, setup.mac, ns);
+  if (setup.mtu !== undefined) linkSetMtu(link, setup.mtu, ns);
+  if (setup.txQueueLen !== undefined) linkSetTxQueueLen(link, setup.txQueueLen, ns);
+  for (const a of setup.addresses ?? []) addrAdd(link, a, ns);
+  if (setup.up !== false) linkSetUp(link, ns);
+}
+
+function opt(ns: string | undefined): IpOptions {
+  return ns !== undefined ? { ns } : {};
+}

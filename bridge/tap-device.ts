@@ -1,0 +1,443 @@
+/**
+ * TAP devices for the host side of the emulator: real Ethernet frames in and out of Linux network
+ * namespaces, through our own N-API addon (native/tap/tap.cc, built into build/Release/eop_tap.node
+ * by `npm ci`).
+ *
+ * The addon never blocks: the TAP fd is non-blocking and watched by libuv on the main event loop.
+ * Each wake-up reads up to `batchFrames` frames / `batchBytes` bytes into one reused buffer and calls
+ * the `onFrames` callback once with a `FrameBatch`. **A batch's frames are views into that reused
+ * buffer: valid only until the callback returns.** Copy what you keep (`batch.copyFrames()`), or hand
+ * the batch straight to another TAP's `writeBatch` (which writes at once or copies into its queue).
+ *
+ * Writes go out at once; if the kernel says EAGAIN the frame is copied into a bounded queue (default
+ * 1024 frames / 16 MiB, beyond that dropped and counted) drained when the fd turns writable.
+ *
+ * Errors (the interface was deleted underneath, write while the link is down, ...) never throw from
+ * the event loop: they reach `onError` as a `TapIoError` (code ERR_TAP_IO, with errno and the
+ * interface name), delivered on process.nextTick. A fatal one (`err.fatal`) means the fd lost its
+ * interface: reading has stopped and you should `close()`.
+ *
+ * An open TAP whose reading is started keeps the process alive like a socket; `unref()` lets the
+ * process exit anyway, `close()` releases everything at once.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EopError, ErrorCode } from '../src/errors.js';
+
+export interface TapOpenOptions {
+  /** Open with IFF_VNET_HDR: every frame in and out starts with a virtio_net_hdr (see below). */
+  vnetHdr?: boolean;
+  /** 10 (struct virtio_net_hdr, default) or 12 (virtio_net_hdr_mrg_rxbuf). Only with vnetHdr. */
+  vnetHdrSize?: 10 | 12;
+  /**
+   * With vnetHdr: enable TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6 (TUNSETOFFLOAD) so the kernel hands over
+   * (and accepts) unchecksummed 64 KiB TCP super-frames. Default true.
+   */
+  offload?: boolean;
+  /** Most frames read per wake-up (default 64, at most 4096). */
+  batchFrames?: number;
+  /** Most bytes read per wake-up (default 4 MiB; the buffer is this plus one 64 KiB frame). */
+  batchBytes?: number;
+  /** Write queue bounds (defaults 1024 frames, 16 MiB). */
+  queueFrames?: number;
+  queueBytes?: number;
+}
+
+export interface TapStats {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Wake-ups that read at least one frame (framesIn / readBatches = mean batch size). */
+  readBatches: number;
+  /** Frames that met EAGAIN and went into the write queue. */
+  writeQueued: number;
+  /** Frames not sent: queue full, write error, TAP failed or closed, bad size. */
+  writeDropped: number;
+  writeErrors: number;
+  readErrors: number;
+  /** Current write queue depth. */
+  queueFrames: number;
+  queueBytes: number;
+}
+
+/** An I/O error of an open TAP, as passed to `onError`. */
+export class TapIoError extends EopError {
+  constructor(
+    message: string,
+    /** Linux errno (e.g. 77). */
+    readonly errno: number,
+    /** Its symbolic name (e.g. 'EBADFD'). */
+    readonly errnoCode: string,
+    readonly syscall: string,
+    /** Interface name. */
+    readonly iface: string,
+    /** True when the fd lost its interface: reading stopped, writes are dropped; close the TAP. */
+    readonly fatal: boolean,
+  ) {
+    super(ErrorCode.TAP_IO, message);
+    this.name = 'TapIoError';
+  }
+}
+
+/** The frames of one wake-up, back to back in a reused buffer. Valid only during the callback. */
+export class FrameBatch {
+  /** Number of frames. */
+  count = 0;
+  /** Total bytes (the frames occupy buffer[0, bytes)). */
+  bytes = 0;
+
+  constructor(
+    /** The reused read buffer (much longer than `bytes`). */
+    readonly buffer: Buffer,
+    /** lengths[i] is frame i's size, for i < count. */
+    readonly lengths: Uint32Array,
+  ) {}
+
+  /** Calls fn with a view of each frame (valid only during the onFrames callback). */
+  forEach(fn: (frame: Uint8Array, index: number) => void): void {
+    let off = 0;
+    for (let i = 0; i < this.count; i++) {
+      const len = this.lengths[i]!;
+      fn(this.buffer.subarray(off, off + len), i);
+      off += len;
+    }
+  }
+
+  /** Views of the frames (valid only during the onFrames callback). */
+  frames(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.forEach((f) => out.push(f));
+    return out;
+  }
+
+  /** Copies of the frames, safe to keep: one copy of the batch, then views into it. */
+  copyFrames(): Uint8Array[] {
+    const copy = new Uint8Array(this.bytes);
+    copy.set(this.buffer.subarray(0, this.bytes));
+    const out: Uint8Array[] = [];
+    let off = 0;
+    for (let i = 0; i < this.count; i++) {
+      const len = this.lengths[i]!;
+      out.push(copy.subarray(off, off + len));
+      off += len;
+    }
+    return out;
+  }
+}
+
+// ---- the addon ----
+
+interface NativeError extends Error {
+  errno?: number;
+  code?: string;
+  syscall?: string;
+  iface?: string;
+  fatal?: boolean;
+}
+
+interface NativeTap {
+  readonly name: string;
+  readonly fd: number;
+  readonly vnetHdrSize: number;
+  readonly closed: boolean;
+  readonly failed: boolean;
+  readStart(cb: (count: number, bytes: number) => void): [Buffer, Uint32Array];
+  readStop(): void;
+  setOnError(cb: ((err: NativeError) => void) | null): void;
+  /** 1 sent, 2 queued, 0 dropped. */
+  write(frame: Uint8Array): number;
+  writeBatch(buffer: Uint8Array, lengths: Uint32Array, count: number): number;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  hasRef(): boolean;
+  stats(): TapStats;
+}
+
+interface NativeAddon {
+  Tap: new (name: string, opts: TapOpenOptions) => NativeTap;
+  maxFrame: number;
+  supported: boolean;
+}
+
+/** The package root: the nearest folder above this file holding binding.gyp (src or dist layout). */
+function packageRoot(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  let firstPkg: string | null = null;
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      if (existsSync(join(dir, 'binding.gyp'))) return dir;
+      firstPkg ??= dir;
+    }
+    if (dirname(dir) === dir) return firstPkg ?? join(start, '..');
+  }
+}
+
+let addon: NativeAddon | null = null;
+
+/** Path of the compiled addon. */
+export function tapAddonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'eop_tap.node');
+}
+
+/** Loads the addon once; EopError(TAP_ADDON_MISSING) if it is not built. */
+export function loadTapAddon(): NativeAddon {
+  if (addon) return addon;
+  const path = tapAddonPath();
+  if (!existsSync(path)) {
+    throw new EopError(
+      ErrorCode.TAP_ADDON_MISSING,
+      `the TAP addon is not built (${path} is missing): run npm ci`,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(path) as NativeAddon;
+  } catch (e) {
+    throw new EopError(
+      ErrorCode.TAP_ADDON_MISSING,
+      `the TAP addon at ${path} does not load (${(e as Error).message}): rebuild it with npm ci`,
+    );
+  }
+  return addon;
+}
+
+/** True if the addon is built and loads. */
+export function tapAddonAvailable(): boolean {
+  try {
+    loadTapAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const IFNAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+
+function openError(name: string, e: NativeError): EopError {
+  const why =
+    e.code === 'ENOENT' && e.syscall === 'open'
+      ? '/dev/net/tun does not exist (load the tun module, or give the container /dev/net/tun)'
+      : e.code === 'EPERM' || e.code === 'EACCES'
+        ? 'permission denied: creating TAP devices needs root (or CAP_NET_ADMIN)'
+        : e.code === 'EBUSY'
+          ? 'the interface is already attached to another TAP file descriptor'
+          : e.code === 'EINVAL' && e.syscall === 'ioctl(TUNSETIFF)'
+            ? 'an interface of that name exists and is not a TAP'
+            : e.message;
+  return new EopError(ErrorCode.TAP_OPEN, `cannot open TAP '${name}': ${why}`);
+}
+
+export class TapDevice {
+  private framesCb: ((batch: FrameBatch) => void) | null = null;
+  private errorCb: ((err: TapIoError) => void) | null = null;
+  private readBatch: FrameBatch | null = null;
+  private warned = false;
+
+  private constructor(private readonly native: NativeTap) {
+    native.setOnError((e) => this.nativeError(e));
+  }
+
+  /**
+   * Opens (creating if needed) the TAP `name` (at most 15 characters; '' lets the kernel pick
+   * tapN). Throws EopError TAP_ADDON_MISSING if the addon is not built, TAP_OPEN if the TAP cannot
+   * be opened (no /dev/net/tun, not root, name in use).
+   */
+  static open(name: string, opts: TapOpenOptions = {}): TapDevice {
+    if (name !== '' && !IFNAME_RE.test(name)) {
+      throw new EopError(
+        ErrorCode.TAP_OPEN,
+        `cannot open TAP '${name}': an interface name is 1-15 characters of letters, digits, '_', '.', '-'`,
+      );
+    }
+    const mod = loadTapAddon();
+    if (!mod.supported) {
+      throw new EopError(ErrorCode.TAP_OPEN, `cannot open TAP '${name}': TAP devices need Linux`);
+    }
+    let native: NativeTap;
+    try {
+      native = new mod.Tap(name, opts);
+    } catch (e) {
+      throw openError(name, e as NativeError);
+    }
+    return new TapDevice(native);
+  }
+
+  /** The interface name the kernel gave. */
+  get name(): string {
+    return this.native.name;
+  }
+
+  /** 0, or the virtio_net_hdr size (10/12) that prefixes every frame in and out. */
+  get vnetHdrSize(): number {
+    return this.native.vnetHdrSize;
+  }
+
+  get closed(): boolean {
+    return this.native.closed;
+  }
+
+  /** True after a fatal I/O error (the interface is gone). */
+  get failed(): boolean {
+    return this.native.failed;
+  }
+
+  get stats(): TapStats {
+    return this.native.stats();
+  }
+
+  /**
+   * Starts reading: cb gets each wake-up's frames as one batch (views valid only during the call).
+   * `null` stops reading.
+   */
+  onFrames(cb: ((batch: FrameBatch) => void) | null): this {
+    this.framesCb = cb;
+    if (cb === null) {
+      if (!this.native.closed) this.native.readStop();
+      return this;
+    }
+    if (!this.readBatch) {
+      const [buffer, lengths] = this.native.readStart((count, bytes) => this.deliver(count, bytes));
+      this.readBatch = new FrameBatch(buffer, lengths);
+    } else {
+      this.native.readStart((count, bytes) => this.deliver(count, bytes));
+    }
+    return this;
+  }
+
+  /** Sets the I/O error handler (without one, errors become a process warning). */
+  onError(cb: ((err: TapIoError) => void) | null): this {
+    this.errorCb = cb;
+    return this;
+  }
+
+  /** Sends one frame: true if written or queued, false if dropped (see stats). */
+  write(frame: Uint8Array): boolean {
+    return this.native.write(frame) !== 0;
+  }
+
+  /** Sends the frames of a batch (typically another TAP's, from its onFrames); returns how many were taken. */
+  writeBatch(batch: FrameBatch | { buffer: Uint8Array; lengths: Uint32Array; count: number }): number {
+    if (batch.count === 0) return 0;
+    return this.native.writeBatch(batch.buffer, batch.lengths, batch.count);
+  }
+
+  /** Stops the poll and closes the fd (a non-persistent TAP disappears). Idempotent. */
+  close(): void {
+    this.framesCb = null;
+    this.native.close();
+  }
+
+  /** The TAP keeps the event loop alive while reading (default). */
+  ref(): this {
+    this.native.ref();
+    return this;
+  }
+
+  /** The TAP no longer keeps the event loop alive. */
+  unref(): this {
+    this.native.unref();
+    return this;
+  }
+
+  private deliver(count: number, bytes: number): void {
+    const b = this.readBatch;
+    const cb = this.framesCb;
+    if (!b || !cb) return;
+    b.count = count;
+    b.bytes = bytes;
+    cb(b);
+  }
+
+  private nativeError(e: NativeError): void {
+    const err = new TapIoError(
+      e.message,
+      e.errno ?? 0,
+      e.code ?? 'EUNKNOWN',
+      e.syscall ?? 'unknown',
+      e.iface ?? this.native.name,
+      e.fatal === true,
+    );
+    process.nextTick(() => {
+      if (this.errorCb) {
+        this.errorCb(err);
+      } else if (!this.warned || err.fatal) {
+        this.warned = true;
+        process.emitWarning(err.message, { code: ErrorCode.TAP_IO });
+      }
+    });
+  }
+}
+
+// ---- virtio_net_hdr (frames of a TAP opened with vnetHdr) ----
+
+/**
+ * Layout of the virtio_net_hdr that prefixes each frame of a TAP opened with `vnetHdr` (little
+ * endian on x86/arm64, the kernel's native order for legacy virtio):
+ *
+ * | offset | size | field       | meaning                                                          |
+ * |--------|------|-------------|------------------------------------------------------------------|
+ * | 0      | 1    | flags       | 1 NEEDS_CSUM (checksum from csumStart, store at +csumOffset), 2 DATA_VALID |
+ * | 1      | 1    | gsoType     | 0 NONE, 1 TCPV4, 3 UDP, 4 TCPV6, 5 UDP_L4; +0x80 ECN             |
+ * | 2      | 2    | hdrLen      | Ethernet+IP+TCP header bytes (a hint)                            |
+ * | 4      | 2    | gsoSize     | payload bytes per segment (the MSS) when gsoType != NONE        |
+ * | 6      | 2    | csumStart   | offset from the Ethernet header where checksumming starts       |
+ * | 8      | 2    | csumOffset  | where, after csumStart, the checksum goes                       |
+ * | 10     | 2    | numBuffers  | only in the 12-byte form (mergeable rx buffers); write 0 or 1   |
+ *
+ * The Ethernet frame follows at offset vnetHdrSize. A frame from another source written to such a
+ * TAP needs a zero header in front (flags 0, gsoType 0 = a plain, fully checksummed frame).
+ */
+export const VirtioNetHdr = {
+  F_NEEDS_CSUM: 1,
+  F_DATA_VALID: 2,
+  GSO_NONE: 0,
+  GSO_TCPV4: 1,
+  GSO_UDP: 3,
+  GSO_TCPV6: 4,
+  GSO_UDP_L4: 5,
+  GSO_ECN: 0x80,
+} as const;
+
+export interface VirtioNetHdrFields {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+  /** Present in the 12-byte form only. */
+  numBuffers?: number;
+}
+
+/** Reads the virtio_net_hdr at the start of `frame` (size 10 or 12). */
+export function parseVirtioNetHdr(frame: Uint8Array, size: 10 | 12 = 10): VirtioNetHdrFields {
+  if (frame.length < size) throw new RangeError(`frame shorter than its ${size}-byte virtio_net_hdr`);
+  const v = new DataView(frame.buffer, frame.byteOffset, size);
+  const h: VirtioNetHdrFields = {
+    flags: v.getUint8(0),
+    gsoType: v.getUint8(1),
+    hdrLen: v.getUint16(2, true),
+    gsoSize: v.getUint16(4, true),
+    csumStart: v.getUint16(6, true),
+    csumOffset: v.getUint16(8, true),
+  };
+  if (size === 12) h.numBuffers = v.getUint16(10, true);
+  return h;
+}
+
+/** Writes a virtio_net_hdr at the start of `out` (size 10 or 12); missing fields are 0. */
+export function writeVirtioNetHdr(out: Uint8Array, h: Partial<VirtioNetHdrFields>, size: 10 | 12 = 10): void {
+  if (out.length < size) throw new RangeError(`buffer shorter than a ${size}-byte virtio_net_hdr`);
+  const v = new DataView(out.buffer, out.byteOffset, size);
+  v.setUint8(0, h.flags ?? 0);
+  v.setUint8(1, h.gsoType ?? 0);
+  v.setUint16(2, h.hdrLen ?? 0, true);
+  v.setUint16(4, h.gsoSize ?? 0, true);
+  v.setUint16(6, h.csumStart ?? 0, true);
+  v.setUint16(8, h.csumOffset ?? 0, true);
+  if (size === 12) v.setUint16(10, h.numBuffers ?? 0, true);
+}
