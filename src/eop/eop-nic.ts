@@ -18,7 +18,7 @@ import { DropCounters, ErrorCode } from '../errors.js';
 import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map.js';
 import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
-import { Desc, DescFlag, DescStatus } from '../host/hrdma.js';
+import { DescFlag, DescStatus } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
 import {
@@ -621,14 +621,11 @@ export class EopNic implements FramePort {
   }
 
   private readonly onDmaComplete = (): void => {
-    const h = this.host;
-    const m = h.memory;
-    const dma = h.dma;
+    const dma = this.host.dma;
     while (this.dmaClean !== dma.tail) {
-      const a = dma.descAddr(this.dmaClean);
-      const status = m.readU32(a + Desc.STATUS);
+      const status = dma.status(this.dmaClean);
       if (status === DescStatus.PENDING) break;
-      const cookie = m.readU64(a + Desc.COOKIE);
+      const cookie = dma.cookie(this.dmaClean);
       if (cookie) this.releaseStaging(cookie - 1);
       if (status === DescStatus.ERROR) this.drops.add(ErrorCode.DMA_BAD_DESCRIPTOR);
       this.dmaClean++;

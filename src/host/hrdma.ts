@@ -66,10 +66,21 @@ export const MAX_DMA_BYTES: Bytes = 1 << 24;
 /** Error codes as stored in a descriptor's ERROR field. */
 export const ERROR_TABLE: readonly ErrorCode[] = Object.values(ErrorCode);
 
+function getU64(dv: DataView, o: number): number {
+  return dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
+}
+
+function setU64(dv: DataView, o: number, v: number): void {
+  dv.setUint32(o, v >>> 0, true);
+  dv.setUint32(o + 4, Math.floor(v / 4294967296), true);
+}
+
 class DmaJob extends WriteJob {
   descIndex = -1;
   last = false;
   interrupt = false;
+  /** Immediate bytes live here; `imm` points at it for WRITE_IMM jobs. */
+  readonly immBuf = new Uint8Array(MAX_IMM_BYTES);
   failed: ErrorCode | null = null;
 }
 
@@ -118,12 +129,14 @@ export class HrdmaEngine {
     const i = this.tail++;
     const a = this.descAddr(i);
     const m = this.host.memory;
-    m.writeU32(a + Desc.CONTROL, DescOp.COPY | flags);
-    m.writeU32(a + Desc.LEN, len);
-    m.writeU64(a + Desc.SRC, src);
-    m.writeU64(a + Desc.DST, dst);
-    m.writeU32(a + Desc.STATUS, DescStatus.PENDING);
-    m.writeU64(a + Desc.COOKIE, cookie);
+    const dv = m.pageDataView(a);
+    const o = m.pageOffset(a);
+    dv.setUint32(o + Desc.CONTROL, DescOp.COPY | flags, true);
+    dv.setUint32(o + Desc.LEN, len, true);
+    setU64(dv, o + Desc.SRC, src);
+    setU64(dv, o + Desc.DST, dst);
+    dv.setUint32(o + Desc.STATUS, DescStatus.PENDING, true);
+    setU64(dv, o + Desc.COOKIE, cookie);
     return i;
   }
 
@@ -132,13 +145,29 @@ export class HrdmaEngine {
     const i = this.tail++;
     const a = this.descAddr(i);
     const m = this.host.memory;
-    m.writeU32(a + Desc.CONTROL, DescOp.WRITE_IMM | flags);
-    m.writeU32(a + Desc.LEN, bytes.length);
-    m.writeU64(a + Desc.DST, dst);
-    m.write(a + Desc.IMM, bytes, 0, Math.min(bytes.length, MAX_IMM_BYTES));
-    m.writeU32(a + Desc.STATUS, DescStatus.PENDING);
-    m.writeU64(a + Desc.COOKIE, cookie);
+    const dv = m.pageDataView(a);
+    const o = m.pageOffset(a);
+    dv.setUint32(o + Desc.CONTROL, DescOp.WRITE_IMM | flags, true);
+    dv.setUint32(o + Desc.LEN, bytes.length, true);
+    setU64(dv, o + Desc.DST, dst);
+    new Uint8Array(dv.buffer, dv.byteOffset + o + Desc.IMM, MAX_IMM_BYTES).set(bytes.length > MAX_IMM_BYTES ? bytes.subarray(0, MAX_IMM_BYTES) : bytes);
+    dv.setUint32(o + Desc.STATUS, DescStatus.PENDING, true);
+    setU64(dv, o + Desc.COOKIE, cookie);
     return i;
+  }
+
+  /** What the engine wrote back into descriptor `i` (DescStatus). */
+  status(i: number): number {
+    const a = this.descAddr(i);
+    const m = this.host.memory;
+    return m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.STATUS, true);
+  }
+
+  /** The driver's tag in descriptor `i`. */
+  cookie(i: number): number {
+    const a = this.descAddr(i);
+    const m = this.host.memory;
+    return getU64(m.pageDataView(a), m.pageOffset(a) + Desc.COOKIE);
   }
 
   /** The driver's doorbell to the engine: new descriptors up to `tail` are ready. */
@@ -166,15 +195,17 @@ export class HrdmaEngine {
     while (this.head !== this.tail) {
       const a = this.descAddr(this.head);
       const m = this.host.memory;
-      const control = m.readU32(a + Desc.CONTROL);
+      const dv = m.pageDataView(a);
+      const o = m.pageOffset(a);
+      const control = dv.getUint32(o + Desc.CONTROL, true);
       const op = control & 0xf;
-      const len = m.readU32(a + Desc.LEN);
+      const len = dv.getUint32(o + Desc.LEN, true);
       if (first && op === DescOp.COPY && groupBytes + len > this.cfg.chunkBytes) break;
-      const dst = m.readU64(a + Desc.DST);
+      const dst = getU64(dv, o + Desc.DST);
       let job: DmaJob;
       let jobLand: Ns;
       if (op === DescOp.COPY) {
-        const src = m.readU64(a + Desc.SRC);
+        const src = getU64(dv, o + Desc.SRC);
         const bad = len === 0 || len > MAX_DMA_BYTES ? 'length out of range' : !m.contains(src, len) ? 'source outside local RAM' : null;
         if (bad) {
           job = this.errorJob(this.head, control, ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: ${bad} (src 0x${src.toString(16)}, len ${len})`);
@@ -195,7 +226,7 @@ export class HrdmaEngine {
             if (!aligned && off === 0) this.unaligned++;
             const rate = aligned ? this.cfg.peakGbps : this.cfg.peakGbps * this.cfg.unalignedRateFactor;
             const engineEnd = start + (n * 8) / rate;
-            job = new DmaJob(r.kind, r.target!, r.addr, n, src + off, null);
+            job = this.job(r.kind, r.target!, r.addr, n, src + off);
             if (r.kind === RouteKind.REMOTE) {
               jobLand = this.fabric.reservePath(this.host, r.target!, r.addr, n, start);
               const leave = this.fabric.lastLeaveNs;
@@ -234,9 +265,10 @@ export class HrdmaEngine {
             job = this.errorJob(this.head, control, r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
             jobLand = start;
           } else {
-            const bytes = new Uint8Array(len);
-            m.read(a + Desc.IMM, bytes);
-            job = new DmaJob(r.kind, r.target!, r.addr, len, 0, bytes);
+            job = this.job(r.kind, r.target!, r.addr, len, 0);
+            const ib = job.immBuf;
+            for (let k = 0; k < len; k++) ib[k] = dv.getUint8(o + Desc.IMM + k);
+            job.imm = job.immBuf;
             jobLand = r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG
               ? this.fabric.reservePath(this.host, r.target!, r.addr, len, start)
               : start;
@@ -265,7 +297,7 @@ export class HrdmaEngine {
   };
 
   private errorJob(index: number, _control: number, code: ErrorCode, detail: string): DmaJob {
-    const j = new DmaJob(RouteKind.ERROR, this.host, 0, 0, 0, null);
+    const j = this.job(RouteKind.ERROR, this.host, 0, 0, 0);
     j.failed = code;
     this.drops.add(code);
     this.fabric.log.warn(`${this.host.name}.hrdma`, detail, code);
@@ -273,20 +305,45 @@ export class HrdmaEngine {
     return j;
   }
 
+  /** Jobs are recycled: one per descriptor would otherwise be garbage per frame. */
+  private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): DmaJob {
+    const j = this.pool.pop();
+    if (!j) return new DmaJob(kind, target, addr, len, srcAddr, null);
+    j.routeKind = kind;
+    j.target = target;
+    j.addr = addr;
+    j.len = len;
+    j.srcAddr = srcAddr;
+    j.imm = null;
+    j.next = null;
+    j.failed = null;
+    j.last = false;
+    j.interrupt = false;
+    j.descIndex = -1;
+    return j;
+  }
+
+  private readonly pool: DmaJob[] = [];
+
   private readonly land = (first: DmaJob): void => {
     const m = this.host.memory;
     let raise = false;
-    for (let j: DmaJob | null = first; j; j = j.next as DmaJob | null) {
+    let next: DmaJob | null;
+    for (let j: DmaJob | null = first; j; j = next) {
+      next = j.next as DmaJob | null;
       const code = j.failed ?? landWrite(this.fabric, this.host, j);
+      if (this.pool.length < 4096) this.pool.push(j);
       if (!j.last) continue;
       const a = this.descAddr(j.descIndex);
+      const dv = m.pageDataView(a);
+      const o = m.pageOffset(a);
       if (code) {
         this.errors++;
         if (!j.failed) this.drops.add(code);
-        m.writeU32(a + Desc.STATUS, DescStatus.ERROR);
-        m.writeU32(a + Desc.ERROR, ERROR_TABLE.indexOf(code));
+        dv.setUint32(o + Desc.STATUS, DescStatus.ERROR, true);
+        dv.setUint32(o + Desc.ERROR, ERROR_TABLE.indexOf(code), true);
       } else {
-        m.writeU32(a + Desc.STATUS, DescStatus.DONE);
+        dv.setUint32(o + Desc.STATUS, DescStatus.DONE, true);
       }
       this.completed++;
       if (j.interrupt || code) raise = true;

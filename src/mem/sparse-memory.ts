@@ -19,6 +19,9 @@ export class SparseMemory {
   // One-entry cache: consecutive accesses usually hit the same page (a ring slot, a frame).
   private lastPageNo = -1;
   private lastPage: Uint8Array | null = null;
+  private readonly dvs = new Map<number, DataView>();
+  private dvPageNo = -1;
+  private dv: DataView | null = null;
 
   constructor(
     readonly sizeBytes: Bytes,
@@ -108,6 +111,29 @@ export class SparseMemory {
     return this.page(pageNo).subarray(off, off + len);
   }
 
+  /**
+   * DataView over the page holding `addr` (allocating it), for structured reads and writes of
+   * records that never cross a page (descriptors, headers). Use with `pageOffset(addr)`.
+   */
+  pageDataView(addr: number): DataView {
+    const pageNo = Math.floor(addr / this.pageBytes);
+    if (pageNo === this.dvPageNo) return this.dv!;
+    if (addr < 0 || addr >= this.sizeBytes) this.check(addr, 1);
+    let dv = this.dvs.get(pageNo);
+    if (!dv) {
+      const p = this.page(pageNo);
+      dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+      this.dvs.set(pageNo, dv);
+    }
+    this.dvPageNo = pageNo;
+    this.dv = dv;
+    return dv;
+  }
+
+  pageOffset(addr: number): number {
+    return addr % this.pageBytes;
+  }
+
   /** Copy within this memory (a local DMA or CPU copy). Overlapping ranges copy as memmove. */
   copy(dstAddr: number, srcAddr: number, len: Bytes): void {
     this.check(srcAddr, len);
@@ -147,6 +173,11 @@ export class SparseMemory {
       if (value === 0 && off === 0 && n === this.pageBytes) {
         // Zeroing a whole page gives it back.
         this.pages.delete(pageNo);
+        this.dvs.delete(pageNo);
+        if (this.dvPageNo === pageNo) {
+          this.dvPageNo = -1;
+          this.dv = null;
+        }
         if (this.lastPageNo === pageNo) {
           this.lastPageNo = -1;
           this.lastPage = null;
@@ -203,6 +234,9 @@ export class SparseMemory {
   /** Forget every page (a host reboot). */
   clear(): void {
     this.pages.clear();
+    this.dvs.clear();
+    this.dvPageNo = -1;
+    this.dv = null;
     this.lastPageNo = -1;
     this.lastPage = null;
   }

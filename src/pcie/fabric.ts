@@ -28,7 +28,7 @@ import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
 import { tlpCount, type Link } from './link.js';
-import type { Ntb } from './ntb.js';
+import type { Ntb, NtbWindow } from './ntb.js';
 
 export interface SwitchConfig {
   /** Cut-through forwarding per switch hop (Marlin seed: 150 ns per hop). */
@@ -117,16 +117,57 @@ export class Fabric {
       r.addr = addr;
       return r;
     }
+    // Fast path: the same window pair as the last remote write of this requester.
+    const c = this.cache;
+    if (
+      c.req === req &&
+      addr >= c.lo &&
+      addr + len <= c.hi &&
+      c.target!.ntb!.inbound === c.inWin &&
+      req.ntb!.linkUp &&
+      c.target!.ntb!.linkUp
+    ) {
+      r.kind = RouteKind.REMOTE;
+      r.target = c.target;
+      r.addr = addr + c.delta;
+      return r;
+    }
     let g: number;
+    let w: NtbWindow | null = null;
     if (req.ntb) {
-      g = req.ntb.translateOut(addr, len);
-      if (g < 0) return this.fail(r, ErrorCode.NTB_OUT_OF_WINDOW, req, `write [0x${addr.toString(16)}, +${len}) is outside every NTB window`);
+      w = req.ntb.findOut(addr, len);
+      if (!w) return this.fail(r, ErrorCode.NTB_OUT_OF_WINDOW, req, `write [0x${addr.toString(16)}, +${len}) is outside every NTB window`);
       if (!req.ntb.linkUp) return this.fail(r, ErrorCode.NTB_LINK_DOWN, req, `write through ${req.ntb.name} while its link is down`);
+      g = addr - w.localBase + w.xlatBase;
     } else {
       g = addr; // the management host's addresses are global addresses
     }
-    return this.routeGlobal(req, g, len);
+    this.routeGlobal(req, g, len);
+    const t = r.target as Endpoint | null;
+    if (w && r.kind === RouteKind.REMOTE && t!.ntb && t!.ntb.inbound) {
+      // Remember the requester-local range that maps linearly onto this target's inbound window.
+      const inw = t!.ntb.inbound;
+      const gLo = Math.max(w.xlatBase, inw.localBase);
+      const gHi = Math.min(w.xlatBase + w.sizeBytes, inw.localBase + inw.sizeBytes);
+      c.req = req;
+      c.target = t;
+      c.inWin = inw;
+      c.lo = gLo - w.xlatBase + w.localBase;
+      c.hi = gHi - w.xlatBase + w.localBase;
+      c.delta = w.xlatBase - w.localBase - inw.localBase + inw.xlatBase;
+    }
+    return r;
   }
+
+  /** One-entry route cache; window objects are compared by identity on every hit. */
+  private readonly cache: { req: Endpoint | null; target: Endpoint | null; inWin: NtbWindow | null; lo: number; hi: number; delta: number } = {
+    req: null,
+    target: null,
+    inWin: null,
+    lo: 0,
+    hi: -1,
+    delta: 0,
+  };
 
   private routeGlobal(req: Endpoint, g: number, len: Bytes): Route {
     const r = this.route;
@@ -169,6 +210,18 @@ export class Fabric {
     return src.link.cfg.latencyNs + this.sw.hopLatencyNs + ntbs * this.sw.ntbTranslateNs + dst.link.cfg.latencyNs;
   }
 
+  private latencyCache: Float64Array | null = null;
+
+  private cachedPathLatencyNs(src: Endpoint, dst: Endpoint): Ns {
+    const n = this.endpoints.length;
+    let c = this.latencyCache;
+    if (!c || c.length !== n * n) c = this.latencyCache = new Float64Array(n * n).fill(-1);
+    const k = src.index * n + dst.index;
+    let v = c[k]!;
+    if (v < 0) v = c[k] = this.pathLatencyNs(src, dst);
+    return v;
+  }
+
   /**
    * Reserve wire time for a write of `len` bytes landing at target-local `addr`, in TLPs of at most
    * `tlpMax` bytes (the path's smallest MPS applies too). Returns the time the last byte lands;
@@ -187,7 +240,7 @@ export class Fabric {
     const eA = sA + serA;
     a.up.payloadBytes += len;
     a.up.tlps += n;
-    const fixed = this.pathLatencyNs(src, dst);
+    const fixed = this.cachedPathLatencyNs(src, dst);
     const firstThrough = sA + serA / n + fixed;
     const down = b.down;
     const sB = firstThrough > down.busyUntil ? firstThrough : down.busyUntil;

@@ -59,6 +59,17 @@ export class Ntb {
     readonly rid: number,
   ) {}
 
+  /** The outbound window holding [addr, addr+len) wholly, or null. */
+  findOut(addr: number, len: Bytes): NtbWindow | null {
+    const ws = this.outbound;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      const off = addr - w.localBase;
+      if (off >= 0 && off + len <= w.sizeBytes) return w;
+    }
+    return null;
+  }
+
   /** Outbound translation; -1 if [addr, addr+len) is not wholly inside one window. */
   translateOut(addr: number, len: Bytes): number {
     const ws = this.outbound;
