@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord, type LogLevel } from '../log.js';
 import { buildReport, formatReport } from '../run/report.js';
-import { runTopology } from '../run/run-rack.js';
+import { runTopologyAsync } from '../run/run-rack.js';
 import { DEFAULT_RACK, DEFAULT_RACK_YAML } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
@@ -69,7 +69,7 @@ interface RunFlags {
   logLevel: LogLevel;
 }
 
-function runCommand(path: string | undefined, flags: RunFlags): number {
+async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
   if (flags.printDefault) {
     process.stdout.write(DEFAULT_RACK_YAML);
     return EXIT_OK;
@@ -84,7 +84,7 @@ function runCommand(path: string | undefined, flags: RunFlags): number {
       `note: ${attached.map((h) => `${h.name} (attach: ${h.attach})`).join(', ')} run the built-in stack under "eop run", which is virtual time only; real sockets attach with "eop up".\n`,
     );
   }
-  const result = runTopology(
+  const result = await runTopologyAsync(
     topo,
     {
       captures: flags.captures && topo.captures.enabled,
@@ -139,8 +139,8 @@ export function buildProgram(): Command {
       'after',
       '\nExamples:\n  eop run                          # the embedded default rack\n  eop run rack.yaml --json\n  eop run --print-default > rack.yaml\n\nCaptures are written to captures/<interface>.pcapng; open them with wireshark or tshark -r.',
     )
-    .action((path: string | undefined, flags: RunFlags) => {
-      process.exitCode = runCommand(path, flags);
+    .action(async (path: string | undefined, flags: RunFlags) => {
+      process.exitCode = await runCommand(path, flags);
     });
 
   program
@@ -154,10 +154,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    program.parse(argv);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -174,4 +174,4 @@ export function main(argv: string[]): number {
 }
 
 const invokedDirectly = process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
-if (invokedDirectly) process.exit(main(process.argv));
+if (invokedDirectly) process.exit(await main(process.argv));

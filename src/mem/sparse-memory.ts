@@ -75,6 +75,16 @@ export class SparseMemory {
   /** Copy `len` bytes of `src` starting at `srcOff` to `addr`. */
   write(addr: number, src: Uint8Array, srcOff = 0, len: Bytes = src.length - srcOff): void {
     this.check(addr, len);
+    if (len <= 32) {
+      // Headers, indices, interrupt words: a byte loop beats making a subarray to `set` from.
+      const pageNo = Math.floor(addr / this.pageBytes);
+      const off = addr - pageNo * this.pageBytes;
+      if (off + len <= this.pageBytes) {
+        const p = this.page(pageNo);
+        for (let i = 0; i < len; i++) p[off + i] = src[srcOff + i]!;
+        return;
+      }
+    }
     while (len > 0) {
       const pageNo = Math.floor(addr / this.pageBytes);
       const off = addr - pageNo * this.pageBytes;

@@ -57,7 +57,43 @@ export interface RunResult {
 /** Virtual time between checks for "all traffic done". */
 const SLICE_NS: Ns = 50 * NS_PER_US;
 
+/** Run to the end in one go (tests, benchmarks). */
 export function runTopology(topo: Topology, opts: RunOptions = {}, wallClockMs: () => number = () => 0): RunResult {
+  const run = startRun(topo, opts, wallClockMs);
+  while (!run.step()) {
+    /* keep going */
+  }
+  return run.finish();
+}
+
+/**
+ * Run to the end, giving the event loop a turn every `yieldEveryMs` of wall-clock time so that
+ * signals (Ctrl-C) are handled and captures can be closed cleanly while a long run is going.
+ */
+export async function runTopologyAsync(
+  topo: Topology,
+  opts: RunOptions,
+  wallClockMs: () => number,
+  yieldEveryMs = 50,
+): Promise<RunResult> {
+  const run = startRun(topo, opts, wallClockMs);
+  let last = wallClockMs();
+  while (!run.step()) {
+    if (wallClockMs() - last >= yieldEveryMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = wallClockMs();
+    }
+  }
+  return run.finish();
+}
+
+interface Run {
+  /** Advance one slice of virtual time; true when the run is over. */
+  step(): boolean;
+  finish(): RunResult;
+}
+
+function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): Run {
   const wall0 = wallClockMs();
   const rack = new Rack(rackSpecFromTopology(topo));
   if (opts.logSink) rack.log.setSink(opts.logSink);
@@ -133,27 +169,33 @@ export function runTopology(topo: Topology, opts: RunOptions = {}, wallClockMs: 
 
   const end = t0 + topo.durationMs * NS_PER_MS;
   let finished = false;
-  while (rack.sched.now < end) {
-    rack.sched.runUntil(Math.min(end, rack.sched.now + SLICE_NS));
-    opts.onSlice?.(rack);
-    if (pings.every((p) => p.pinger.done) && streams.every((s) => s.stream.done) && quiescent(rack)) {
-      finished = true;
-      break;
-    }
-  }
-  captures?.flushAll();
   return {
-    topology: topo,
-    rack,
-    stacks,
-    pings,
-    streams,
-    captures,
-    capturePaths,
-    bootNs,
-    trafficNs: rack.sched.now - t0,
-    finished,
-    wallMs: wallClockMs() - wall0,
+    step(): boolean {
+      if (rack.sched.now >= end) return true;
+      rack.sched.runUntil(Math.min(end, rack.sched.now + SLICE_NS));
+      opts.onSlice?.(rack);
+      if (pings.every((p) => p.pinger.done) && streams.every((s) => s.stream.done) && quiescent(rack)) {
+        finished = true;
+        return true;
+      }
+      return rack.sched.now >= end;
+    },
+    finish(): RunResult {
+      captures?.flushAll();
+      return {
+        topology: topo,
+        rack,
+        stacks,
+        pings,
+        streams,
+        captures,
+        capturePaths,
+        bootNs,
+        trafficNs: rack.sched.now - t0,
+        finished,
+        wallMs: wallClockMs() - wall0,
+      };
+    },
   };
 }
 
