@@ -668,14 +668,17 @@ export class EopNic implements FramePort {
     let linkDown = false;
     while (n < this.cfg.rxBudget) {
       const slotAddr = qp.rxRingAddr + (qp.cons & mask) * this.slotBytes;
-      const flags = m.readU32(slotAddr + SlotHdr.FLAGS);
+      // Slot headers never straddle a page (slots are page-aligned powers of two or 4 KiB multiples).
+      const dv = m.pageDataView(slotAddr);
+      const o = m.pageOffset(slotAddr);
+      const flags = dv.getUint32(o + SlotHdr.FLAGS, true);
       if (!(flags & SlotFlag.DONE)) break;
       if (flags & SlotFlag.LINK_DOWN) {
         linkDown = true;
         break;
       }
-      const len = m.readU32(slotAddr + SlotHdr.LEN);
-      const seq = m.readU32(slotAddr + SlotHdr.SEQ);
+      const len = dv.getUint32(o + SlotHdr.LEN, true);
+      const seq = dv.getUint32(o + SlotHdr.SEQ, true);
       if (seq !== qp.cons) {
         qp.c.rxErrSeq++;
         this.drops.add(ErrorCode.EOP_SEQ_GAP);
@@ -686,7 +689,7 @@ export class EopNic implements FramePort {
         this.deliver(qp, slotAddr + SLOT_HEADER_BYTES, len);
       }
       if (flags & SlotFlag.WANT_CREDIT) wantCredit = true;
-      m.writeU32(slotAddr + SlotHdr.FLAGS, 0);
+      m.pageDataView(slotAddr).setUint32(o + SlotHdr.FLAGS, 0, true);
       qp.cons = (qp.cons + 1) >>> 0;
       n++;
     }

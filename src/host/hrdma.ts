@@ -222,7 +222,10 @@ export class HrdmaEngine {
             t = start;
             this.chunkOffset = 0;
           } else {
-            const aligned = (src + off) % this.cfg.alignmentBytes === 0 && (dst + off) % this.cfg.alignmentBytes === 0;
+            const al = this.cfg.alignmentBytes;
+            const aligned = (al & (al - 1)) === 0
+              ? (((src + off) >>> 0) & (al - 1)) === 0 && (((dst + off) >>> 0) & (al - 1)) === 0
+              : (src + off) % al === 0 && (dst + off) % al === 0;
             if (!aligned && off === 0) this.unaligned++;
             const rate = aligned ? this.cfg.peakGbps : this.cfg.peakGbps * this.cfg.unalignedRateFactor;
             const engineEnd = start + (n * 8) / rate;

@@ -141,7 +141,7 @@ export class SparseMemory {
   }
 
   pageOffset(addr: number): number {
-    return addr % this.pageBytes;
+    return (addr >>> 0) & (this.pageBytes - 1); // power-of-two pages: the low bits suffice
   }
 
   /** Copy within this memory (a local DMA or CPU copy). Overlapping ranges copy as memmove. */

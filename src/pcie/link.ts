@@ -143,10 +143,11 @@ export class Link {
   /** Same as wireTimeNs(this.cfg, …), without the table lookups. */
   wireTimeNs(addr: number, len: Bytes, maxPayload: Bytes): Ns {
     if (len <= 0) return 0;
-    const first = addr - (addr % maxPayload);
-    const n = Math.ceil((addr + len - first) / maxPayload);
-    const dwStart = addr - (addr % 4);
-    const payload = Math.ceil((addr + len - dwStart) / 4) * 4;
+    // Offsets within a power-of-two TLP size only need the low 32 bits (a float `%` is slow).
+    const lo = addr >>> 0;
+    const head = (maxPayload & (maxPayload - 1)) === 0 ? lo & (maxPayload - 1) : addr % maxPayload;
+    const n = Math.ceil((head + len) / maxPayload);
+    const payload = Math.ceil(((lo & 3) + len) / 4) * 4;
     return (payload + n * this.tlpOverhead) * this.nsPerByte;
   }
 

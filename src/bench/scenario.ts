@@ -1,0 +1,389 @@
+/**
+ * Bench scenarios: a YAML file (kept in `scenarios/`) that says which points `eop bench` measures.
+ *
+ * A scenario is a list of variants (a traffic kind, an alignment, a link, an interrupt mode, …)
+ * times a list of message sizes, optionally multiplied by a `matrix` of axes. Each (variant,
+ * message size) pair is one point, run in its own freshly booted rack in virtual time, so a point's
+ * numbers depend only on the scenario and its seed.
+ *
+ * Validation is zod's, with problems reported like rack files (`src/topology/load.ts`): every
+ * problem at once, each naming its field path (`variants[2].alignment`) and what is allowed, with a
+ * "did you mean" for misspelt keys and values. A bad file is an `EopError(CONFIG_INVALID)`: the CLI
+ * exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { EopError, ErrorCode } from '../errors.js';
+import { didYouMean, formatPath, showValue } from '../topology/schema.js';
+import { DEFAULT_STACK, type StackModel } from './stack-model.js';
+
+export const TRAFFIC_KINDS = ['udp', 'tcp', 'pingpong'] as const;
+export type TrafficKind = (typeof TRAFFIC_KINDS)[number];
+/** aligned: payload at a 64-byte line; unaligned: at 1..63 past one; copy: unaligned, then copied by the CPU into an aligned buffer. */
+export const ALIGNMENTS = ['aligned', 'unaligned', 'copy'] as const;
+export type Alignment = (typeof ALIGNMENTS)[number];
+/** hrdma: EOP's default (CPU copy below copyThresholdBytes, HRDMA above); cpu: every frame by CPU copy. */
+export const COPY_PATHS = ['hrdma', 'cpu'] as const;
+export type CopyPath = (typeof COPY_PATHS)[number];
+export const PATTERNS = ['pairs', 'incast'] as const;
+export type Pattern = (typeof PATTERNS)[number];
+
+/** Message sizes the issue asks the general sweep to cover: 64 B to 64 KiB. */
+export const MIN_MESSAGE_BYTES = 1;
+export const MAX_MESSAGE_BYTES = 65536;
+
+// ------------------------------------------------------------------------------------- helpers
+
+function enumOf<T extends string>(values: readonly T[]) {
+  return z.custom<T>((v) => typeof v === 'string' && (values as readonly string[]).includes(v), {
+    error: (iss) => {
+      const allowed = `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+      const guess = typeof iss.input === 'string' ? didYouMean(iss.input, values) : null;
+      return guess ? `${allowed}; did you mean "${guess}"?` : allowed;
+    },
+  });
+}
+
+function int(min: number, max: number) {
+  return z.custom<number>((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max, {
+    error: () => `must be an integer from ${min} to ${max}`,
+  });
+}
+
+function num(min: number, max = Infinity, exclusiveMin = false) {
+  return z.custom<number>((v) => typeof v === 'number' && Number.isFinite(v) && (exclusiveMin ? v > min : v >= min) && v <= max, {
+    error: () => `must be a number ${exclusiveMin ? '>' : '>='} ${min}${max !== Infinity ? ` and <= ${max}` : ''}`,
+  });
+}
+
+function oneOfNums<T extends number>(values: readonly T[]) {
+  return z.custom<T>((v) => typeof v === 'number' && (values as readonly number[]).includes(v), {
+    error: () => `must be one of ${values.join(', ')}`,
+  });
+}
+
+const bool = z.custom<boolean>((v) => typeof v === 'boolean', { error: () => 'must be true or false' });
+
+/** A strict mapping whose unknown keys are reported one by one, with a suggestion. */
+function strict<S extends z.ZodRawShape>(shape: S, what: string) {
+  const keys = Object.keys(shape);
+  return z.preprocess(
+    (v, ctx) => {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        for (const k of Object.keys(v)) {
+          if (!keys.includes(k)) {
+            const guess = didYouMean(k, keys);
+            ctx.addIssue({
+              code: 'unrecognized_keys',
+              keys: [k],
+              path: [k],
+              input: v,
+              message: `unknown key${guess ? `; did you mean "${guess}"?` : ''} (allowed here: ${keys.join(', ')})`,
+            });
+          }
+        }
+      }
+      return v;
+    },
+    z.object(shape, { error: () => `must be ${what}` }),
+  );
+}
+
+// ------------------------------------------------------------------------------------- schema
+
+const linkShape = {
+  gen: oneOfNums([1, 2, 3, 4, 5] as const).optional(),
+  width: oneOfNums([1, 2, 4, 8, 16] as const).optional(),
+  mpsBytes: oneOfNums([128, 256, 512] as const).optional(),
+  addr64: bool.optional(),
+  ecrc: bool.optional(),
+  linkLayerOverhead: num(0, 0.5).optional(),
+  latencyNs: num(0).optional(),
+};
+
+/** Model parameters a scenario or a variant may override (names as in the model's configs). */
+const rackShape = {
+  mtu: int(68, 65510).optional(),
+  link: strict(linkShape, 'a mapping of link settings').optional(),
+  switch: strict({ hopLatencyNs: num(0).optional(), ntbTranslateNs: num(0).optional() }, 'a mapping of switch settings').optional(),
+  dma: strict(
+    {
+      setupNs: num(0).optional(),
+      immSetupNs: num(0).optional(),
+      peakGbps: num(0, Infinity, true).optional(),
+      unalignedRateFactor: num(0, 1, true).optional(),
+      alignmentBytes: oneOfNums([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const).optional(),
+      chunkBytes: int(64, 1 << 24).optional(),
+    },
+    'a mapping of HRDMA settings',
+  ).optional(),
+  cpu: strict(
+    { copyGbps: num(0, Infinity, true).optional(), copySetupNs: num(0).optional(), storeNs: num(0).optional() },
+    'a mapping of CPU copy settings',
+  ).optional(),
+  eop: strict(
+    {
+      ringSlots: oneOfNums([4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const).optional(),
+      batchFrames: int(1, 256).optional(),
+      txQueueFrames: int(1, 65536).optional(),
+      copyThresholdBytes: int(0, 1 << 30).optional(),
+      rxBudget: int(1, 4096).optional(),
+      rxFrameNs: num(0).optional(),
+      doorbellExtraNs: num(0).optional(),
+    },
+    'a mapping of EOP driver settings',
+  ).optional(),
+  irqHandlerNs: num(0).optional(),
+};
+
+const stackShape = {
+  sendCallNs: num(0).optional(),
+  rxSegmentNs: num(0).optional(),
+  ackRxNs: num(0).optional(),
+  userCopyGbps: num(0, Infinity, true).optional(),
+  alignCopyGbps: num(0, Infinity, true).optional(),
+  alignCopySetupNs: num(0).optional(),
+  jitterNs: num(0).optional(),
+  windowBytes: int(1024, 1 << 30).optional(),
+  ackEverySegments: int(1, 64).optional(),
+  rcvbufBytes: int(1024, 1 << 30).optional(),
+  thinkNs: num(0).optional(),
+};
+
+const variantFields = {
+  traffic: enumOf(TRAFFIC_KINDS).optional(),
+  alignment: enumOf(ALIGNMENTS).optional(),
+  copyPath: enumOf(COPY_PATHS).optional(),
+  irqMode: enumOf(['msi', 'doorbell'] as const).optional(),
+  gen: oneOfNums([1, 2, 3, 4, 5] as const).optional(),
+  width: oneOfNums([1, 2, 4, 8, 16] as const).optional(),
+  mpsBytes: oneOfNums([128, 256, 512] as const).optional(),
+  flows: int(1, 64).optional(),
+  hosts: int(2, 64).optional(),
+  pattern: enumOf(PATTERNS).optional(),
+};
+
+const variantSchema = strict(
+  {
+    name: z.custom<string>((v) => typeof v === 'string' && v.length > 0 && v.length <= 60, {
+      error: () => 'must be a non-empty string of at most 60 characters',
+    }),
+    ...variantFields,
+    rack: strict(rackShape, 'a mapping of model parameters').optional(),
+    stack: strict(stackShape, 'a mapping of host-stack costs').optional(),
+    /** Why this variant differs from the defaults (shown in the docs, not used). */
+    note: z.string().optional(),
+  },
+  'a mapping with at least "name"',
+);
+
+const matrixShape = Object.fromEntries(
+  Object.entries(variantFields).map(([k, s]) => [k, z.array((s as z.ZodOptional<z.ZodType>).unwrap(), { error: () => 'must be a list of values' }).min(1, { error: () => 'must be a non-empty list' }).optional()]),
+) as { [K in keyof typeof variantFields]: z.ZodOptional<z.ZodArray<(typeof variantFields)[K] extends z.ZodOptional<infer T> ? T : never>> };
+
+export const ScenarioSchema = strict(
+  {
+    name: z.custom<string>((v) => typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v), {
+      error: () => 'must be 1 to 64 letters, digits, ".", "_" or "-"',
+    }),
+    description: z.string().optional(),
+    seed: int(0, 0xffff_ffff).default(1),
+    messageBytes: z
+      .array(int(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES), { error: () => `must be a list of message sizes (${MIN_MESSAGE_BYTES} to ${MAX_MESSAGE_BYTES} bytes)` })
+      .min(1, { error: () => 'must list at least one message size' }),
+    measure: strict(
+      {
+        /** Application bytes to move per point (message count = bytes / size, clamped). */
+        bytes: int(1024, 1 << 30).optional(),
+        minMessages: int(4, 1_000_000).optional(),
+        maxMessages: int(4, 1_000_000).optional(),
+        /** Share of the messages run before measuring starts (slow start, ring fill). */
+        warmupFraction: num(0, 0.9).optional(),
+        /** Round trips per ping-pong point. */
+        pingRounds: int(2, 100_000).optional(),
+      },
+      'a mapping of measurement settings',
+    ).optional(),
+    rack: strict(rackShape, 'a mapping of model parameters').optional(),
+    stack: strict(stackShape, 'a mapping of host-stack costs').optional(),
+    defaults: strict(variantFields, 'a mapping of variant fields').optional(),
+    variants: z.array(variantSchema, { error: () => 'must be a list of variants' }).min(1, { error: () => 'must list at least one variant' }),
+    matrix: strict(matrixShape, 'a mapping from variant fields to lists of values').optional(),
+  },
+  'a mapping with at least "name", "messageBytes" and "variants"',
+);
+
+export type ScenarioFile = z.output<typeof ScenarioSchema>;
+export type RackOverrides = NonNullable<ScenarioFile['rack']>;
+export type StackOverrides = NonNullable<ScenarioFile['stack']>;
+
+// ------------------------------------------------------------------------------------- resolved
+
+export interface MeasureSettings {
+  bytes: number;
+  minMessages: number;
+  maxMessages: number;
+  warmupFraction: number;
+  pingRounds: number;
+}
+
+/** Measurement defaults: 8 MiB a point keeps the default sweep well under a minute. */
+export const DEFAULT_MEASURE: MeasureSettings = { bytes: 8 * 1024 * 1024, minMessages: 48, maxMessages: 6000, warmupFraction: 0.2, pingRounds: 100 };
+
+export interface Variant {
+  name: string;
+  traffic: TrafficKind;
+  alignment: Alignment;
+  copyPath: CopyPath;
+  irqMode: 'msi' | 'doorbell';
+  gen: 1 | 2 | 3 | 4 | 5;
+  width: 1 | 2 | 4 | 8 | 16;
+  mpsBytes: 128 | 256 | 512;
+  flows: number;
+  hosts: number;
+  pattern: Pattern;
+  /** Scenario-wide overrides merged with the variant's (variant wins). */
+  rack: RackOverrides;
+  stack: StackModel;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  source: string;
+  seed: number;
+  messageBytes: number[];
+  measure: MeasureSettings;
+  variants: Variant[];
+}
+
+export const VARIANT_DEFAULTS = {
+  traffic: 'tcp',
+  alignment: 'aligned',
+  copyPath: 'hrdma',
+  irqMode: 'msi',
+  gen: 3,
+  width: 8,
+  mpsBytes: 256,
+  flows: 1,
+  hosts: 2,
+  pattern: 'pairs',
+} as const satisfies Omit<Variant, 'name' | 'rack' | 'stack'>;
+
+function mergeRack(a: RackOverrides | undefined, b: RackOverrides | undefined): RackOverrides {
+  const out: RackOverrides = { ...(a ?? {}), ...(b ?? {}) };
+  for (const k of ['link', 'switch', 'dma', 'cpu', 'eop'] as const) {
+    if (a?.[k] || b?.[k]) (out as Record<string, unknown>)[k] = { ...(a?.[k] ?? {}), ...(b?.[k] ?? {}) };
+  }
+  return out;
+}
+
+const MATRIX_LABEL: Record<string, (v: unknown) => string> = {
+  gen: (v) => `Gen${v}`,
+  width: (v) => `x${v}`,
+  mpsBytes: (v) => `MPS ${v}`,
+  flows: (v) => `${v} flow${v === 1 ? '' : 's'}`,
+  hosts: (v) => `${v} hosts`,
+};
+
+function expand(file: ScenarioFile, source: string): Scenario {
+  const axes = Object.entries(file.matrix ?? {}).filter(([, vs]) => vs !== undefined) as [string, unknown[]][];
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [k, vs] of axes) combos = combos.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
+  const variants: Variant[] = [];
+  for (const v of file.variants) {
+    for (const c of combos) {
+      const suffix = axes
+        .filter(([, vs]) => vs.length > 1)
+        .map(([k]) => (MATRIX_LABEL[k] ?? String)(c[k]))
+        .join(' ');
+      const { name, rack, stack, note: _note, ...fields } = v;
+      variants.push({
+        ...VARIANT_DEFAULTS,
+        ...(file.defaults ?? {}),
+        ...stripUndef(fields),
+        ...c,
+        name: suffix ? `${name} · ${suffix}` : name,
+        rack: mergeRack(file.rack, rack),
+        stack: { ...DEFAULT_STACK, ...stripUndef(file.stack ?? {}), ...stripUndef(stack ?? {}) },
+      } as Variant);
+    }
+  }
+  const names = new Set<string>();
+  for (const v of variants) {
+    if (names.has(v.name)) throw invalid(source, [`variants: two variants are both called "${v.name}"; names must differ`]);
+    names.add(v.name);
+  }
+  return {
+    name: file.name,
+    description: file.description ?? '',
+    source,
+    seed: file.seed,
+    messageBytes: file.messageBytes,
+    measure: { ...DEFAULT_MEASURE, ...stripUndef(file.measure ?? {}) },
+    variants,
+  };
+}
+
+function stripUndef<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function invalid(source: string, lines: string[]): EopError {
+  return new EopError(ErrorCode.CONFIG_INVALID, lines.map((l) => `${source}: ${l}`).join('\n'));
+}
+
+/** Value at `path` in the raw input, for "(got …)". */
+function valueAt(input: unknown, path: readonly PropertyKey[]): { present: boolean; value: unknown } {
+  let cur: unknown = input;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg)) return { present: false, value: undefined };
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return { present: true, value: cur };
+}
+
+/** Validate an already parsed scenario (from YAML or JSON). Throws EopError(CONFIG_INVALID). */
+export function parseScenario(input: unknown, source: string): Scenario {
+  const r = ScenarioSchema.safeParse(input);
+  if (!r.success) {
+    const seen = new Set<string>();
+    const lines: string[] = [];
+    for (const iss of r.error.issues) {
+      const path = iss.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const at = valueAt(input, path);
+      let msg = iss.message;
+      if (iss.code !== 'unrecognized_keys') msg = at.present ? `${msg} (got ${showValue(at.value)})` : `required; ${msg}`;
+      const line = `${formatPath(path)}: ${msg}`;
+      if (!seen.has(line)) lines.push(line);
+      seen.add(line);
+    }
+    throw invalid(source, lines);
+  }
+  const file = r.data;
+  const m = file.measure;
+  if (m?.minMessages !== undefined && m.maxMessages !== undefined && m.minMessages > m.maxMessages) {
+    throw invalid(source, [`measure.maxMessages: must be at least measure.minMessages (${m.minMessages}) (got ${m.maxMessages})`]);
+  }
+  return expand(file, source);
+}
+
+/** Parse scenario text (YAML; JSON is YAML too). */
+export function parseScenarioText(text: string, source: string): Scenario {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw invalid(source, doc.errors.map((e) => `malformed YAML: ${e.message.split('\n')[0]}`));
+  }
+  return parseScenario(doc.toJS({ maxAliasCount: 1000 }), source);
+}
+
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read scenario file "${path}": ${e instanceof Error ? e.message.replace(/, \w+ '.*'$/s, '') : String(e)}`);
+  }
+  return parseScenarioText(text, path);
+}

@@ -1,0 +1,278 @@
+/**
+ * `eop up`, `eop down`, `eop exec`: the rack in live mode with real sockets (see bridge/live-rack.ts).
+ *
+ * - `eop up [topology]`: one network namespace per TAP-attached host (`eop-<host>`), the fabric in
+ *   live mode until SIGINT/SIGTERM, then every namespace and TAP it made is removed. Without a
+ *   topology: the default rack with all four compute hosts on TAPs. Prints one line per host, where
+ *   captures go, then a line starting with "ready" (scripts wait for it). `--stats [s]` prints the
+ *   status view every s seconds; SIGUSR1 prints it once. Writes its pid and namespaces to
+ *   /run/eop/up-<pid>.json so `eop down` can tell a running instance from a crashed one.
+ * - `eop down`: removes every `eop-*` namespace and any `eop-*` TAP left in this namespace (after a
+ *   crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
+ * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`; exits with its status.
+ *
+ * Exit codes: 0 done, 1 a failure while running, 2 bad usage or missing prerequisites (not root,
+ * no /dev/net/tun, addon not built), with one sentence saying what is missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
+import { ip, linkDelete, listEopNetns, netnsDelete, validateNetnsName } from '../../bridge/netns.js';
+import { EopError, ErrorCode } from '../errors.js';
+import { formatLogRecord } from '../log.js';
+import { defaultRack } from '../topology/default-rack.js';
+import { loadTopology } from '../topology/load.js';
+import type { Topology } from '../topology/schema.js';
+
+const STATE_DIR = '/run/eop';
+
+interface UpFlags {
+  captures: boolean;
+  captureDir?: string;
+  stats?: number | boolean;
+  lagToleranceMs?: number;
+  logLevel?: string;
+}
+
+function secondsArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number of seconds above 0 (got "${v}")`);
+  return n;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Running `eop up` instances recorded in /run/eop (stale records are removed). */
+function runningInstances(): { pid: number; namespaces: string[] }[] {
+  let files: string[];
+  try {
+    files = readdirSync(STATE_DIR).filter((f) => /^up-\d+\.json$/.test(f));
+  } catch {
+    return [];
+  }
+  const out: { pid: number; namespaces: string[] }[] = [];
+  for (const f of files) {
+    const path = join(STATE_DIR, f);
+    try {
+      const st = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; namespaces: string[] };
+      if (st.pid !== process.pid && pidAlive(st.pid)) out.push(st);
+      else if (st.pid !== process.pid) rmSync(path, { force: true });
+    } catch {
+      rmSync(path, { force: true });
+    }
+  }
+  return out;
+}
+
+function topologyForUp(path: string | undefined): Topology {
+  if (path) return loadTopology(path);
+  const t = defaultRack();
+  return { ...t, traffic: [], hosts: t.hosts.map((h) => ({ ...h, attach: 'tap' as const })) };
+}
+
+function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | number {
+  const missing = liveRackPreflight();
+  if (missing) {
+    process.stderr.write(`eop up: ${missing}\n`);
+    return 2;
+  }
+  const topo = topologyForUp(path);
+  const taps = topo.hosts.filter((h) => h.attach === 'tap');
+  if (taps.length === 0) {
+    process.stderr.write(`eop up: no host of rack "${topo.name}" has attach: tap, so there is nothing to bring up (set attach: tap on the hosts to reach from namespaces).\n`);
+    return 2;
+  }
+  const others = runningInstances();
+  if (others.length > 0) {
+    process.stderr.write(`eop up: another eop up (pid ${others.map((o) => o.pid).join(', ')}) is running; stop it first.\n`);
+    return 2;
+  }
+  const out = (s: string): void => void process.stdout.write(s + '\n');
+  const err = (s: string): void => void process.stderr.write(s + '\n');
+  const level = (flags.logLevel ?? 'warn') as 'error' | 'warn' | 'info' | 'debug';
+  let live: LiveRack;
+  try {
+    live = new LiveRack(topo, {
+      captures: flags.captures && topo.captures.enabled,
+      ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
+      ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
+      onTapFailure: (msg) => err(`eop up: ${msg}; the rest of the rack keeps running`),
+    });
+  } catch (e) {
+    if (e instanceof EopError) {
+      err(`eop up: ${e.message}`);
+      return e.code === ErrorCode.CONFIG_INVALID || e.code === ErrorCode.TAP_OPEN || e.code === ErrorCode.TAP_ADDON_MISSING ? 2 : 1;
+    }
+    throw e;
+  }
+  live.rack.log.setSink((r) => err(formatLogRecord(r)), level);
+  const statePath = join(STATE_DIR, `up-${process.pid}.json`);
+  try {
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(statePath, JSON.stringify({ pid: process.pid, namespaces: live.tapHosts.map((t) => t.ns) }));
+  } catch {
+    // without /run the crash record is missing; eop down still works by name
+  }
+
+  for (const n of live.notes) err(`note: ${n}`);
+  for (const h of topo.hosts) {
+    const th = live.tapHosts.find((t) => t.cfg.name === h.name);
+    out(
+      th
+        ? `${h.name}: namespace ${th.ns}, ${h.ifName} ${h.mac.text} ${h.ipv4.cidr} ${h.ipv6.cidr} mtu ${h.mtu} (eop exec ${h.name} -- <command>)`
+        : `${h.name}: built-in stack, ${h.mac.text} ${h.ipv4.cidr} ${h.ipv6.cidr} mtu ${h.mtu} (answers ping and UDP echo/discard)`,
+    );
+  }
+  out(
+    live.captures
+      ? `captures (wall-clock timestamps): ${live.capturePaths.join(', ')}`
+      : 'captures: off',
+  );
+  out(
+    `link: Gen${topo.link.gen} x${topo.link.width} MPS ${topo.link.mpsBytes}; live mode: frames are delivered no earlier than the model allows`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let statsTimer: NodeJS.Timeout | undefined;
+    const printStatus = (): void => out(formatLiveStatus(live.status()));
+    const finish = (sig: NodeJS.Signals): void => {
+      if (statsTimer) clearInterval(statsTimer);
+      process.removeListener('SIGUSR1', printStatus);
+      process.removeListener('SIGINT', finish);
+      process.removeListener('SIGTERM', finish);
+      live.runner.stop();
+      out(formatLiveStatus(live.status()));
+      live.stop();
+      rmSync(statePath, { force: true });
+      out(`stopped (${sig}): removed ${live.tapHosts.map((t) => t.ns).join(', ')}`);
+      resolve(0);
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    process.on('SIGUSR1', printStatus);
+    process.on('exit', () => {
+      // Last resort (an uncaught error): never leave namespaces behind.
+      live.stop();
+      rmSync(statePath, { force: true });
+    });
+    live.start();
+    if (flags.stats !== undefined && flags.stats !== false) {
+      const s = typeof flags.stats === 'number' ? flags.stats : 1;
+      statsTimer = setInterval(printStatus, s * 1000);
+    }
+    out(
+      `ready: rack "${topo.name}" live, ${taps.length} host(s) on TAPs in namespaces ${live.tapHosts.map((t) => t.ns).join(', ')}` +
+        `${live.stacks.size ? `, ${live.stacks.size} on the built-in stack` : ''}; stop with Ctrl-C (SIGINT) or SIGTERM, status on SIGUSR1 (pid ${process.pid})`,
+    );
+  });
+}
+
+/** Removes every eop-* namespace and eop-* link left behind. Returns what it removed. */
+export function eopDown(): string[] {
+  const removed: string[] = [];
+  for (const ns of listEopNetns()) {
+    netnsDelete(ns);
+    removed.push(`namespace ${ns}`);
+  }
+  const links = ip(['-o', 'link', 'show'])
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n && n.startsWith('eop-'));
+  for (const l of links) {
+    try {
+      linkDelete(l);
+      removed.push(`interface ${l}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
+}
+
+function downCommand(flags: { force?: boolean }): number {
+  if (process.platform !== 'linux' || (typeof process.getuid === 'function' && process.getuid() !== 0)) {
+    process.stderr.write('eop down: needs root (to delete network namespaces and TAP devices): run it with sudo.\n');
+    return 2;
+  }
+  const running = runningInstances();
+  if (running.length > 0 && !flags.force) {
+    process.stderr.write(
+      `eop down: eop up (pid ${running.map((r) => r.pid).join(', ')}) is still running; stop it with Ctrl-C or kill ${running[0]!.pid} (it cleans up itself), or use --force.\n`,
+    );
+    return 1;
+  }
+  const removed = eopDown();
+  process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'nothing to remove: no eop-* namespace or interface left\n');
+  return 0;
+}
+
+function execCommand(host: string, command: string[]): number {
+  if (command.length === 0) {
+    process.stderr.write('eop exec: give a command after the host, e.g. eop exec h1 -- ping 10.11.0.2\n');
+    return 2;
+  }
+  let ns: string;
+  try {
+    ns = validateNetnsName(`eop-${host}`);
+  } catch (e) {
+    process.stderr.write(`eop exec: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (!listEopNetns().includes(ns)) {
+    process.stderr.write(`eop exec: there is no namespace ${ns} (is "eop up" running, and is ${host} a TAP host?)\n`);
+    return 2;
+  }
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
+  if (r.error) {
+    process.stderr.write(`eop exec: ${r.error.message}\n`);
+    return 1;
+  }
+  return r.status ?? 128 + 15;
+}
+
+/** Registers up, down and exec on the program. Actions set process.exitCode. */
+export function registerLiveCommands(program: Command): void {
+  program
+    .command('up')
+    .description('Bring a rack up live: one network namespace per TAP host (eop-<host>), real frames through the model until Ctrl-C.')
+    .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack with h1..h4 all on TAPs')
+    .option('--no-captures', 'do not write capture files')
+    .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
+    .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
+    .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', secondsArg)
+    .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sudo eop up --stats 5            # default rack, h1..h4 in eop-h1..eop-h4\n  sudo eop exec h1 -- ping 10.11.0.2\n  sudo eop down                    # after a crash',
+    )
+    .action(async (path: string | undefined, flags: UpFlags) => {
+      process.exitCode = await upCommand(path, flags);
+    });
+
+  program
+    .command('down')
+    .description('Remove every eop-* network namespace and TAP left behind (after a crash). Idempotent.')
+    .option('--force', 'even if an eop up seems to be running')
+    .action((flags: { force?: boolean }) => {
+      process.exitCode = downCommand(flags);
+    });
+
+  program
+    .command('exec')
+    .description("Run a command inside a host's network namespace (eop-<host>).")
+    .argument('<host>', 'host name, e.g. h1')
+    .argument('<command...>', 'command and arguments (put them after --)')
+    .passThroughOptions()
+    .action((host: string, command: string[]) => {
+      process.exitCode = execCommand(host, command);
+    });
+}
