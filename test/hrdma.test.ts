@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../src/errors.js';
+import { DEFAULT_HRDMA, Desc, DescFlag, DescStatus, ERROR_TABLE } from '../src/host/hrdma.js';
+import type { Host } from '../src/host/host.js';
+import { remoteAddr } from '../src/mem/address-map.js';
+import { Rack, rackSpec } from '../src/topology/rack.js';
+
+const GiB = 1024 * 1024 * 1024;
+const SRC = 2 * GiB; // in h1, clear of everything EOP allocated
+const DST = 8 * GiB; // in h2
+
+interface Setup {
+  rack: Rack;
+  h1: Host;
+  h2: Host;
+  /** Times at which h1's DMA completion handler ran. */
+  irqs: number[];
+}
+
+/**
+ * A booted rack (the NTB links must be up for anything to cross), with h1's DMA completion vector
+ * pointed at a test handler instead of the EOP driver's (no EOP traffic runs in these tests).
+ */
+function setup(): Setup {
+  const rack = new Rack(
+    rackSpec([
+      { name: 'mh', mac: 0, management: true },
+      { name: 'h1', mac: 0x02e000000001 },
+      { name: 'h2', mac: 0x02e000000002 },
+    ]),
+  );
+  rack.boot();
+  rack.sched.run();
+  const h1 = rack.host('h1');
+  const h2 = rack.host('h2');
+  const irqs: number[] = [];
+  h1.dma.completionVector = h1.irq.allocate(() => irqs.push(rack.sched.now));
+  h2.iommu.grant(h1.rid, DST, 1 << 20, 'hrdma test');
+  return { rack, h1, h2, irqs };
+}
+
+function pattern(len: number, seed: number): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) b[i] = (seed + i * 31 + (i >> 8)) & 0xff;
+  return b;
+}
+
+function status(h: Host, i: number): number {
+  return h.memory.readU32(h.dma.descAddr(i) + Desc.STATUS);
+}
+function errorCode(h: Host, i: number): string | undefined {
+  return ERROR_TABLE[h.memory.readU32(h.dma.descAddr(i) + Desc.ERROR)];
+}
+
+describe('HRDMA engine', () => {
+  it('defaults as documented', () => {
+    expect(DEFAULT_HRDMA).toMatchObject({ setupNs: 400, peakGbps: 40, unalignedRateFactor: 0.35, alignmentBytes: 64, chunkBytes: 8192 });
+  });
+
+  it('a COPY descriptor lands the bytes, sets DONE, keeps the cookie and raises the completion vector', () => {
+    const { rack, h1, h2, irqs } = setup();
+    const data = pattern(64, 1);
+    h1.memory.write(SRC, data);
+    const t0 = rack.sched.now;
+    const i = h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, DescFlag.INTERRUPT, 0xabcdef123);
+    expect(status(h1, i)).toBe(DescStatus.PENDING);
+    h1.dma.kick();
+    rack.sched.run();
+    const got = new Uint8Array(64);
+    h2.memory.read(DST, got);
+    expect(got).toEqual(data);
+    expect(status(h1, i)).toBe(DescStatus.DONE);
+    expect(h1.memory.readU64(h1.dma.descAddr(i) + Desc.COOKIE)).toBe(0xabcdef123);
+    expect(h1.dma.completed).toBe(1);
+    expect(h1.dma.descriptors).toBe(1);
+    expect(h1.dma.bytes).toBe(64);
+    expect(h1.dma.errors).toBe(0);
+    expect(h1.dma.unaligned).toBe(0);
+    // Land time, by parts (defaults, Gen3 x8 links):
+    //   descriptor setup                                        400 ns
+    //   engine: 64 B × 8 / 40 Gb/s                               12.8 ns  (the link needs only 11.62 ns:
+    //                                                                      (64 + 24) × 1.04 × 8 / (8192/130))
+    //   fixed path: 100 link + 150 hop + 2 × 50 NTB + 100 link  450 ns
+    //   one TLP on h2's down-link: 11.61875 ns                   11.61875 ns
+    //   = 874.41875 ns; the handler then runs 700 ns later (irqHandlerNs): 1574.41875 ns
+    expect(irqs.length).toBe(1);
+    expect(irqs[0]! - t0).toBeCloseTo(1574.41875, 6);
+  });
+
+  it('a descriptor without the INTERRUPT flag completes without raising the vector', () => {
+    const { rack, h1, irqs } = setup();
+    const i = h1.dma.postCopy(SRC, remoteAddr(2, DST), 128, 0, 1);
+    h1.dma.kick();
+    rack.sched.run();
+    expect(status(h1, i)).toBe(DescStatus.DONE);
+    expect(irqs).toEqual([]);
+  });
+
+  it('bad descriptors complete with ERROR, are counted, and the engine carries on', () => {
+    const { rack, h1, h2, irqs } = setup();
+    const data = pattern(256, 7);
+    h1.memory.write(SRC, data);
+    const fabricDrops0 = rack.fabric.drops.total;
+    const d: number[] = [];
+    d.push(h1.dma.postCopy(100 * GiB, remoteAddr(2, DST), 64, 0, 1)); // source outside h1's 64 GiB RAM
+    d.push(h1.dma.postCopy(SRC, remoteAddr(2, DST), 0, 0, 2)); // length 0
+    d.push(h1.dma.postCopy(SRC, remoteAddr(9, 0x1000), 64, 0, 3)); // no host 9: nobody maps it
+    d.push(h1.dma.postCopy(SRC, remoteAddr(2, 40 * GiB), 64, 0, 4)); // h2 RAM h2 never granted
+    d.push(h1.dma.postImm(remoteAddr(2, DST + 0x800), new Uint8Array(17), 0, 5)); // immediate > 16 B
+    const bogus = h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, 0, 6);
+    h1.memory.writeU32(h1.dma.descAddr(bogus) + Desc.CONTROL, 7); // unknown op 7
+    d.push(bogus);
+    const good = h1.dma.postCopy(SRC, remoteAddr(2, DST + 0x1000), 256, DescFlag.INTERRUPT, 7);
+    h1.dma.kick();
+    rack.sched.run();
+
+    for (const i of d) expect(status(h1, i)).toBe(DescStatus.ERROR);
+    expect(d.map((i) => errorCode(h1, i))).toEqual([
+      ErrorCode.DMA_BAD_DESCRIPTOR,
+      ErrorCode.DMA_BAD_DESCRIPTOR,
+      ErrorCode.ADDR_UNMAPPED,
+      ErrorCode.IOMMU_BLOCKED,
+      ErrorCode.DMA_BAD_DESCRIPTOR,
+      ErrorCode.DMA_BAD_DESCRIPTOR,
+    ]);
+    expect(h1.dma.errors).toBe(6);
+    expect(h1.dma.drops.get(ErrorCode.DMA_BAD_DESCRIPTOR)).toBe(4);
+    expect(h1.dma.drops.get(ErrorCode.ADDR_UNMAPPED)).toBe(1);
+    expect(h1.dma.drops.get(ErrorCode.IOMMU_BLOCKED)).toBe(1);
+    expect(h1.dma.drops.total).toBe(6);
+    // the fabric counted the two it refused (routing and IOMMU), once each
+    expect(rack.fabric.drops.get(ErrorCode.ADDR_UNMAPPED)).toBe(1);
+    expect(rack.fabric.drops.get(ErrorCode.IOMMU_BLOCKED)).toBe(1);
+    expect(rack.fabric.drops.total - fabricDrops0).toBe(2);
+    expect(h2.memory.readU32(40 * GiB)).toBe(0);
+    expect(h2.memory.readU32(DST)).toBe(0); // the length-0 / bad-source ones wrote nothing
+    // the good one after them completed and landed
+    expect(status(h1, good)).toBe(DescStatus.DONE);
+    const got = new Uint8Array(256);
+    h2.memory.read(DST + 0x1000, got);
+    expect(got).toEqual(data);
+    expect(h1.dma.completed).toBe(7);
+    expect(h1.dma.head).toBe(h1.dma.tail);
+    // all seven landed in one group: one completion interrupt
+    expect(irqs.length).toBe(1);
+  });
+
+  it('an error raises the completion vector even without the INTERRUPT flag', () => {
+    const { rack, h1, irqs } = setup();
+    const i = h1.dma.postCopy(SRC, remoteAddr(9, 0), 64, 0, 1);
+    h1.dma.kick();
+    rack.sched.run();
+    expect(status(h1, i)).toBe(DescStatus.ERROR);
+    expect(irqs.length).toBe(1);
+  });
+
+  it('a copy from a source not aligned to 64 B is slower by the configured factor', () => {
+    const aligned = setup();
+    aligned.h1.memory.write(SRC, pattern(4096, 3));
+    const t0 = aligned.rack.sched.now;
+    aligned.h1.dma.postCopy(SRC, remoteAddr(2, DST), 4096, DescFlag.INTERRUPT, 1);
+    aligned.h1.dma.kick();
+    aligned.rack.sched.run();
+    const alignedNs = aligned.irqs[0]! - t0;
+
+    const un = setup();
+    un.h1.memory.write(SRC + 1, pattern(4096, 3));
+    const u0 = un.rack.sched.now;
+    un.h1.dma.postCopy(SRC + 1, remoteAddr(2, DST), 4096, DescFlag.INTERRUPT, 1);
+    un.h1.dma.kick();
+    un.rack.sched.run();
+    const unNs = un.irqs[0]! - u0;
+    expect(un.h1.dma.unaligned).toBe(1);
+    expect(aligned.h1.dma.unaligned).toBe(0);
+    const got = new Uint8Array(4096);
+    un.h2.memory.read(DST, got);
+    expect(got).toEqual(pattern(4096, 3));
+
+    // Both: setup 400 + engine + fixed path 450 + first TLP through h2's link (591.5 / 16 = 36.96875)
+    //       + irq handler 700.  (4096 B on Gen3 x8: (4096 + 16 × 24) × 1.04 × 8 × 130/8192 = 591.5 ns.)
+    // aligned engine:   4096 × 8 / 40          =  819.2 ns      → 2406.16875 ns
+    // unaligned engine: 4096 × 8 / (40 × 0.35) = 32768 / 14 = 2340.5714 ns → 3927.54018 ns
+    expect(alignedNs).toBeCloseTo(2406.16875, 4);
+    expect(unNs).toBeCloseTo(3927.54018, 4);
+    // the difference is the engine time only: 32768 × (1/14 − 1/40) = 1521.3714 ns
+    expect(unNs - alignedNs).toBeCloseTo(1521.3714, 3);
+  });
+
+  it('a large copy is split into chunks and still lands byte-exact', () => {
+    const { rack, h1, h2, irqs } = setup();
+    const len = 20_000; // chunks of 8192: 8192 + 8192 + 3616
+    const data = pattern(len, 9);
+    const src = SRC + 65536 - 4992; // 64-aligned, crosses a 64 KiB page of h1
+    const dst = DST + 65536 - 4992; // crosses a page of h2 too
+    h1.memory.write(src, data);
+    const landed0 = rack.fabric.writesLanded;
+    const upBytes0 = h1.link.up.payloadBytes;
+    const t0 = rack.sched.now;
+    const i = h1.dma.postCopy(src, remoteAddr(2, dst), len, DescFlag.INTERRUPT, 42);
+    h1.dma.kick();
+    rack.sched.run();
+    expect(status(h1, i)).toBe(DescStatus.DONE);
+    const got = new Uint8Array(len);
+    h2.memory.read(dst, got);
+    expect(got).toEqual(data);
+    expect(h2.memory.readU32(dst - 4)).toBe(0);
+    expect(h2.memory.readU32(dst + len)).toBe(0);
+    expect(rack.fabric.writesLanded - landed0).toBe(3); // one landing per chunk
+    expect(h1.link.up.payloadBytes - upBytes0).toBe(20_000);
+    expect(h1.dma.descriptors).toBe(1);
+    expect(h1.dma.completed).toBe(1);
+    expect(irqs.length).toBe(1); // only the last chunk completes the descriptor
+    // The engine (40 Gb/s) is slower than the link (55 Gb/s), so chunks pipeline behind it:
+    //   setup 400 + engine 20000 × 8 / 40 = 4000 + fixed path 450
+    //   + first TLP of the last chunk on h2's link: 3616 B = 15 TLPs, (3616 + 15 × 24) × 1.04 × 8 × 130/8192
+    //     = 524.95625 ns / 15 = 34.99708 ns
+    //   + irq handler 700  = 5584.99708 ns
+    expect(irqs[0]! - t0).toBeCloseTo(5584.99708, 4);
+  });
+});
