@@ -254,7 +254,7 @@ export class EopNic implements FramePort {
         if (!qp || !qp.up) continue;
         this.writeHeader(qp.prod, 0, SlotFlag.DONE | SlotFlag.LINK_DOWN);
         h.cpu.store(qp.peerRingAddr + (qp.prod & (this.cfg.ringSlots - 1)) * this.slotBytes, this.hdr);
-        this.postInterrupt(qp, false, true);
+        this.postInterrupt(qp, false, false); // the data vector: the peer must read its ring
       }
     }
     for (const qp of this.qps) if (qp) this.peerDown(qp, clean ? 'interface stopped' : 'host crashed', true);
@@ -413,8 +413,8 @@ export class EopNic implements FramePort {
     if (owner && owner.up) {
       queued = this.queueOn(owner, slot, len, align);
     } else {
-      this.c.floods++;
       for (const qp of this.qps) if (qp && qp.up) queued += this.queueOn(qp, slot, len, align);
+      if (queued > 0) this.c.floods++;
     }
     if (this.stagingRefs[slot] === 0) this.stagingFree[this.stagingFreeCount++] = slot; // nobody took it
     if (queued === 0) {
@@ -627,7 +627,10 @@ export class EopNic implements FramePort {
       if (status === DescStatus.PENDING) break;
       const cookie = dma.cookie(this.dmaClean);
       if (cookie) this.releaseStaging(cookie - 1);
-      if (status === DescStatus.ERROR) this.drops.add(ErrorCode.DMA_BAD_DESCRIPTOR);
+      if (status === DescStatus.ERROR) {
+        // Count what actually went wrong (the engine wrote it into the descriptor), once per frame.
+        if (cookie) this.drops.add(dma.errorCode(this.dmaClean));
+      }
       this.dmaClean++;
       this.c.dmaCompletions++;
     }

@@ -62,7 +62,7 @@ export class CpuCopier {
   store(dst: number, bytes: Uint8Array): void {
     const start = this.freeAt > this.sched.now ? this.freeAt : this.sched.now;
     this.stores++;
-    this.issue(dst, bytes.length, 0, bytes, start, start + this.cfg.storeNs, bytes.length);
+    this.issue(dst, bytes.length, 0, bytes, start, start + this.cfg.storeNs, WC_TLP_BYTES);
   }
 
   private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, start: Ns, end: Ns, tlpMax: Bytes): void {

@@ -163,6 +163,13 @@ export class HrdmaEngine {
     return m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.STATUS, true);
   }
 
+  /** The error code the engine wrote into descriptor `i` (meaningful when its status is ERROR). */
+  errorCode(i: number): ErrorCode {
+    const a = this.descAddr(i);
+    const m = this.host.memory;
+    return ERROR_TABLE[m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.ERROR, true)] ?? ErrorCode.DMA_BAD_DESCRIPTOR;
+  }
+
   /** The driver's tag in descriptor `i`. */
   cookie(i: number): number {
     const a = this.descAddr(i);

@@ -237,6 +237,7 @@ export class SparseMemory {
   }
 
   writeU64(addr: number, v: number): void {
+    this.check(addr, 8); // all or nothing: never half a value
     this.writeU32(addr, v >>> 0);
     this.writeU32(addr + 4, Math.floor(v / 4294967296) >>> 0);
   }
