@@ -285,7 +285,7 @@ describe('EOP link negotiation and restarts', () => {
     expect(q12.reason).toBe('h2 went down cleanly');
   });
 
-  // Regression test for a bug found in review (src/eop/eop-nic.ts, stop(); see the git log.
+  // Regression test: a clean stop once signalled the peer's credit vector, so LINK_DOWN sat unread.
   it('MSI mode: a clean stop is seen by the peer through its LINK_DOWN ring entry', () => {
     const rack = makeRack(2);
     const q12 = rack.nic('h1').qp(2)!;
@@ -298,7 +298,7 @@ describe('EOP link negotiation and restarts', () => {
     expect(q12.reason).toBe('h2 went down cleanly');
   });
 
-  // Regression test for a bug found in review (src/eop/eop-nic.ts, onDmaComplete, `if (status === DescStatus.ERROR); see the git log.
+  // Regression test: DMA errors were once all counted as ERR_DMA_BAD_DESCRIPTOR, whatever the cause.
   it('a DMA-path frame refused by the fabric is counted under the fabric code', () => {
     const rack = makeRack(2);
     const nic1 = rack.nic('h1');

@@ -78,7 +78,7 @@ function strict<S extends z.ZodRawShape>(shape: S, what: string) {
               code: 'unrecognized_keys',
               keys: [k],
               path: [k],
-              input: v,
+              input: v as Record<string, unknown>,
               message: `unknown key${guess ? `; did you mean "${guess}"?` : ''} (allowed here: ${keys.join(', ')})`,
             });
           }

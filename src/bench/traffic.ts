@@ -84,7 +84,10 @@ export interface PointResult {
   messages: number;
   /** Application goodput, Gbit/s. */
   gbps: number;
-  /** The PCIe limit of the link: a stream of full, aligned MPS-sized memory writes. */
+  /**
+   * The PCIe limit: a stream of full, aligned MPS-sized memory writes on the link
+   * (`effectiveWriteGbps`), times the number of links the flows do not share.
+   */
   limitGbps: number;
   /** gbps / limitGbps. */
   efficiency: number;
@@ -618,7 +621,16 @@ export function runPoint(p: PointSpec): PointResult {
   }
   const oneWay = rec.oneWay.slice(Math.floor(rec.oneWay.length * p.measure.warmupFraction));
   const rtt = rec.rtt.slice(Math.floor(rec.rtt.length * p.measure.warmupFraction));
-  const limit = effectiveWriteGbps(spec.link);
+  // The best the links could do: one link's write limit per link that no other flow shares (4 pairs
+  // side by side have 4 links' worth; 4 senders into one receiver share its down-link).
+  const senders = new Set<number>();
+  const receivers = new Set<number>();
+  for (let f = 0; f < v.flows; f++) {
+    const [a, b] = flowEnds(v, f);
+    senders.add(a);
+    receivers.add(b);
+  }
+  const limit = effectiveWriteGbps(spec.link) * Math.min(senders.size, receivers.size);
   return {
     scenario: p.scenario,
     variant: v.name,
@@ -640,7 +652,7 @@ export function runPoint(p: PointSpec): PointResult {
     rttUs: v.traffic === 'udp' || rtt.length === 0 ? null : pct(rtt),
     lostMessages: v.traffic === 'udp' ? messages - d.length : 0,
     finished,
-    virtualUs: round((sched.now - t0) / 1000, 3),
+    virtualUs: round((Math.max(t0, ...rec.lastByFlow) - t0) / 1000, 3),
     events: sched.executed - events0,
   };
 }

@@ -15,6 +15,8 @@ import { runTopologyAsync } from '../run/run-rack.js';
 import { DEFAULT_RACK, DEFAULT_RACK_YAML } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
+import { registerLiveCommands } from './up-command.js';
+import { registerBench } from './bench.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -151,6 +153,8 @@ export function buildProgram(): Command {
       process.exitCode = validateCommand(path);
     });
 
+  registerLiveCommands(program); // up, down, exec (live mode with TAPs)
+  registerBench(program); // bench: scripted sweeps (src/bench)
   return program;
 }
 

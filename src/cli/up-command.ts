@@ -271,7 +271,6 @@ export function registerLiveCommands(program: Command): void {
     .description("Run a command inside a host's network namespace (eop-<host>).")
     .argument('<host>', 'host name, e.g. h1')
     .argument('<command...>', 'command and arguments (put them after --)')
-    .passThroughOptions()
     .action((host: string, command: string[]) => {
       process.exitCode = execCommand(host, command);
     });
