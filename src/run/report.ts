@@ -24,7 +24,10 @@ export interface Report {
     rxBytes: number;
     floods: number;
     drops: Record<string, number>;
+    /** Frames the built-in stack refused as malformed (ERR_* codes). */
     stackDrops: Record<string, number>;
+    /** Frames the stack ignored by design (not for it: another host's ARP, closed ports…). */
+    stackIgnored: Record<string, number>;
   }[];
   queuePairs: {
     host: string;
@@ -103,7 +106,8 @@ export function buildReport(r: RunResult): Report {
       rxBytes: n.c.rxBytes,
       floods: n.c.floods,
       drops: n.drops.toJSON(),
-      stackDrops: r.stacks.get(n.host.name)?.drops.toJSON() ?? {},
+      stackDrops: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, true),
+      stackIgnored: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, false),
     })),
     queuePairs: rack.nics.flatMap((n) =>
       n.qps
@@ -178,6 +182,10 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
+function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
+  return Object.fromEntries(Object.entries(d).filter(([k]) => k.startsWith('ERR_') === errors));
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -220,8 +228,8 @@ export function formatReport(rep: Report): string {
   out.push('', 'Interfaces');
   out.push(
     table(
-      ['interface', 'tx frames', 'tx bytes', 'rx frames', 'rx bytes', 'floods', 'drops', 'stack drops'],
-      rep.interfaces.map((i) => [i.name, i.txFrames, i.txBytes, i.rxFrames, i.rxBytes, i.floods, drops(i.drops), drops(i.stackDrops)]),
+      ['interface', 'tx frames', 'tx bytes', 'rx frames', 'rx bytes', 'floods', 'drops', 'stack drops', 'stack ignored'],
+      rep.interfaces.map((i) => [i.name, i.txFrames, i.txBytes, i.rxFrames, i.rxBytes, i.floods, drops(i.drops), drops(i.stackDrops), drops(i.stackIgnored)]),
     ),
   );
   out.push('', 'Queue pairs');
