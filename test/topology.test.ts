@@ -58,7 +58,7 @@ describe('defaults', () => {
       copyThresholdBytes: 1024,
     });
     expect(t.cpu).toEqual({ copyGbps: 40, copySetupNs: 100 });
-    expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0 });
+    expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0, jitterNs: 0 });
     expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });
     expect(t.traffic).toEqual([]);

@@ -27,6 +27,8 @@ export interface HostConfig {
   cpu: CpuConfig;
   /** Interrupt entry: from the MSI landing to the handler running. */
   irqHandlerNs: Ns;
+  /** Uniform variation added to each interrupt entry (seeded); 0 = deterministic without a seed. */
+  irqJitterNs?: Ns;
 }
 
 export const DEFAULT_RAM_BYTES: Bytes = 64 * GiB;
@@ -62,7 +64,7 @@ export class Host implements Endpoint {
     this.memory = new SparseMemory(cfg.ramBytes, cfg.pageBytes || DEFAULT_PAGE_BYTES);
     this.link = new Link(cfg.name, cfg.link);
     this.ntb = cfg.management ? null : new Ntb(`${cfg.name}.ntb`, this.rid);
-    this.irq = new InterruptController(sched, cfg.irqHandlerNs);
+    this.irq = new InterruptController(sched, cfg.irqHandlerNs, cfg.irqJitterNs ?? 0);
     const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, 'hrdma descriptor ring');
     this.dma = new HrdmaEngine(this, cfg.dma, sched, fabric, ring);
     this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric);

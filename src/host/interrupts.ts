@@ -23,6 +23,8 @@ export class InterruptController {
   constructor(
     private readonly sched: Scheduler,
     public handlerLatencyNs: Ns,
+    /** Interrupt entry varies uniformly by up to this much, drawn from the scheduler's seeded RNG. */
+    public jitterNs: Ns = 0,
   ) {}
 
   allocate(handler: IrqHandler): number {
@@ -48,7 +50,8 @@ export class InterruptController {
       return;
     }
     this.pending[vector] = 1;
-    this.sched.after(this.handlerLatencyNs + extraNs, this.dispatch, vector);
+    const jitter = this.jitterNs > 0 ? this.sched.rng.next() * this.jitterNs : 0;
+    this.sched.after(this.handlerLatencyNs + extraNs + jitter, this.dispatch, vector);
   }
 
   private readonly dispatch = (vector: number): void => {

@@ -54,6 +54,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
     },
     // Coalescing holds the handler back so that more messages share one run.
     irqHandlerNs: t.interrupts.msiHandlerNs + t.interrupts.coalesceNs,
+    irqJitterNs: t.interrupts.jitterNs,
     ramBytes: DEFAULT_RAM_BYTES,
     pageBytes: DEFAULT_PAGE_BYTES,
     hosts,

@@ -55,6 +55,7 @@ interrupts:
   msiHandlerNs: 700
   doorbellExtraNs: 2000
   coalesceNs: 0
+  jitterNs: 0         # interrupt entry varies by up to this much (seeded); 0 = no randomness at all
 
 eop:                  # the EOP pseudo-NIC driver
   ringSlots: 32       # receive ring slots per peer (power of 2); memory grows with hosts² × slots

@@ -43,6 +43,8 @@ export interface RackSpec {
   eop: EopConfig;
   /** Interrupt entry latency on every host. */
   irqHandlerNs: Ns;
+  /** Uniform variation of interrupt entry (drawn from the seeded RNG); 0 by default. */
+  irqJitterNs?: Ns;
   ramBytes: Bytes;
   pageBytes: Bytes;
   hosts: HostSpec[];
@@ -99,6 +101,7 @@ export class Rack {
           dma: spec.dma,
           cpu: spec.cpu,
           irqHandlerNs: spec.irqHandlerNs,
+          irqJitterNs: spec.irqJitterNs ?? 0,
         },
         this.sched,
         this.fabric,

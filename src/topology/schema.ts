@@ -55,7 +55,7 @@ export const DEFAULTS = {
     copyThresholdBytes: 1024,
   },
   cpu: { copyGbps: 40, copySetupNs: 100 },
-  interrupts: { mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0 },
+  interrupts: { mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0, jitterNs: 0 },
   eop: { ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 },
   captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
   host: { attach: 'builtin', role: 'compute' },
@@ -131,6 +131,8 @@ export interface InterruptConfig {
   msiHandlerNs: number;
   doorbellExtraNs: number;
   coalesceNs: number;
+  /** Interrupt entry varies by up to this much (uniform, drawn from the seeded RNG); 0 = none. */
+  jitterNs: number;
 }
 
 export interface EopConfig {
@@ -722,6 +724,7 @@ export const TopologySchema = obj(
         msiHandlerNs: leaf<number>(num({ ge: 0 })),
         doorbellExtraNs: leaf<number>(num({ ge: 0 })),
         coalesceNs: leaf<number>(num({ ge: 0 })),
+        jitterNs: leaf<number>(num({ ge: 0 })),
       },
       DEFAULTS.interrupts,
       'a mapping of interrupt settings',
