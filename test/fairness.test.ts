@@ -1,0 +1,101 @@
+/**
+ * Links are shared fairly between flows: two streams through one bottleneck direction each get
+ * about half of it, whether they meet on the receiver's down-link or the sender's up-link.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
+import { effectiveWriteGbps, DEFAULT_LINK } from '../src/pcie/link.js';
+import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+
+const mac = (i: number): number => 0x02e000000000 + i;
+
+function frame(dst: number, src: number, len: number): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < 6; i++) {
+    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
+    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
+  }
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  return f;
+}
+
+/** Offer `n` frames from `from` to `to` as fast as the NIC takes them. */
+function stream(rack: Rack, from: number, to: number, n: number, len: number): void {
+  const nic = rack.nic(`h${from}`);
+  const f = frame(mac(to), mac(from), len);
+  let sent = 0;
+  const pump = (): void => {
+    let room = nic.txSpace(mac(to));
+    while (room-- > 0 && sent < n) if (nic.transmit(f)) sent++;
+    if (sent < n) nic.onTxDrained(pump);
+  };
+  pump();
+}
+
+function build(slow: Record<number, boolean>): Rack {
+  const hosts: HostSpec[] = [{ name: 'mh', mac: 0, management: true }];
+  for (let i = 1; i <= 3; i++) {
+    hosts.push({ name: `h${i}`, mac: mac(i), ...(slow[i] ? { link: { gen: 1, width: 1 } } : {}) });
+  }
+  const rack = new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP } }));
+  rack.boot();
+  // Teach every NIC every MAC (one broadcast each), so the streams are unicast.
+  for (let i = 1; i <= 3; i++) rack.nic(`h${i}`).transmit(frame(0xffffffffffff, mac(i), 60));
+  rack.sched.run();
+  return rack;
+}
+
+/** Arrival times at `at`, per source host. */
+function meter(rack: Rack, at: string): Map<number, number[]> {
+  const seen = new Map<number, number[]>();
+  rack.nic(at).setReceiver((f) => {
+    const src = f[11]!;
+    let a = seen.get(src);
+    if (!a) seen.set(src, (a = []));
+    a.push(rack.sched.now);
+  });
+  return seen;
+}
+
+function rateGbps(times: number[], lo: number, hi: number, len: number): number {
+  const n = times.filter((t) => t >= lo && t < hi).length;
+  return (n * len * 8) / (hi - lo);
+}
+
+describe('fair sharing of a link', () => {
+  // Gen1 x1, MPS 256, 64-bit headers, 4 % link layer: 2.5 × 0.8 × 1 = 2 Gb/s of data;
+  // × 256/280 / 1.04 = 1.758 Gb/s of memory writes at best.
+  const limit = effectiveWriteGbps({ ...DEFAULT_LINK, gen: 1, width: 1 });
+
+  it('two senders into one slow receiver get about half each', () => {
+    const rack = build({ 3: true });
+    const got = meter(rack, 'h3');
+    const t0 = rack.sched.now;
+    stream(rack, 1, 3, 600, 1514);
+    stream(rack, 2, 3, 600, 1514);
+    rack.sched.run();
+    // Measure while both are active: the first 2 ms.
+    const a = rateGbps(got.get(1)!, t0, t0 + 2e6, 1514);
+    const b = rateGbps(got.get(2)!, t0, t0 + 2e6, 1514);
+    console.log(`fair share: ${a.toFixed(3)} + ${b.toFixed(3)} Gb/s of ${limit.toFixed(3)}`);
+    expect(a + b).toBeGreaterThan(0.85 * limit);
+    expect(a + b).toBeLessThanOrEqual(limit * 1.01);
+    expect(Math.abs(a - b) / (a + b)).toBeLessThan(0.1);
+  });
+
+  it('one slow sender with two flows splits its up-link between them', () => {
+    const rack = build({ 1: true });
+    const got2 = meter(rack, 'h2');
+    const got3 = meter(rack, 'h3');
+    const t0 = rack.sched.now;
+    stream(rack, 1, 2, 600, 1514);
+    stream(rack, 1, 3, 600, 1514);
+    rack.sched.run();
+    const a = rateGbps(got2.get(1)!, t0, t0 + 2e6, 1514);
+    const b = rateGbps(got3.get(1)!, t0, t0 + 2e6, 1514);
+    console.log(`fair share: ${a.toFixed(3)} + ${b.toFixed(3)} Gb/s of ${limit.toFixed(3)}`);
+    expect(a + b).toBeGreaterThan(0.85 * limit);
+    expect(Math.abs(a - b) / (a + b)).toBeLessThan(0.1);
+  });
+});
