@@ -143,3 +143,32 @@ describe('eop CLI (system)', () => {
     }
   });
 });
+
+describe('eop run interrupted (system)', () => {
+  it.skipIf(!requireTool('tshark'))('SIGINT during a long run leaves complete, readable captures', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'eop-sigint-'));
+    try {
+      const f = join(d, 'long.yaml');
+      // A stream long enough to still be running when the signal comes.
+      execFileSync('sh', [
+        '-c',
+        `printf 'hosts: [a, b]\\ndurationMs: 100000\\ntraffic: [{kind: udp, from: a, to: b, count: 50000000}]\\n' > ${f}`,
+      ]);
+      const { spawn } = await import('node:child_process');
+      const child = spawn(process.execPath, [CLI, 'run', f, '--capture-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + 2 : null))));
+      expect(code).toBe(130);
+      for (const iface of ['eop-a', 'eop-b']) {
+        const path = join(d, `${iface}.pcapng`);
+        const r = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(/cut short|appears to be damaged|corrupt/i);
+        expect(r.stdout.trim().split('\n').length).toBeGreaterThan(100);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
