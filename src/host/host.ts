@@ -5,14 +5,14 @@
  */
 import { Iommu } from '../pcie/iommu.js';
 import { Link, type LinkConfig } from '../pcie/link.js';
-import { Ntb, NTB_SCRATCHPADS } from '../pcie/ntb.js';
+import { Ntb } from '../pcie/ntb.js';
 import type { Endpoint, Fabric } from '../pcie/fabric.js';
 import { MSI_BASE } from '../mem/address-map.js';
 import { SparseMemory, DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import type { Scheduler } from '../time/scheduler.js';
 import { GiB, MiB, type Bytes, type Ns } from '../time/units.js';
-import { CpuCopier, DEFAULT_CPU, type CpuConfig } from './cpu-copy.js';
-import { DEFAULT_HRDMA, Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
+import { CpuCopier, type CpuConfig } from './cpu-copy.js';
+import { Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
 import { InterruptController } from './interrupts.js';
 
 export interface HostConfig {
@@ -89,5 +89,3 @@ export class Host implements Endpoint {
   }
 }
 
-export { NTB_SCRATCHPADS, DEFAULT_HRDMA, DEFAULT_CPU };
-export type { HrdmaConfig, CpuConfig };

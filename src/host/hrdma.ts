@@ -215,7 +215,7 @@ export class HrdmaEngine {
         const src = getU64(dv, o + Desc.SRC);
         const bad = len === 0 || len > MAX_DMA_BYTES ? 'length out of range' : !m.contains(src, len) ? 'source outside local RAM' : null;
         if (bad) {
-          job = this.errorJob(this.head, control, ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: ${bad} (src 0x${src.toString(16)}, len ${len})`);
+          job = this.errorJob(ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: ${bad} (src 0x${src.toString(16)}, len ${len})`);
           jobLand = t + this.cfg.setupNs;
           t = jobLand;
         } else {
@@ -224,7 +224,7 @@ export class HrdmaEngine {
           const start = t + (off === 0 ? this.cfg.setupNs : 0);
           const r = this.fabric.resolve(this.host, dst + off, n);
           if (r.kind === RouteKind.ERROR) {
-            job = this.errorJob(this.head, control, r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
+            job = this.errorJob(r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
             jobLand = start;
             t = start;
             this.chunkOffset = 0;
@@ -267,12 +267,12 @@ export class HrdmaEngine {
       } else if (op === DescOp.WRITE_IMM) {
         const start = t + this.cfg.immSetupNs;
         if (len === 0 || len > MAX_IMM_BYTES) {
-          job = this.errorJob(this.head, control, ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: immediate length ${len}`);
+          job = this.errorJob(ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: immediate length ${len}`);
           jobLand = start;
         } else {
           const r = this.fabric.resolve(this.host, dst, len);
           if (r.kind === RouteKind.ERROR) {
-            job = this.errorJob(this.head, control, r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
+            job = this.errorJob(r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
             jobLand = start;
           } else {
             job = this.job(r.kind, r.target!, r.addr, len, 0);
@@ -286,7 +286,7 @@ export class HrdmaEngine {
         }
         t = start;
       } else {
-        job = this.errorJob(this.head, control, ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: unknown op ${op}`);
+        job = this.errorJob(ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: unknown op ${op}`);
         jobLand = t + this.cfg.setupNs;
         t = jobLand;
       }
@@ -306,12 +306,11 @@ export class HrdmaEngine {
     else this.issuing = false;
   };
 
-  private errorJob(index: number, _control: number, code: ErrorCode, detail: string): DmaJob {
+  private errorJob(code: ErrorCode, detail: string): DmaJob {
     const j = this.job(RouteKind.ERROR, this.host, 0, 0, 0);
     j.failed = code;
     this.drops.add(code);
     this.fabric.log.warn(`${this.host.name}.hrdma`, detail, code);
-    void index;
     return j;
   }
 

@@ -9,8 +9,6 @@ import type { ErrorCode } from '../errors.js';
 import { RouteKind, type Endpoint, type Fabric } from '../pcie/fabric.js';
 import type { Bytes } from '../time/units.js';
 
-export const WriteSource = { MEMORY: 0, IMMEDIATE: 1 } as const;
-
 export class WriteJob {
   /** Next write landing in the same event, in order. */
   next: WriteJob | null = null;

@@ -294,7 +294,10 @@ export class Fabric {
   landFromMemory(req: Endpoint, target: Endpoint, addr: number, srcMem: SparseMemory, srcAddr: number, len: Bytes): ErrorCode | null {
     const denied = this.admit(req, target, addr, len);
     if (denied) return denied;
-    if (isMsiAddr(addr)) return this.landMsi(req, target, srcMem.readU32(srcAddr));
+    if (isMsiAddr(addr)) {
+      target.deliverMsi(srcMem.readU32(srcAddr));
+      return null;
+    }
     try {
       srcMem.copyTo(target.memory, addr, srcAddr, len);
     } catch (e) {
@@ -310,7 +313,8 @@ export class Fabric {
     const denied = this.admit(req, target, addr, len);
     if (denied) return denied;
     if (isMsiAddr(addr)) {
-      return this.landMsi(req, target, (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0);
+      target.deliverMsi((src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0);
+      return null;
     }
     try {
       target.memory.write(addr, src, off, len);
@@ -319,11 +323,6 @@ export class Fabric {
     }
     this.writesLanded++;
     this.bytesLanded += len;
-    return null;
-  }
-
-  private landMsi(_req: Endpoint, target: Endpoint, vector: number): ErrorCode | null {
-    target.deliverMsi(vector);
     return null;
   }
 
