@@ -163,9 +163,11 @@ export class EopNic implements FramePort {
     this.maxFrame = maxFrameBytes(cfg.mtu);
     this.slotBytes = slotBytesFor(cfg.mtu);
     this.ringBytes = this.slotBytes * cfg.ringSlots;
-    this.rxArea = host.alloc(hostSlots * this.ringBytes, 65536, 'eop receive rings');
+    // Slot-aligned areas: a slot then never straddles a memory page (see slotBytesFor).
+    const areaAlign = Math.max(65536, this.slotBytes);
+    this.rxArea = host.alloc(hostSlots * this.ringBytes, areaAlign, 'eop receive rings');
     this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
-    this.stagingArea = host.alloc(cfg.stagingSlots * this.slotBytes, 65536, 'eop transmit staging');
+    this.stagingArea = host.alloc(cfg.stagingSlots * this.slotBytes, areaAlign, 'eop transmit staging');
     this.stagingRefs = new Uint16Array(cfg.stagingSlots);
     this.stagingFree = new Int32Array(cfg.stagingSlots);
     for (let i = cfg.stagingSlots - 1; i >= 0; i--) this.stagingFree[this.stagingFreeCount++] = i;

@@ -35,15 +35,13 @@ export function maxFrameBytes(mtu: number): Bytes {
 }
 
 /**
- * Slot size for an MTU: a power of two while it fits a 64 KiB memory page (so a slot never
- * straddles a page and the receiver hands frames on as zero-copy views), else 4 KiB multiples.
+ * Slot size for an MTU: a power of two, so that with memory pages at least this large (the rack
+ * builder sees to it) a slot never straddles a page and the receiver hands every frame on as a
+ * zero-copy view of its memory.
  */
 export function slotBytesFor(mtu: number): Bytes {
   const need = SLOT_HEADER_BYTES + maxFrameBytes(mtu);
-  if (need <= 65536) {
-    let s = 256;
-    while (s < need) s *= 2;
-    return s;
-  }
-  return Math.ceil(need / 4096) * 4096;
+  let s = 256;
+  while (s < need) s *= 2;
+  return s;
 }

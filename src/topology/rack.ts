@@ -14,6 +14,7 @@ import {
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { ControlPlane } from '../eop/control-plane.js';
 import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
+import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES, Host } from '../host/host.js';
@@ -96,7 +97,8 @@ export class Rack {
           index,
           management: !!hs.management,
           ramBytes: Math.min(spec.ramBytes, HOST_APERTURE_BYTES),
-          pageBytes: spec.pageBytes,
+          // Pages at least as large as a ring slot: frames are then always zero-copy views.
+          pageBytes: Math.max(spec.pageBytes, slotBytesFor(hs.eop?.mtu ?? spec.eop.mtu)),
           link: { ...spec.link, ...hs.link },
           dma: spec.dma,
           cpu: spec.cpu,
