@@ -12,7 +12,7 @@
  * exits 2.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { EopError, ErrorCode } from '../errors.js';
 import { didYouMean, formatPath, showValue } from '../topology/schema.js';
@@ -228,8 +228,8 @@ export interface MeasureSettings {
   pingRounds: number;
 }
 
-/** Measurement defaults: 8 MiB a point keeps the default sweep well under a minute. */
-export const DEFAULT_MEASURE: MeasureSettings = { bytes: 8 * 1024 * 1024, minMessages: 48, maxMessages: 6000, warmupFraction: 0.2, pingRounds: 100 };
+/** Measurement defaults: 32 MiB a point (512 messages of 64 KiB) keeps the default sweep to seconds. */
+export const DEFAULT_MEASURE: MeasureSettings = { bytes: 32 * 1024 * 1024, minMessages: 64, maxMessages: 20000, warmupFraction: 0.2, pingRounds: 200 };
 
 export interface Variant {
   name: string;
@@ -331,7 +331,8 @@ function stripUndef<T extends object>(o: T): Partial<T> {
 }
 
 function invalid(source: string, lines: string[]): EopError {
-  return new EopError(ErrorCode.CONFIG_INVALID, lines.map((l) => `${source}: ${l}`).join('\n'));
+  // `source:line:col: path: what` when the position is known (as for rack files), else `source: path: what`.
+  return new EopError(ErrorCode.CONFIG_INVALID, lines.map((l) => (/^\d+:\d+: /.test(l) ? `${source}:${l}` : `${source}: ${l}`)).join('\n'));
 }
 
 /** Value at `path` in the raw input, for "(got …)". */
@@ -344,8 +345,35 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): { present: boole
   return { present: true, value: cur };
 }
 
+/** `line:col` of the node at `path` in a YAML document (the deepest existing node on the way). */
+type Locate = (path: readonly (string | number)[]) => string | null;
+
+function yamlLocate(doc: Document, lc: LineCounter): Locate {
+  const pos = (n: unknown): string | null => {
+    const r = (n as { range?: [number, number, number] } | null)?.range;
+    if (!r) return null;
+    const p = lc.linePos(r[0]);
+    return `${p.line}:${p.col}`;
+  };
+  return (path) => {
+    let node: unknown = doc.contents;
+    let best = pos(node);
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
+        if (!pair) break;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+      } else break;
+      best = pos(node) ?? best;
+    }
+    return best;
+  };
+}
+
 /** Validate an already parsed scenario (from YAML or JSON). Throws EopError(CONFIG_INVALID). */
-export function parseScenario(input: unknown, source: string): Scenario {
+export function parseScenario(input: unknown, source: string, locate?: Locate): Scenario {
   const r = ScenarioSchema.safeParse(input);
   if (!r.success) {
     const seen = new Set<string>();
@@ -355,7 +383,8 @@ export function parseScenario(input: unknown, source: string): Scenario {
       const at = valueAt(input, path);
       let msg = iss.message;
       if (iss.code !== 'unrecognized_keys') msg = at.present ? `${msg} (got ${showValue(at.value)})` : `required; ${msg}`;
-      const line = `${formatPath(path)}: ${msg}`;
+      const at2 = locate?.(path);
+      const line = `${at2 ? `${at2}: ` : ''}${formatPath(path)}: ${msg}`;
       if (!seen.has(line)) lines.push(line);
       seen.add(line);
     }
@@ -371,11 +400,18 @@ export function parseScenario(input: unknown, source: string): Scenario {
 
 /** Parse scenario text (YAML; JSON is YAML too). */
 export function parseScenarioText(text: string, source: string): Scenario {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lc });
   if (doc.errors.length > 0) {
-    throw invalid(source, doc.errors.map((e) => `malformed YAML: ${e.message.split('\n')[0]}`));
+    throw invalid(
+      source,
+      doc.errors.map((e) => {
+        const p = lc.linePos(e.pos[0]);
+        return `${p.line}:${p.col}: malformed YAML: ${e.message.split('\n')[0]}`;
+      }),
+    );
   }
-  return parseScenario(doc.toJS({ maxAliasCount: 1000 }), source);
+  return parseScenario(doc.toJS({ maxAliasCount: 1000 }), source, yamlLocate(doc, lc));
 }
 
 export function loadScenario(path: string): Scenario {

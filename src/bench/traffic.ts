@@ -553,7 +553,9 @@ export function runPoint(p: PointSpec): PointResult {
   sched.run();
   const t0 = sched.now;
   const events0 = sched.executed;
-  const cores = nics.map(() => new Core(sched));
+  // One core per flow end: each flow is its own application thread on its own core (iperf -P
+  // style), while all flows between two hosts share that pair's queue pair, HRDMA engine and links.
+  const core = (): Core => new Core(sched);
   const rec = new Recorder();
   const st = v.stack;
   const mtu = spec.eop.mtu;
@@ -567,7 +569,7 @@ export function runPoint(p: PointSpec): PointResult {
   for (let f = 0; f < v.flows; f++) {
     const [a, b] = flowEnds(v, f);
     if (v.traffic === 'pingpong') {
-      const pp = new PingPong(f, nics[a]!, nics[b]!, [cores[a]!, cores[b]!], sched, rng, st, v.alignment, p.messageBytes, p.measure.pingRounds, rec, mtu);
+      const pp = new PingPong(f, nics[a]!, nics[b]!, [core(), core()], sched, rng, st, v.alignment, p.messageBytes, p.measure.pingRounds, rec, mtu);
       handlers[b]!.set(f, (fr) => pp.onFrame(fr, 1));
       handlers[a]!.set(f, (fr) => pp.onFrame(fr, 0));
       pings.push(pp);
@@ -575,7 +577,7 @@ export function runPoint(p: PointSpec): PointResult {
       messages += p.measure.pingRounds;
     } else {
       const n = messagesFor(p.measure, p.messageBytes, v.flows);
-      const fl = new Flow(f, v.traffic, nics[a]!, nics[b]!, cores[a]!, cores[b]!, sched, rng, st, v.alignment, p.messageBytes, n, rec, mtu);
+      const fl = new Flow(f, v.traffic, nics[a]!, nics[b]!, core(), core(), sched, rng, st, v.alignment, p.messageBytes, n, rec, mtu);
       handlers[b]!.set(f, (fr) => fl.onData(fr));
       handlers[a]!.set(f, (fr) => fl.onAck(readU32(fr, Hdr.SEQ)));
       flows.push(fl);

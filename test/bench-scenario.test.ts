@@ -1,0 +1,84 @@
+/**
+ * Scenario files: the shipped ones load; a malformed one is refused with an error naming the
+ * field (and the CLI exits 2).
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EopError, ErrorCode } from '../src/errors.js';
+import { loadScenario, parseScenarioText } from '../src/bench/scenario.js';
+import { main } from '../src/cli/main.js';
+
+const dir = fileURLToPath(new URL('../scenarios/', import.meta.url));
+
+function problems(text: string): string {
+  try {
+    parseScenarioText(text, 'bad.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(EopError);
+    expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+    return (e as EopError).message;
+  }
+  throw new Error('scenario was accepted');
+}
+
+describe('bench: scenario files', () => {
+  it('every shipped scenario loads', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['marlin-inter-host.yaml', 'msi-vs-doorbell.yaml', 'gen-scaling.yaml']));
+    for (const f of files) expect(loadScenario(join(dir, f)).variants.length).toBeGreaterThan(0);
+  });
+
+  it('a matrix multiplies the variants', () => {
+    const s = loadScenario(join(dir, 'gen-scaling.yaml'));
+    expect(s.variants.map((v) => v.name)).toContain('TCP aligned · Gen5');
+    expect(s.variants.every((v) => v.width === 16)).toBe(true);
+  });
+
+  it('names the field of a bad value, with a suggestion', () => {
+    const msg = problems('name: x\nmessageBytes: [1024]\nvariants:\n  - name: a\n  - name: b\n    alignment: unalinged\n');
+    expect(msg).toContain('bad.yaml:6:16: variants[1].alignment: must be one of "aligned", "unaligned", "copy"; did you mean "unaligned"? (got "unalinged")');
+  });
+
+  it('names an unknown key, a bad number and a missing field, all at once', () => {
+    const msg = problems('name: x\nmessageBytes: [1024, 100000]\nrack:\n  link: {gen: 6}\nvariants:\n  - name: a\n    flowz: 2\n');
+    expect(msg).toContain('messageBytes[1]: must be an integer from 1 to 65536 (got 100000)');
+    expect(msg).toContain('rack.link.gen: must be one of 1, 2, 3, 4, 5 (got 6)');
+    expect(msg).toContain('variants[0].flowz: unknown key; did you mean "flows"?');
+    expect(problems('name: x\nvariants: [{name: a}]\n')).toContain('messageBytes: required');
+  });
+
+  describe('CLI', () => {
+    let err = '';
+    beforeEach(() => {
+      err = '';
+      vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+        err += String(s);
+        return true;
+      });
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    });
+    afterEach(() => {
+      vi.restoreAllMocks();
+      process.exitCode = undefined;
+    });
+
+    it('exits 2 on a malformed scenario, naming the field', async () => {
+      const d = mkdtempSync(join(tmpdir(), 'eop-bench-'));
+      const f = join(d, 'bad.yaml');
+      writeFileSync(f, 'name: bad\nmessageBytes: [64]\nvariants:\n  - name: a\n    traffic: tcpp\n');
+      expect(await main(['node', 'eop', 'bench', f, '--no-progress'])).toBe(2);
+      expect(err).toContain('variants[0].traffic: must be one of "udp", "tcp", "pingpong"; did you mean "tcp"?');
+    });
+
+    it('exits 2 on a file that is not YAML', async () => {
+      const d = mkdtempSync(join(tmpdir(), 'eop-bench-'));
+      const f = join(d, 'broken.yaml');
+      writeFileSync(f, 'name: [unclosed\n');
+      expect(await main(['node', 'eop', 'bench', f, '--no-progress'])).toBe(2);
+      expect(err).toContain('malformed YAML');
+    });
+  });
+});
