@@ -116,9 +116,9 @@ function marker(kind: (typeof MARKERS)[number], x: number, y: number, color: str
 
 /** Throughput against message size: one line per variant, dashed PCIe limits. Deterministic text. */
 export function toSvg(run: BenchRun): string {
-  const W = 760;
+  const W = 860;
   const H = 460;
-  const m = { l: 64, r: 220, t: 40, b: 56 };
+  const m = { l: 64, r: 320, t: 40, b: 56 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const pts = run.points;
