@@ -67,6 +67,13 @@ export interface EopConfig {
   controlLatencyNs: Ns;
 }
 
+/**
+ * Defaults, and where they come from: `copyThresholdBytes` is Linux ntb_transport's `copy_bytes`
+ * default; ring slots, batch and queue sizes are ours (ring memory grows with hosts² × slots);
+ * `rxFrameNs` (driver work per received frame) and `doorbellExtraNs` (Marlin only says doorbells
+ * have "high latency") are estimates; `controlLatencyNs` is the management plane's reaction time,
+ * not on any data path. docs/model-vs-reality.md lists every parameter with its source.
+ */
 export const DEFAULT_EOP: EopConfig = {
   mtu: 1500,
   ringSlots: 32,

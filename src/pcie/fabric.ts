@@ -37,6 +37,10 @@ export interface SwitchConfig {
   ntbTranslateNs: Ns;
 }
 
+/**
+ * 150 ns per hop is Marlin's figure (seed 002); PLX's briefs give ≤ 140 ns (PEX 8648, Gen2) and
+ * ≤ 100 ns (PEX 8748, Gen3) x16 to x16. The NTB translation cost is an estimate with no source.
+ */
 export const DEFAULT_SWITCH: SwitchConfig = { hopLatencyNs: 150, ntbTranslateNs: 50 };
 
 /** What the fabric needs of a host. */
