@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
 import { Rack, rackSpec } from '../src/topology/rack.js';
+import { BCAST, MAC, rawFrame } from './helpers/raw-frame.js';
 
-const MAC = [0, 0x02e000000001, 0x02e000000002, 0x02e000000003];
-const BCAST = 0xffffffffffff;
 
-function frame(dst: number, src: number, len: number, tag: number): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < 6; i++) {
-    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
-    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
-  }
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  for (let i = 14; i < len; i++) f[i] = (tag + i) & 0xff;
-  f[14] = tag & 0xff;
-  return f;
-}
 
 /**
  * A small rack and a fixed traffic script that exercises CPU and DMA paths, flooding, learning,
@@ -39,22 +26,22 @@ function runScenario(seed: number) {
   for (const h of ['h1', 'h2', 'h3']) rack.nic(h).setReceiver((f) => rx.push([h, rack.sched.now, f.length, f[14]!]));
   let tag = 0;
   // broadcasts from everyone (everyone learns everyone)
-  for (const h of [1, 2, 3]) rack.nic(`h${h}`).transmit(frame(BCAST, MAC[h]!, 64, tag++));
+  for (const h of [1, 2, 3]) rack.nic(`h${h}`).transmit(rawFrame(BCAST, MAC[h]!, 64, tag++));
   rack.sched.run();
   // a burst h1 → h2 bigger than the ring, mixed sizes (CPU and DMA paths), unaligned buffers too
   for (let k = 0; k < 60; k++) {
-    rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, k % 3 === 0 ? 1514 : 100 + k, tag++), { alignOffset: k % 7 });
+    rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, k % 3 === 0 ? 1514 : 100 + k, tag++), { alignOffset: k % 7 });
   }
   // concurrent traffic h3 → h2 sharing h2's down-link
-  for (let k = 0; k < 20; k++) rack.nic('h3').transmit(frame(MAC[2]!, MAC[3]!, 1200, tag++));
+  for (let k = 0; k < 20; k++) rack.nic('h3').transmit(rawFrame(MAC[2]!, MAC[3]!, 1200, tag++));
   rack.sched.runUntil(rack.sched.now + 20_000);
   // h3 crashes mid-run and comes back
   rack.nic('h3').stop(false);
-  rack.nic('h2').transmit(frame(MAC[3]!, MAC[2]!, 300, tag++));
+  rack.nic('h2').transmit(rawFrame(MAC[3]!, MAC[2]!, 300, tag++));
   rack.sched.runUntil(rack.sched.now + 30_000);
   rack.nic('h3').start();
   rack.sched.run();
-  rack.nic('h3').transmit(frame(MAC[1]!, MAC[3]!, 900, tag++));
+  rack.nic('h3').transmit(rawFrame(MAC[1]!, MAC[3]!, 900, tag++));
   rack.sched.run();
 
   const nics = ['h1', 'h2', 'h3'].map((h) => {

@@ -4,26 +4,9 @@ import { DEFAULT_EOP, type EopConfig } from '../src/eop/eop-nic.js';
 import { EOP_MAGIC } from '../src/eop/negotiation.js';
 import { SLOT_HEADER_BYTES, SlotFlag, SlotHdr } from '../src/eop/ring-layout.js';
 import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+import { BCAST, MAC, rawFrame } from './helpers/raw-frame.js';
 
-const MAC = [0, 0x02e000000001, 0x02e000000002, 0x02e000000003, 0x02e000000004];
-const BCAST = 0xffffffffffff;
 
-/** A raw Ethernet frame, ethertype 0x88b5 (local experimental), payload tagged with `tag`. */
-function frame(dst: number, src: number, len: number, tag: number): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < 6; i++) {
-    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
-    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
-  }
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  for (let i = 14; i < len; i++) f[i] = (tag * 7 + i) & 0xff;
-  if (len >= 16) {
-    f[14] = tag & 0xff;
-    f[15] = (tag >> 8) & 0xff;
-  }
-  return f;
-}
 
 function makeRack(computeHosts: number, eop: Partial<EopConfig> = {}, perHost: Record<string, Partial<EopConfig>> = {}): Rack {
   const hosts: HostSpec[] = [{ name: 'mh', mac: 0, management: true }];
@@ -53,7 +36,7 @@ describe('EOP ring', () => {
     const sent: Uint8Array[] = [];
     for (let k = 0; k < 24; k++) {
       // every 5th frame is large enough for the HRDMA path (≥ 1024 B), the rest go by CPU copy
-      const f = frame(MAC[2]!, MAC[1]!, k % 5 === 0 ? 1514 : 60 + k * 3, k);
+      const f = rawFrame(MAC[2]!, MAC[1]!, k % 5 === 0 ? 1514 : 60 + k * 3, k);
       sent.push(f);
       expect(rack.nic('h1').transmit(f)).toBe(true);
       rack.sched.run();
@@ -84,7 +67,7 @@ describe('EOP ring', () => {
     h2.irq.handlerLatencyNs = 1e9; // the receiver sleeps: nobody consumes its ring
     const sent: Uint8Array[] = [];
     for (let k = 0; k < 13; k++) {
-      const f = frame(MAC[2]!, MAC[1]!, 100 + k, k);
+      const f = rawFrame(MAC[2]!, MAC[1]!, 100 + k, k);
       sent.push(f);
       expect(rack.nic('h1').transmit(f)).toBe(true);
     }
@@ -127,7 +110,7 @@ describe('EOP ring', () => {
     h2.irq.handlerLatencyNs = 1e9;
     const results: boolean[] = [];
     for (let k = 0; k < 15; k++) {
-      results.push(rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 80, k)));
+      results.push(rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 80, k)));
       rack.sched.runUntil(rack.sched.now + 5_000);
     }
     // 8 fill h2's ring, 4 fill the queue, the last 3 are refused
@@ -148,7 +131,7 @@ describe('EOP ring', () => {
     const nic2 = rack.nic('h2');
     const got = sink(rack, 'h2');
     h2.irq.handlerLatencyNs = 50_000; // hold the receiver while we corrupt its ring
-    for (let k = 0; k < 4; k++) rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 64, k));
+    for (let k = 0; k < 4; k++) rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 64, k));
     rack.sched.runUntil(rack.sched.now + 10_000);
     expect(got.length).toBe(0);
     const ring = nic2.qp(1)!.rxRingAddr;
@@ -165,7 +148,7 @@ describe('EOP ring', () => {
     expect(nic2.drops.get(ErrorCode.EOP_BAD_SLOT)).toBe(1);
     // the ring is still in step: the next frame arrives
     h2.irq.handlerLatencyNs = 700;
-    rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 64, 4));
+    rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 64, 4));
     rack.sched.run();
     expect(tags(got)).toEqual([0, 3, 4]);
     expect(nic2.qp(1)!.cons).toBe(5);
@@ -185,8 +168,8 @@ describe('EOP link negotiation and restarts', () => {
     expect(rack.nic('h1').drops.get(ErrorCode.EOP_NEGOTIATION)).toBeGreaterThanOrEqual(1);
     expect(rack.nic('h2').drops.get(ErrorCode.EOP_NEGOTIATION)).toBeGreaterThanOrEqual(1);
     const got = sink(rack, 'h2');
-    expect(rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 100, 1))).toBe(false);
-    expect(rack.nic('h1').transmit(frame(BCAST, MAC[1]!, 100, 2))).toBe(false);
+    expect(rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 1))).toBe(false);
+    expect(rack.nic('h1').transmit(rawFrame(BCAST, MAC[1]!, 100, 2))).toBe(false);
     rack.sched.run();
     expect(got.length).toBe(0);
     expect(rack.nic('h1').drops.get(ErrorCode.EOP_NO_PEER)).toBe(2);
@@ -199,7 +182,7 @@ describe('EOP link negotiation and restarts', () => {
     const got3 = sink(rack, 'h3');
     expect(rack.nic('h1').qp(3)!.state).toBe('up');
     expect(rack.nic('h1').qp(2)!.state).toBe('mismatch');
-    expect(rack.nic('h1').transmit(frame(BCAST, MAC[1]!, 100, 1))).toBe(true);
+    expect(rack.nic('h1').transmit(rawFrame(BCAST, MAC[1]!, 100, 1))).toBe(true);
     rack.sched.run();
     expect(got2.length).toBe(0);
     expect(tags(got3)).toEqual([1]);
@@ -224,15 +207,15 @@ describe('EOP link negotiation and restarts', () => {
     expect(q21.state).toBe('down');
     expect(h2.ntb!.linkUp).toBe(false);
     expect(h2.ntb!.scratchpads[0]).toBe(0); // clean: scratchpads cleared
-    expect(nic1.transmit(frame(MAC[2]!, MAC[1]!, 100, 1))).toBe(false);
+    expect(nic1.transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 1))).toBe(false);
     expect(nic1.drops.get(ErrorCode.EOP_NO_PEER)).toBe(1);
 
     nic2.start();
     rack.sched.run();
     expect(q12.state).toBe('up');
     expect(q21.state).toBe('up');
-    expect(nic1.transmit(frame(MAC[2]!, MAC[1]!, 100, 2))).toBe(true);
-    expect(nic2.transmit(frame(MAC[1]!, MAC[2]!, 1400, 3))).toBe(true); // DMA path back
+    expect(nic1.transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 2))).toBe(true);
+    expect(nic2.transmit(rawFrame(MAC[1]!, MAC[2]!, 1400, 3))).toBe(true); // DMA path back
     rack.sched.run();
     expect(tags(got2)).toEqual([2]);
     expect(tags(got1)).toEqual([3]);
@@ -248,8 +231,8 @@ describe('EOP link negotiation and restarts', () => {
     rack.sched.run();
     expect(q12.state).toBe('up');
     expect(q21.state).toBe('up');
-    expect(nic1.transmit(frame(MAC[2]!, MAC[1]!, 1400, 4))).toBe(true);
-    expect(nic2.transmit(frame(MAC[1]!, MAC[2]!, 100, 5))).toBe(true);
+    expect(nic1.transmit(rawFrame(MAC[2]!, MAC[1]!, 1400, 4))).toBe(true);
+    expect(nic2.transmit(rawFrame(MAC[1]!, MAC[2]!, 100, 5))).toBe(true);
     rack.sched.run();
     expect(tags(got2)).toEqual([2, 4]);
     expect(tags(got1)).toEqual([3, 5]);
@@ -306,7 +289,7 @@ describe('EOP link negotiation and restarts', () => {
     rack.nic('h2').stop(false); // crash: h2's NTB link drops at once; h1 is told 10 µs later
     rack.sched.runUntil(t0 + 1_000);
     expect(nic1.qp(2)!.state).toBe('up');
-    expect(nic1.transmit(frame(MAC[2]!, MAC[1]!, 1400, 1))).toBe(true);
+    expect(nic1.transmit(rawFrame(MAC[2]!, MAC[1]!, 1400, 1))).toBe(true);
     rack.sched.run();
     expect(rack.fabric.drops.get(ErrorCode.NTB_LINK_DOWN)).toBeGreaterThan(0);
     expect(nic1.drops.get(ErrorCode.DMA_BAD_DESCRIPTOR)).toBe(0);
@@ -318,7 +301,7 @@ describe('EOP switching', () => {
   it('a broadcast from h1 is flooded to h2, h3 and h4, once each', () => {
     const rack = makeRack(4);
     const got = [2, 3, 4].map((i) => sink(rack, `h${i}`));
-    const b = frame(BCAST, MAC[1]!, 200, 7);
+    const b = rawFrame(BCAST, MAC[1]!, 200, 7);
     expect(rack.nic('h1').transmit(b)).toBe(true);
     rack.sched.run();
     for (const g of got) {
@@ -335,19 +318,19 @@ describe('EOP switching', () => {
     const got = [0, 0, ...[2, 3, 4].map((i) => sink(rack, `h${i}`))];
     const got1 = sink(rack, 'h1');
     // unknown unicast is flooded
-    rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 100, 1));
+    rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 1));
     rack.sched.run();
     expect(rack.nic('h1').c.floods).toBe(1);
     expect([2, 3, 4].map((i) => (got[i] as Uint8Array[]).length)).toEqual([1, 1, 1]);
     // h2 learned h1's MAC from that frame: its reply is unicast, not flooded
-    rack.nic('h2').transmit(frame(MAC[1]!, MAC[2]!, 100, 2));
+    rack.nic('h2').transmit(rawFrame(MAC[1]!, MAC[2]!, 100, 2));
     rack.sched.run();
     expect(rack.nic('h2').c.floods).toBe(0);
     expect(tags(got1)).toEqual([2]);
     expect(rack.nic('h2').qp(3)!.c.txFrames + rack.nic('h2').qp(4)!.c.txFrames).toBe(0);
     // now h1 knows h2's MAC
     const before = [2, 3, 4].map((p) => rack.nic('h1').qp(p)!.c.txFrames);
-    rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 100, 3));
+    rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 3));
     rack.sched.run();
     const after = [2, 3, 4].map((p) => rack.nic('h1').qp(p)!.c.txFrames);
     expect(after.map((v, i) => v - before[i]!)).toEqual([1, 0, 0]);
@@ -363,14 +346,14 @@ describe('EOP switching', () => {
     const got = sink(rack, 'h2');
     expect(nic1.maxFrame).toBe(1518); // MTU 1500 + 14 header + 4 VLAN tag
     expect(nic1.transmit(new Uint8Array(13))).toBe(false);
-    expect(nic1.transmit(frame(MAC[2]!, MAC[1]!, 1519, 1))).toBe(false);
+    expect(nic1.transmit(rawFrame(MAC[2]!, MAC[1]!, 1519, 1))).toBe(false);
     expect(nic1.transmit(new Uint8Array(0))).toBe(false);
     expect(nic1.drops.get(ErrorCode.FRAME_TOO_SHORT)).toBe(2);
     expect(nic1.drops.get(ErrorCode.FRAME_TOO_LONG)).toBe(1);
     expect(nic1.c.txFrames).toBe(0);
     // 14 and 1518 bytes are legal
-    const min = frame(MAC[2]!, MAC[1]!, 14, 0);
-    const max = frame(MAC[2]!, MAC[1]!, 1518, 2);
+    const min = rawFrame(MAC[2]!, MAC[1]!, 14, 0);
+    const max = rawFrame(MAC[2]!, MAC[1]!, 1518, 2);
     expect(nic1.transmit(min)).toBe(true);
     expect(nic1.transmit(max)).toBe(true);
     rack.sched.run();
@@ -387,7 +370,7 @@ describe('EOP interrupts', () => {
     let at = -1;
     rack.nic('h2').setReceiver(() => (at = rack.sched.now));
     const t0 = rack.sched.now;
-    expect(rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, 100, 1))).toBe(true);
+    expect(rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 100, 1))).toBe(true);
     rack.sched.run();
     expect(at).toBeGreaterThan(t0);
     return at - t0;
@@ -415,7 +398,7 @@ describe('EOP interrupts', () => {
   it('doorbell mode carries a full-ring burst too', () => {
     const rack = makeRack(2, { irqMode: 'doorbell', ringSlots: 8 });
     const got = sink(rack, 'h2');
-    for (let k = 0; k < 20; k++) rack.nic('h1').transmit(frame(MAC[2]!, MAC[1]!, k % 4 === 0 ? 1200 : 90, k));
+    for (let k = 0; k < 20; k++) rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, k % 4 === 0 ? 1200 : 90, k));
     rack.sched.run();
     expect(tags(got)).toEqual(Array.from({ length: 20 }, (_, k) => k));
     expect(rack.nic('h1').qp(2)!.c.txRingFull).toBeGreaterThanOrEqual(1);

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rack, rackSpec } from '../src/topology/rack.js';
+import { rawFrame } from './helpers/raw-frame.js';
 
-function frame(dst: number, src: number, len: number, fill: number): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < 6; i++) {
-    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
-    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
-  }
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  for (let i = 14; i < len; i++) f[i] = (fill + i) & 0xff;
-  return f;
-}
 
 describe('eop smoke', () => {
   it('moves frames between two hosts', () => {
@@ -24,8 +14,8 @@ describe('eop smoke', () => {
     expect(rack.allLinksSettled()).toBe(true);
     const got: Uint8Array[] = [];
     rack.nic('h2').setReceiver((f) => got.push(f.slice()));
-    const small = frame(0xffffffffffff, 0x02e000000001, 100, 1);
-    const big = frame(0x02e000000002, 0x02e000000001, 1514, 2);
+    const small = rawFrame(0xffffffffffff, 0x02e000000001, 100, 1);
+    const big = rawFrame(0x02e000000002, 0x02e000000001, 1514, 2);
     expect(rack.nic('h1').transmit(small)).toBe(true);
     expect(rack.nic('h1').transmit(big)).toBe(true);
     rack.sched.run();

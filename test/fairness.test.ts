@@ -6,24 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
 import { effectiveWriteGbps, DEFAULT_LINK } from '../src/pcie/link.js';
 import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+import { MAC, rawFrame } from './helpers/raw-frame.js';
 
-const mac = (i: number): number => 0x02e000000000 + i;
+const mac = (i: number): number => MAC[i]!;
 
-function frame(dst: number, src: number, len: number): Uint8Array {
-  const f = new Uint8Array(len);
-  for (let i = 0; i < 6; i++) {
-    f[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
-    f[6 + i] = Math.floor(src / 2 ** (8 * (5 - i))) & 0xff;
-  }
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  return f;
-}
 
 /** Offer `n` frames from `from` to `to` as fast as the NIC takes them. */
 function stream(rack: Rack, from: number, to: number, n: number, len: number): void {
   const nic = rack.nic(`h${from}`);
-  const f = frame(mac(to), mac(from), len);
+  const f = rawFrame(mac(to), mac(from), len);
   let sent = 0;
   const pump = (): void => {
     let room = nic.txSpace(mac(to));
@@ -41,7 +32,7 @@ function build(slow: Record<number, boolean>): Rack {
   const rack = new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP } }));
   rack.boot();
   // Teach every NIC every MAC (one broadcast each), so the streams are unicast.
-  for (let i = 1; i <= 3; i++) rack.nic(`h${i}`).transmit(frame(0xffffffffffff, mac(i), 60));
+  for (let i = 1; i <= 3; i++) rack.nic(`h${i}`).transmit(rawFrame(0xffffffffffff, mac(i), 60));
   rack.sched.run();
   return rack;
 }

@@ -23,6 +23,12 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { DEFAULT_EOP } from '../eop/eop-nic.js';
+import { DEFAULT_CPU } from '../host/cpu-copy.js';
+import { DEFAULT_HRDMA } from '../host/hrdma.js';
+import { DEFAULT_SWITCH } from '../pcie/fabric.js';
+import { DEFAULT_LINK } from '../pcie/link.js';
+import { DEFAULT_IRQ_HANDLER_NS } from './rack.js';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults
@@ -33,30 +39,34 @@ export const DEFAULTS = {
   name: 'rack',
   seed: 1,
   durationMs: 100,
-  mtu: 1500,
+  mtu: DEFAULT_EOP.mtu,
   management: true,
   managementHostName: 'mh',
-  link: {
-    gen: 3,
-    width: 8,
-    mpsBytes: 256,
-    addr64: true,
-    ecrc: false,
-    linkLayerOverhead: 0.04,
-    latencyNs: 100,
-  },
-  switch: { hopLatencyNs: 150, ntbTranslateNs: 50 },
+  // The model's own defaults, so the file format and the model cannot drift apart.
+  link: { ...DEFAULT_LINK },
+  switch: { ...DEFAULT_SWITCH },
   dma: {
-    setupNs: 400,
-    peakGbps: 40,
-    unalignedRateFactor: 0.35,
-    alignmentBytes: 64,
-    ringSlots: 1024,
-    copyThresholdBytes: 1024,
+    setupNs: DEFAULT_HRDMA.setupNs,
+    peakGbps: DEFAULT_HRDMA.peakGbps,
+    unalignedRateFactor: DEFAULT_HRDMA.unalignedRateFactor,
+    alignmentBytes: DEFAULT_HRDMA.alignmentBytes,
+    ringSlots: DEFAULT_HRDMA.ringSlots,
+    copyThresholdBytes: DEFAULT_EOP.copyThresholdBytes,
   },
-  cpu: { copyGbps: 40, copySetupNs: 100 },
-  interrupts: { mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0, jitterNs: 0 },
-  eop: { ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 },
+  cpu: { copyGbps: DEFAULT_CPU.copyGbps, copySetupNs: DEFAULT_CPU.copySetupNs },
+  interrupts: {
+    mode: DEFAULT_EOP.irqMode,
+    msiHandlerNs: DEFAULT_IRQ_HANDLER_NS,
+    doorbellExtraNs: DEFAULT_EOP.doorbellExtraNs,
+    coalesceNs: 0,
+    jitterNs: 0,
+  },
+  eop: {
+    ringSlots: DEFAULT_EOP.ringSlots,
+    batchFrames: DEFAULT_EOP.batchFrames,
+    txQueueFrames: DEFAULT_EOP.txQueueFrames,
+    version: DEFAULT_EOP.version,
+  },
   captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
   host: { attach: 'builtin', role: 'compute' },
   ping: { count: 10, intervalUs: 100, payloadBytes: 56, ipv6: false },
