@@ -92,11 +92,11 @@ async function runCommand(path: string | undefined, flags: RunFlags): Promise<nu
       captures: flags.captures && topo.captures.enabled,
       ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
       logSink: (r) => process.stderr.write(formatLogRecord(r) + '\n'),
+      logLevel: flags.logLevel,
       exitHandlers: true,
     },
     () => performance.now(),
   );
-  result.rack.log.setSink((r) => process.stderr.write(formatLogRecord(r) + '\n'), flags.logLevel);
   result.captures?.closeAll();
   const report = buildReport(result);
   process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');

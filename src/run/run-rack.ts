@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { CaptureSet } from '../capture/capture-set.js';
 import type { EopNic } from '../eop/eop-nic.js';
-import type { LogSink } from '../log.js';
+import type { LogLevel, LogSink } from '../log.js';
 import { HostStack } from '../stack/host-stack.js';
 import type { Pinger } from '../stack/ping.js';
 import type { UdpStream } from '../stack/udp-stream.js';
@@ -22,6 +22,7 @@ export interface RunOptions {
   captures?: boolean;
   captureDir?: string;
   logSink?: LogSink;
+  logLevel?: LogLevel;
   /** Install SIGINT/SIGTERM handlers that close the capture files (the CLI does). */
   exitHandlers?: boolean;
   /** Called between slices of virtual time (for progress and signals). */
@@ -96,7 +97,7 @@ interface Run {
 function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): Run {
   const wall0 = wallClockMs();
   const rack = new Rack(rackSpecFromTopology(topo));
-  if (opts.logSink) rack.log.setSink(opts.logSink);
+  if (opts.logSink) rack.log.setSink(opts.logSink, opts.logLevel);
   const stacks = new Map<string, HostStack>();
   for (const h of topo.hosts) {
     const nic = rack.nic(h.name);
