@@ -34,6 +34,7 @@ interface UpFlags {
   stats?: number | boolean;
   lagToleranceMs?: number;
   logLevel?: string;
+  gro: boolean;
 }
 
 function secondsArg(v: string): number {
@@ -103,6 +104,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   try {
     live = new LiveRack(topo, {
       captures: flags.captures && topo.captures.enabled,
+      gro: flags.gro,
       ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
       ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
       onTapFailure: (msg) => err(`eop up: ${msg}; the rest of the rack keeps running`),
@@ -146,9 +148,11 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     const printStatus = (): void => out(formatLiveStatus(live.status()));
     const finish = (sig: NodeJS.Signals): void => {
       if (statsTimer) clearInterval(statsTimer);
+      clearInterval(behindTimer);
       process.removeListener('SIGUSR1', printStatus);
       process.removeListener('SIGINT', finish);
       process.removeListener('SIGTERM', finish);
+      process.removeListener('SIGHUP', finish);
       live.runner.stop();
       out(formatLiveStatus(live.status()));
       live.stop();
@@ -158,6 +162,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     };
     process.on('SIGINT', finish);
     process.on('SIGTERM', finish);
+    process.on('SIGHUP', finish); // the terminal went away: still clean up
     process.on('SIGUSR1', printStatus);
     process.on('exit', () => {
       // Last resort (an uncaught error): never leave namespaces behind.
@@ -165,6 +170,20 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       rmSync(statePath, { force: true });
     });
     live.start();
+    // Falling behind the model is said out loud (stderr, at most every 10 s), not only in --stats.
+    let lateSeen = 0;
+    let lastWarn = 0;
+    const behindTimer = setInterval(() => {
+      const st = live.lateness();
+      if (st.lateBatches > lateSeen && Date.now() - lastWarn >= 10_000) {
+        err(
+          `eop up: the emulator is slower than the modeled rack: ${st.lateBatches} event batches ran more than ${flags.lagToleranceMs ?? 1} ms late so far (max lag ${(st.maxLagNs / 1e6).toFixed(1)} ms); frames were delivered later than the model says`,
+        );
+        lastWarn = Date.now();
+        lateSeen = st.lateBatches;
+      }
+    }, 1000);
+    behindTimer.unref();
     if (flags.stats !== undefined && flags.stats !== false) {
       const s = typeof flags.stats === 'number' ? flags.stats : 1;
       statsTimer = setInterval(printStatus, s * 1000);
@@ -247,6 +266,7 @@ export function registerLiveCommands(program: Command): void {
     .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack with h1..h4 all on TAPs')
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
+    .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', secondsArg)
     .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn')

@@ -1,0 +1,307 @@
+/**
+ * `npm run bench:live` (a measurement, not a test): real traffic between two network namespaces
+ * through several paths, in one run:
+ *   (a) a veth pair, with the kernel's offloads (TSO/GSO/GRO, checksum) on and off;
+ *   (b) vde_switch with two TAPs (Debian package vde2) — the reference for the ratios;
+ *   (c) EOP full model (`eop up`, two TAP hosts, Gen3 x8), captures off, MTU 1500 (with and without
+ *       GRO into the namespaces) and 65,510;
+ *   (d) the same with captures on.
+ * For each: iperf3 TCP (one stream, 5 s), iperf3 UDP (1400-byte datagrams, unthrottled: received
+ * Gb/s and loss) and ping RTT (100 pings at 10 ms). Prints a table with each path's ratio to (b),
+ * and for EOP the emulator's own view (late event batches = slower than the model, drops).
+ *
+ *   npm run bench:live [-- --seconds 5 --pings 100 --only veth,vde,eop]
+ *
+ * Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch and ethtool for (b) and (a) without
+ * offloads (skipped with a note if missing). Namespaces: eoptest-l1/eoptest-l2 for (a) and (b),
+ * eop-h1/eop-h2 (made and removed by `eop up`) for (c)/(d). Everything is removed at the end, also
+ * on failure. All traffic stays inside these namespaces.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ip, linkDelete, linkExists, netnsAdd, netnsDelete } from '../bridge/netns.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const NS1 = 'eoptest-l1';
+const NS2 = 'eoptest-l2';
+const IP1 = '10.11.0.1';
+const IP2 = '10.11.0.2';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const SECONDS = Number(arg('seconds') ?? 5);
+const PINGS = Number(arg('pings') ?? 100);
+const ONLY = arg('only')?.split(',');
+
+function has(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+interface Result {
+  path: string;
+  tcpGbps: number | null;
+  tcpRetr: number | null;
+  udpGbps: number | null;
+  udpLossPct: number | null;
+  rttMs: number | null;
+  note: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function run(ns: string, cmd: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('exit', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promise<{ gbps: number; retr: number; lossPct: number } | string> {
+  const port = udp ? '5302' : '5301';
+  const server = run(nsS, ['iperf3', '-s', '-1', '-p', port], (SECONDS + 30) * 1000);
+  await sleep(300);
+  const args = ['iperf3', '-c', dst, '-p', port, '-t', String(SECONDS), '-J'];
+  if (udp) args.push('-u', '-b', '0', '-l', '1400');
+  const r = await run(nsC, args, (SECONDS + 25) * 1000);
+  await server;
+  try {
+    const j = JSON.parse(r.stdout) as {
+      error?: string;
+      end: { sum_sent?: { retransmits?: number }; sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number; lost_percent: number } };
+    };
+    if (j.error) return j.error;
+    if (udp) return { gbps: j.end.sum!.bits_per_second / 1e9, retr: 0, lossPct: j.end.sum!.lost_percent };
+    return { gbps: j.end.sum_received!.bits_per_second / 1e9, retr: j.end.sum_sent?.retransmits ?? 0, lossPct: 0 };
+  } catch {
+    return `iperf3 failed: ${(r.stderr || r.stdout).slice(0, 200)}`;
+  }
+}
+
+async function pingRtt(ns: string, dst: string): Promise<number | null> {
+  const r = await run(ns, ['ping', '-q', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
+  const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
+  return m ? Number(m[1]) : null;
+}
+
+async function measure(path: string, note = ''): Promise<Result> {
+  const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, note };
+  // warm-up (ARP/ND, JIT)
+  await run(currentNs1, ['ping', '-c', '3', '-i', '0.05', '-W', '1', IP2], 10_000);
+  const tcp = await iperf(currentNs1, currentNs2, IP2, false);
+  if (typeof tcp === 'string') res.note += ` tcp: ${tcp}`;
+  else {
+    res.tcpGbps = tcp.gbps;
+    res.tcpRetr = tcp.retr;
+  }
+  const udp = await iperf(currentNs1, currentNs2, IP2, true);
+  if (typeof udp === 'string') res.note += ` udp: ${udp}`;
+  else {
+    res.udpGbps = udp.gbps;
+    res.udpLossPct = udp.lossPct;
+  }
+  res.rttMs = await pingRtt(currentNs1, IP2);
+  process.stderr.write(`  ${path}: tcp ${res.tcpGbps?.toFixed(2)} Gb/s, udp ${res.udpGbps?.toFixed(2)} Gb/s (${res.udpLossPct?.toFixed(1)} % loss), rtt ${res.rttMs} ms\n`);
+  return res;
+}
+
+let currentNs1 = NS1;
+let currentNs2 = NS2;
+
+function cleanupTest(): void {
+  for (const ns of [NS1, NS2]) {
+    try {
+      netnsDelete(ns);
+    } catch {
+      // best effort
+    }
+  }
+  for (const l of ['eoptest-v1', 'eoptest-v2', 'eoptest-t1', 'eoptest-t2']) {
+    try {
+      if (linkExists(l)) linkDelete(l);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+function configure(ns: string, dev: string, addr: string, mtu: number, mac: string): void {
+  ip(['link', 'set', 'dev', 'lo', 'up'], { ns });
+  ip(['link', 'set', 'dev', dev, 'address', mac, 'mtu', String(mtu), 'up'], { ns });
+  ip(['addr', 'add', `${addr}/24`, 'dev', dev], { ns });
+}
+
+async function vethCase(offloads: boolean): Promise<Result> {
+  cleanupTest();
+  netnsAdd(NS1);
+  netnsAdd(NS2);
+  try {
+    ip(['link', 'add', 'eoptest-v1', 'netns', NS1, 'type', 'veth', 'peer', 'name', 'eoptest-v2', 'netns', NS2]);
+    configure(NS1, 'eoptest-v1', IP1, 1500, '02:e0:00:00:00:01');
+    configure(NS2, 'eoptest-v2', IP2, 1500, '02:e0:00:00:00:02');
+    if (!offloads) {
+      for (const [ns, dev] of [
+        [NS1, 'eoptest-v1'],
+        [NS2, 'eoptest-v2'],
+      ] as const) {
+        spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off', 'sg', 'off'], { stdio: 'ignore' });
+      }
+    }
+    currentNs1 = NS1;
+    currentNs2 = NS2;
+    return await measure(`(a) veth, offloads ${offloads ? 'on' : 'off'}, MTU 1500`);
+  } finally {
+    cleanupTest();
+  }
+}
+
+async function vdeCase(): Promise<Result> {
+  cleanupTest();
+  const dir = mkdtempSync(join(tmpdir(), 'eoptest-vde-'));
+  let sw: ChildProcess | null = null;
+  try {
+    sw = spawn('vde_switch', ['-s', join(dir, 'sock'), '-t', 'eoptest-t1', '-t', 'eoptest-t2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    for (let i = 0; i < 50 && !(linkExists('eoptest-t1') && linkExists('eoptest-t2')); i++) await sleep(100);
+    netnsAdd(NS1);
+    netnsAdd(NS2);
+    ip(['link', 'set', 'dev', 'eoptest-t1', 'netns', NS1]);
+    ip(['link', 'set', 'dev', 'eoptest-t2', 'netns', NS2]);
+    configure(NS1, 'eoptest-t1', IP1, 1500, '02:e0:00:00:00:01');
+    configure(NS2, 'eoptest-t2', IP2, 1500, '02:e0:00:00:00:02');
+    currentNs1 = NS1;
+    currentNs2 = NS2;
+    return await measure('(b) vde_switch, 2 TAPs, MTU 1500');
+  } finally {
+    sw?.kill('SIGTERM');
+    await sleep(200);
+    cleanupTest();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function eopCase(mtu: number, captures: boolean, gro = true): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
+  const topo = join(dir, 'rack.yaml');
+  writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
+  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro'])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  try {
+    for (let i = 0; i < 100 && !/^ready: /m.test(out); i++) await sleep(100);
+    if (!/^ready: /m.test(out)) throw new Error(`eop up did not come up:\n${out}`);
+    currentNs1 = 'eop-h1';
+    currentNs2 = 'eop-h2';
+    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}`;
+    const r = await measure(label);
+    const before = out.length;
+    child.kill('SIGUSR1');
+    await sleep(300);
+    const status = out.slice(before);
+    const live = /live: (.*)/.exec(status)?.[1] ?? '';
+    const drops = [...status.matchAll(/^ {2}(h\d) .*drops (.*)$/gm)].map((m) => `${m[1]} drops ${m[2]}`).join('; ');
+    r.note = `${live.replace(/; \d+ events.*/, '')}; ${drops}`;
+    return r;
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function fmt(v: number | null, digits = 2): string {
+  return v === null ? '-' : v.toFixed(digits);
+}
+
+function ratio(v: number | null, ref: number | null, inverse = false): string {
+  if (v === null || ref === null || ref === 0 || v === 0) return '-';
+  return `${(inverse ? ref / v : v / ref).toFixed(2)}x`;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:live needs root');
+  for (const t of ['ip', 'iperf3', 'ping']) if (!has(t)) throw new Error(`${t} is not installed`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build`);
+  const want = (k: string): boolean => !ONLY || ONLY.includes(k);
+  process.stderr.write(`bench:live: ${SECONDS} s per iperf3 run, ${PINGS} pings at 10 ms; node ${process.version}\n`);
+  const results: Result[] = [];
+  let vde: Result | null = null;
+  const notes: string[] = [];
+  try {
+    if (want('veth')) {
+      results.push(await vethCase(true));
+      if (has('ethtool')) results.push(await vethCase(false));
+      else notes.push('veth without offloads skipped: ethtool not installed');
+    }
+    if (want('vde')) {
+      if (has('vde_switch')) {
+        vde = await vdeCase();
+        results.push(vde);
+      } else notes.push('vde_switch not installed (apt-get install vde2): no reference for the ratios');
+    }
+    if (want('eop')) {
+      results.push(await eopCase(1500, false));
+      results.push(await eopCase(1500, false, false));
+      results.push(await eopCase(65510, false));
+      results.push(await eopCase(1500, true));
+      results.push(await eopCase(65510, true));
+    }
+  } finally {
+    cleanupTest();
+  }
+  const ref = vde;
+  const header = ['path', 'TCP Gb/s', 'retr', 'x vde', 'UDP rx Gb/s', 'loss %', 'x vde', 'RTT ms', 'vde/RTT'];
+  const rows = results.map((r) => [
+    r.path,
+    fmt(r.tcpGbps),
+    r.tcpRetr === null ? '-' : String(r.tcpRetr),
+    ratio(r.tcpGbps, ref?.tcpGbps ?? null),
+    fmt(r.udpGbps),
+    fmt(r.udpLossPct, 1),
+    ratio(r.udpGbps, ref?.udpGbps ?? null),
+    fmt(r.rttMs, 3),
+    ratio(r.rttMs, ref?.rttMs ?? null, true),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: vde's RTT / this path's, >1 = faster)\n`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  console.log('\nEOP emulator status after each EOP run:');
+  for (const r of results) if (r.note) console.log(`  ${r.path}: ${r.note.trim()}`);
+  for (const n of notes) console.log(`note: ${n}`);
+  if (ref) {
+    const c1500 = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 1500'));
+    const cj = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 65510'));
+    const t = (name: string, ok: boolean | null): string => `${name}: ${ok === null ? 'n/a' : ok ? 'met' : 'MISSED'}`;
+    console.log(
+      '\ntargets: ' +
+        [
+          t('TCP MTU 1500 >= 1.5x vde', c1500?.tcpGbps != null && ref.tcpGbps ? c1500.tcpGbps >= 1.5 * ref.tcpGbps : null),
+          t('TCP jumbo >= 8x vde', cj?.tcpGbps != null && ref.tcpGbps ? cj.tcpGbps >= 8 * ref.tcpGbps : null),
+          t('UDP >= 1.0x vde', c1500?.udpGbps != null && ref.udpGbps ? c1500.udpGbps >= ref.udpGbps : null),
+          t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
+        ].join('; '),
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  cleanupTest();
+  console.error(`bench:live: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,469 @@
+/**
+ * A rack in live mode: the model of `src/topology/rack.ts` paced against the wall clock, with real
+ * endpoints. What `eop up` runs.
+ *
+ * - Hosts with `attach: tap` get a TAP named after their EOP interface (`eop-<host>`), moved into a
+ *   network namespace of their own (`<nsPrefix><host>`, default `eop-<host>`) and configured there
+ *   (MAC, MTU, IPv4 and IPv6 addresses without DAD, txqueuelen, up; `lo` up too). A `TapBridge`
+ *   joins the TAP and the host's EOP interface.
+ * - Other hosts run the built-in stack (`HostStack`): they answer ARP/NDP, ICMP echo and UDP
+ *   echo/discard. (`attach: websocket` is not served by this runner; such hosts run the built-in
+ *   stack too and a note says so.)
+ * - Time: the rack boots in virtual time, then a `LiveRunner` maps virtual time onto the wall clock.
+ *   A frame from a TAP enters the model at the live time it was read (the scheduler is first brought
+ *   up to that time), and frames leave the model from events that never run before their time. When
+ *   events run more than `lagToleranceNs` late the emulator is slower than the modeled rack: that is
+ *   counted (`lateBatches`, `maxLagNs`) and shown in the status, never hidden.
+ * - Captures carry wall-clock timestamps (Unix epoch ns): virtual time t maps to epoch0 + t.
+ *
+ * Setup is synchronous and all-or-nothing: if any step fails, everything made so far is removed
+ * before the error propagates. `stop()` removes every namespace and TAP this rack made (idempotent).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaptureSet } from '../src/capture/capture-set.js';
+import type { CaptureFile } from '../src/capture/capture-file.js';
+import type { EopNic } from '../src/eop/eop-nic.js';
+import { EopError, ErrorCode } from '../src/errors.js';
+import type { LogSink } from '../src/log.js';
+import { HostStack } from '../src/stack/host-stack.js';
+import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
+import { rackSpecFromTopology } from '../src/topology/build.js';
+import { Rack } from '../src/topology/rack.js';
+import type { HostConfig, Topology } from '../src/topology/schema.js';
+import { ip, linkDelete, linkExists, linkSetNetns, netnsAdd, netnsDelete, netnsExists } from './netns.js';
+import { TapBridge } from './tap-bridge.js';
+import { TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
+
+export interface LiveRackOptions {
+  /** Write captures (default: the topology's captures.enabled). */
+  captures?: boolean;
+  captureDir?: string;
+  /** Namespace name prefix (default 'eop-'). */
+  nsPrefix?: string;
+  /** TAP txqueuelen: frames the kernel holds while the bridge is paused (default 5000). */
+  txQueueLen?: number;
+  /** Lag beyond which an event batch counts as late (default 1 ms). */
+  lagToleranceNs?: number;
+  logSink?: LogSink;
+  /** A TAP failed (deleted underneath): one sentence naming it. The rest keeps running. */
+  onTapFailure?: (message: string) => void;
+  /**
+   * Open the TAPs with a virtio_net_hdr and merge TCP segments on their way into the namespace, as
+   * a NIC's GRO does (default true). What crosses the fabric is unchanged either way.
+   */
+  gro?: boolean;
+  /** Wall clock (default process.hrtime.bigint). */
+  clock?: WallClock;
+}
+
+export interface HostStatus {
+  name: string;
+  attach: 'tap' | 'builtin';
+  /** Namespace (TAP hosts). */
+  netns: string | null;
+  txFrames: number;
+  rxFrames: number;
+  txBytes: number;
+  rxBytes: number;
+  /** Rates since the previous status() call. */
+  txGbps: number;
+  rxGbps: number;
+  /** Drops by reason: the EOP interface's and the bridge's (or stack's). */
+  drops: Record<string, number>;
+  /** Queue pairs up / total, and the names of peers whose link is not up. */
+  linksUp: number;
+  links: number;
+  linksDown: string[];
+  /** TAP failure, if any. */
+  failure: string | null;
+  /** Kernel-side TAP counters (TAP hosts). */
+  tapWriteDropped: number;
+  paused: boolean;
+  /** Times reading from the TAP paused because the EOP interface was full (back-pressure). */
+  tapPauses: number;
+  /** TAP writes that went out as GRO super-frames, and the frames merged into them. */
+  groSuperFrames: number;
+  groMergedFrames: number;
+}
+
+export interface LiveStatus {
+  uptimeS: number;
+  hosts: HostStatus[];
+  /** Event batches that ran later than the tolerance: the emulator was slower than the model. */
+  lateBatches: number;
+  maxLagNs: number;
+  lastLagNs: number;
+  batches: number;
+  eventsRun: number;
+  captureFrames: number;
+  captureDrops: number;
+}
+
+/** Spin for batches of at most this many frames read from a TAP. */
+const SPIN_MAX_FRAMES = 2;
+/** Spin only while the next event is due within this much (modeled) time. */
+const SPIN_WINDOW_NS = 50_000;
+/** At most this long per batch. */
+const SPIN_BUDGET_NS = 200_000;
+
+export const hrClock: WallClock = { nowNs: () => Number(process.hrtime.bigint()) };
+
+const CAP_NET_ADMIN = 1n << 12n;
+const CAP_SYS_ADMIN = 1n << 21n;
+
+/** This process's effective capabilities (Linux), or null if unknown. */
+function effectiveCaps(): bigint | null {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why `eop up` cannot run here, as one sentence; null if it can. */
+export function liveRackPreflight(): string | null {
+  if (process.platform !== 'linux') return 'needs Linux (TAP devices and network namespaces).';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    return 'needs root (to create TAP devices and network namespaces): run it as root, e.g. with sudo.';
+  }
+  const caps = effectiveCaps();
+  if (caps !== null && (!(caps & CAP_NET_ADMIN) || !(caps & CAP_SYS_ADMIN))) {
+    return 'runs as root but without CAP_NET_ADMIN and CAP_SYS_ADMIN, which TAP devices and network namespaces need (in a container: --cap-add NET_ADMIN --cap-add SYS_ADMIN, or --privileged).';
+  }
+  if (!existsSync('/dev/net/tun')) {
+    return '/dev/net/tun is missing: load the tun module (modprobe tun) or give the container the device (--device /dev/net/tun).';
+  }
+  if (!tapAddonAvailable()) return `the TAP addon is not built (${tapAddonPath()}): run npm ci.`;
+  try {
+    ip(['-V']);
+  } catch {
+    return 'the ip command (iproute2) is not installed.';
+  }
+  return null;
+}
+
+interface TapHost {
+  cfg: HostConfig;
+  ns: string;
+  nic: EopNic;
+  bridge: TapBridge;
+}
+
+export class LiveRack {
+  readonly rack: Rack;
+  readonly runner: LiveRunner;
+  readonly tapHosts: TapHost[] = [];
+  readonly stacks = new Map<string, HostStack>();
+  readonly captures: CaptureSet | null;
+  readonly capturePaths: string[] = [];
+  readonly notes: string[] = [];
+  /** Unix epoch ns at virtual time 0. */
+  readonly epoch0Ns: number;
+  private readonly clock: WallClock;
+  private readonly madeNs: string[] = [];
+  private readonly madeTaps: TapDevice[] = [];
+  private stopped = false;
+  private started = false;
+  private readonly startWallNs: number;
+  private syncLate = 0;
+  private syncMaxLag = 0;
+  private syncBatches = 0;
+  private readonly lagTol: number;
+  private prev = new Map<string, { t: number; tx: number; rx: number }>();
+
+  constructor(
+    readonly topo: Topology,
+    opts: LiveRackOptions = {},
+  ) {
+    this.clock = opts.clock ?? hrClock;
+    this.lagTol = opts.lagToleranceNs ?? 1_000_000;
+    const prefix = opts.nsPrefix ?? 'eop-';
+    this.rack = new Rack(rackSpecFromTopology(topo));
+    if (opts.logSink) this.rack.log.setSink(opts.logSink);
+    this.runner = new LiveRunner(this.rack.sched, this.clock, this.lagTol);
+    this.startWallNs = this.clock.nowNs();
+    this.captures = (opts.captures ?? topo.captures.enabled) ? new CaptureSet() : null;
+    try {
+      for (const h of topo.hosts) {
+        if (h.attach === 'tap') this.attachTap(h, `${prefix}${h.name}`, opts);
+        else {
+          if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve; it runs the built-in stack`);
+          this.attachStack(h);
+        }
+      }
+    } catch (e) {
+      this.cleanup();
+      throw e;
+    }
+    // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
+    this.rack.boot();
+    // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
+    this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
+    if (this.captures) this.openCaptures(opts);
+  }
+
+  private attachTap(h: HostConfig, ns: string, opts: LiveRackOptions): void {
+    if (netnsExists(ns)) {
+      throw new EopError(ErrorCode.TAP_OPEN, `network namespace ${ns} already exists (left over from a crash? run "eop down")`);
+    }
+    if (linkExists(h.ifName)) {
+      throw new EopError(ErrorCode.TAP_OPEN, `an interface named ${h.ifName} already exists (left over from a crash? run "eop down")`);
+    }
+    const gro = opts.gro ?? true;
+    // Offloads stay off: the kernel hands us finished, checksummed frames of at most the MTU.
+    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, offload: false } : {});
+    this.madeTaps.push(tap);
+    netnsAdd(ns);
+    this.madeNs.push(ns);
+    linkSetNetns(h.ifName, ns);
+    const dev = h.ifName;
+    ip(['link', 'set', 'dev', 'lo', 'up'], { ns });
+    ip(['link', 'set', 'dev', dev, 'address', h.mac.text, 'mtu', String(h.mtu), 'txqueuelen', String(opts.txQueueLen ?? 5000)], { ns });
+    ip(['addr', 'add', h.ipv4.cidr, 'dev', dev], { ns });
+    ip(['-6', 'addr', 'add', h.ipv6.cidr, 'dev', dev, 'nodad'], { ns });
+    ip(['link', 'set', 'dev', dev, 'up'], { ns });
+    const nic = this.rack.nic(h.name);
+    const bridge = new TapBridge(h.name, tap, nic, {
+      sync: this.sync,
+      poke: this.afterInject,
+      onFailure: (msg) => {
+        this.rack.log.error(`bridge ${h.name}`, msg, ErrorCode.TAP_IO);
+        opts.onTapFailure?.(msg);
+      },
+    });
+    this.tapHosts.push({ cfg: h, ns, nic, bridge });
+  }
+
+  private attachStack(h: HostConfig): void {
+    const nic = this.rack.nic(h.name);
+    this.stacks.set(
+      h.name,
+      new HostStack({
+        port: nic,
+        sched: this.rack.sched,
+        mac: h.mac.addr,
+        ipv4: { addr: h.ipv4.addr, prefix: h.ipv4.prefix },
+        ipv6: { bytes: h.ipv6.bytes, prefix: h.ipv6.prefix },
+        log: this.rack.log,
+        name: h.name,
+      }),
+    );
+  }
+
+  private openCaptures(opts: LiveRackOptions): void {
+    const dir = opts.captureDir ?? this.topo.captures.dir;
+    for (const nic of this.rack.nics) {
+      const path = join(dir, `${nic.name}.${this.topo.captures.format}`);
+      const file: CaptureFile = this.captures!.open({
+        path,
+        format: this.topo.captures.format,
+        interfaceName: nic.name,
+        description: `EOP interface of ${nic.host.name} (${this.topo.name}, live, wall-clock timestamps)`,
+        maxFileBytes: this.topo.captures.maxFileMiB * 1024 * 1024,
+        maxFiles: this.topo.captures.maxFiles,
+      });
+      this.capturePaths.push(path);
+      const e0 = this.epoch0Ns;
+      nic.trace = {
+        tx: (frame, t) => file.write(e0 + t, frame, 'out'),
+        rx: (frame, t) => file.write(e0 + t, frame, 'in'),
+      };
+    }
+  }
+
+  /** Brings the model up to the current live time (runs every due event). */
+  readonly sync = (): void => {
+    if (!this.started || this.stopped) return;
+    const v = this.runner.virtualNow();
+    const sched = this.rack.sched;
+    const due = sched.nextTime();
+    if (due <= v) {
+      this.syncBatches++;
+      const lag = v - due;
+      if (lag > this.syncMaxLag) this.syncMaxLag = lag;
+      if (lag > this.lagTol) this.syncLate++;
+    }
+    if (v > sched.now) sched.runUntil(v);
+  };
+
+  /**
+   * After frames were injected: a lone frame (ping, a request) is carried through the model at
+   * once by spinning on the wall clock while its next event is due within `SPIN_WINDOW_NS` (a few
+   * µs of modeled fabric time), for at most `SPIN_BUDGET_NS`, instead of going round the event loop
+   * once per event. Busy batches do not spin (that would take the CPU from the kernel and the
+   * applications); they go through the live runner, which runs everything due on its next turn.
+   */
+  private readonly afterInject = (frames: number): void => {
+    if (frames <= SPIN_MAX_FRAMES && this.started && !this.stopped) {
+      const sched = this.rack.sched;
+      const deadline = this.clock.nowNs() + SPIN_BUDGET_NS;
+      for (;;) {
+        const next = sched.nextTime();
+        if (next === Infinity || next - this.runner.virtualNow() > SPIN_WINDOW_NS) break;
+        this.sync();
+        if (this.clock.nowNs() > deadline) break;
+      }
+    }
+    this.runner.poke();
+  };
+
+  /** Starts pacing the model against the wall clock. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.runner.start();
+  }
+
+  /** Late event batches and the largest lag so far (cheap; status() has the rest). */
+  lateness(): { lateBatches: number; maxLagNs: number } {
+    const rs = this.runner.stats;
+    return { lateBatches: rs.lateBatches + this.syncLate, maxLagNs: Math.max(rs.maxLagNs, this.syncMaxLag) };
+  }
+
+  /** The status view; rates are over the time since the previous call. */
+  status(): LiveStatus {
+    const now = this.clock.nowNs();
+    const hosts: HostStatus[] = [];
+    for (const h of this.topo.hosts) {
+      const nic = this.rack.nic(h.name);
+      const th = this.tapHosts.find((t) => t.cfg.name === h.name);
+      const prev = this.prev.get(h.name);
+      const dt = prev ? (now - prev.t) / 1e9 : (now - this.startWallNs) / 1e9;
+      const txGbps = dt > 0 ? ((nic.c.txBytes - (prev?.tx ?? 0)) * 8) / dt / 1e9 : 0;
+      const rxGbps = dt > 0 ? ((nic.c.rxBytes - (prev?.rx ?? 0)) * 8) / dt / 1e9 : 0;
+      this.prev.set(h.name, { t: now, tx: nic.c.txBytes, rx: nic.c.rxBytes });
+      const drops: Record<string, number> = { ...nic.drops.toJSON() };
+      const extra = th ? th.bridge.drops : this.stacks.get(h.name)?.drops;
+      for (const [k, v] of extra?.entries() ?? []) drops[k] = (drops[k] ?? 0) + v;
+      let links = 0;
+      let up = 0;
+      const down: string[] = [];
+      for (const qp of nic.qps) {
+        if (!qp) continue;
+        links++;
+        if (qp.up) up++;
+        else down.push(`${qp.peerName}:${qp.state}`);
+      }
+      const ts = th && !th.bridge.tap.closed ? th.bridge.tap.stats : null;
+      hosts.push({
+        name: h.name,
+        attach: th ? 'tap' : 'builtin',
+        netns: th?.ns ?? null,
+        txFrames: nic.c.txFrames,
+        rxFrames: nic.c.rxFrames,
+        txBytes: nic.c.txBytes,
+        rxBytes: nic.c.rxBytes,
+        txGbps,
+        rxGbps,
+        drops,
+        linksUp: up,
+        links,
+        linksDown: down,
+        failure: th?.bridge.failure ?? null,
+        tapWriteDropped: ts?.writeDropped ?? 0,
+        paused: th?.bridge.isPaused ?? false,
+        tapPauses: th?.bridge.c.pauses ?? 0,
+        groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
+        groMergedFrames: th?.bridge.gro?.c.mergedFrames ?? 0,
+      });
+    }
+    const rs = this.runner.stats;
+    let captureFrames = 0;
+    let captureDrops = 0;
+    for (const s of Object.values(this.captures?.stats() ?? {})) {
+      captureFrames += s.frames;
+      captureDrops += s.droppedFrames;
+    }
+    return {
+      uptimeS: (now - this.startWallNs) / 1e9,
+      hosts,
+      lateBatches: rs.lateBatches + this.syncLate,
+      maxLagNs: Math.max(rs.maxLagNs, this.syncMaxLag),
+      lastLagNs: rs.lastLagNs,
+      batches: rs.batches + this.syncBatches,
+      eventsRun: this.rack.sched.executed,
+      captureFrames,
+      captureDrops,
+    };
+  }
+
+  /** Removes every namespace and TAP this rack made; closes captures. Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.runner.stop();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    for (const t of this.tapHosts) {
+      try {
+        t.bridge.close();
+      } catch {
+        // best effort
+      }
+    }
+    for (const tap of this.madeTaps) {
+      try {
+        tap.close();
+      } catch {
+        // best effort
+      }
+    }
+    for (const ns of this.madeNs.splice(0)) {
+      try {
+        netnsDelete(ns);
+      } catch {
+        // best effort; `eop down` finds what is left
+      }
+    }
+    // A TAP that never made it into its namespace vanishes with its fd; make sure.
+    for (const tap of this.madeTaps.splice(0)) {
+      try {
+        if (linkExists(tap.name)) linkDelete(tap.name);
+      } catch {
+        // best effort
+      }
+    }
+    try {
+      this.captures?.closeAll();
+    } catch {
+      // never let capture cleanup stop the rest
+    }
+  }
+}
+
+function fmtGbps(g: number): string {
+  return g >= 10 ? g.toFixed(1) : g >= 0.01 ? g.toFixed(2) : g === 0 ? '0' : g.toFixed(4);
+}
+
+/** The status view: one line per host, then the live-mode health line. */
+export function formatLiveStatus(s: LiveStatus): string {
+  const lines: string[] = [];
+  for (const h of s.hosts) {
+    const drops = Object.entries(h.drops)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    const links = h.linksUp === h.links ? `links ${h.linksUp}/${h.links} up` : `links ${h.linksUp}/${h.links} up (${h.linksDown.join(', ')})`;
+    lines.push(
+      `  ${h.name.padEnd(8)} ${(h.attach === 'tap' ? `tap ${h.netns}` : 'built-in').padEnd(14)} ` +
+        `tx ${h.txFrames} fr ${fmtGbps(h.txGbps)} Gb/s  rx ${h.rxFrames} fr ${fmtGbps(h.rxGbps)} Gb/s  ${links}` +
+        `  drops ${drops || '0'}` +
+        (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
+        (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
+        (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +
+        (h.failure ? `  FAILED: ${h.failure}` : ''),
+    );
+  }
+  const behind =
+    s.lateBatches > 0
+      ? `BEHIND: emulator slower than the model: ${s.lateBatches} of ${s.batches} event batches late (> 1 ms), max lag ${(s.maxLagNs / 1e6).toFixed(2)} ms`
+      : `keeping up: 0 of ${s.batches} event batches late, max lag ${(s.maxLagNs / 1e6).toFixed(3)} ms`;
+  lines.push(
+    `  live: ${behind}; ${s.eventsRun} events; captures ${s.captureFrames} frames${s.captureDrops ? `, ${s.captureDrops} dropped` : ''}`,
+  );
+  return `status at ${s.uptimeS.toFixed(1)} s:\n${lines.join('\n')}`;
+}

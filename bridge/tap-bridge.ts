@@ -1,0 +1,282 @@
+/**
+ * TAP ⇄ EOP interface: attaches one emulated host's EOP interface (a `FramePort`) to a Linux TAP
+ * device, frames both ways, unmodified (plain TAP, no virtio_net_hdr: what crosses the fabric is
+ * exactly the Ethernet frame the kernel sent, with the checksums the kernel computed).
+ *
+ * TAP → fabric: each wake-up's batch (views valid only in the callback) is first brought to the
+ * current live time (`sync()`: the scheduler runs every event that is due, so the frame enters the
+ * model at the wall-clock instant it arrived, never in the past), then each frame is checked
+ * (`checkEdgeFrame`: runts < 14 bytes and frames above MTU + 18 are dropped and counted by code)
+ * and handed to `port.transmit`. Back-pressure: when the interface has no room for a frame
+ * (`txSpace` 0: its queue pair is full, the peer's ring is out of credits), the rest of the batch
+ * is copied into a small holding queue and reading from the TAP pauses, so the kernel's TAP queue
+ * (txqueuelen) holds further frames, as a NIC stops its netdev queue; `onTxDrained` resumes (or,
+ * after 200 ms without draining, e.g. with no peer link up, a watchdog offers the held frames
+ * anyway, the interface drops and counts them, and reading resumes). Only
+ * if the holding queue itself is full is a frame dropped (counted as ERR_EOP_TX_QUEUE_FULL), and the
+ * kernel drops (and counts, `ip -s link`) when its own queue overflows while we are paused.
+ *
+ * fabric → TAP: frames the interface delivers (views into emulated memory, valid only during the
+ * call) are written to the TAP at once: the addon copies them into the kernel or into its bounded
+ * write queue. The write happens while the scheduler runs the delivery event, which the live
+ * runner never runs before its time: a frame reaches the namespace no earlier than the model allows.
+ */
+import { DropCounters, ErrorCode } from '../src/errors.js';
+import type { FramePort } from '../src/eop/frame-port.js';
+import { checkEdgeFrame } from '../src/wire/ethernet.js';
+import { TcpCoalescer } from './tcp-coalesce.js';
+import type { FrameBatch, TapIoError, TapStats } from './tap-device.js';
+
+/** The part of TapDevice the bridge uses (a fake can stand in for tests). */
+export interface TapLike {
+  readonly name: string;
+  readonly closed: boolean;
+  readonly failed: boolean;
+  readonly stats: TapStats;
+  /** 0, or the virtio_net_hdr size in front of every frame (TAP opened with vnetHdr). */
+  readonly vnetHdrSize?: number;
+  onFrames(cb: ((batch: FrameBatch) => void) | null): unknown;
+  onError(cb: ((err: TapIoError) => void) | null): unknown;
+  write(frame: Uint8Array): boolean;
+  close(): void;
+}
+
+/** Drop reasons the bridge counts besides ErrorCode values. */
+export const BridgeDrop = {
+  /** The TAP failed (deleted underneath); frames for it are dropped. */
+  TAP_GONE: 'tap-gone',
+  /** The TAP's write queue was full or the write failed (the addon counts why). */
+  TAP_WRITE: 'tap-write',
+  /** A frame from a vnet-header TAP that still needed a checksum or segmentation. */
+  VNET_OFFLOAD: 'vnet-offload-unexpected',
+} as const;
+
+export class BridgeCounters {
+  /** Frames read from the TAP. */
+  tapInFrames = 0;
+  tapInBytes = 0;
+  /** Frames the EOP interface accepted from the TAP. */
+  toFabricFrames = 0;
+  toFabricBytes = 0;
+  /** Frames delivered by the EOP interface and written to the TAP. */
+  toTapFrames = 0;
+  toTapBytes = 0;
+  /** Times reading paused because the interface had no room. */
+  pauses = 0;
+  /** Frames that waited in the holding queue. */
+  held = 0;
+  /** Pauses ended by the watchdog because the interface did not drain in time. */
+  stalls = 0;
+}
+
+export interface TapBridgeOptions {
+  /** Brings the model to the current live time (run due events); called before frames enter. */
+  sync?: () => void;
+  /** Asks the live runner to run promptly (frames were just injected); gets the batch size. */
+  poke?: (frames: number) => void;
+  /** Called once when the TAP fails (e.g. deleted underneath), with a sentence naming it. */
+  onFailure?: (message: string, err: TapIoError) => void;
+  /** Holding queue for frames read while the interface was full (default 256). */
+  holdFrames?: number;
+  /**
+   * With a TAP opened with vnetHdr (and offload off, so the kernel hands over finished frames):
+   * merge TCP segments on the way into the TAP, as GRO does (see tcp-coalesce.ts). Default true
+   * when the TAP has a vnet header.
+   */
+  coalesce?: boolean;
+}
+
+/** A pause that lasts longer than this ends anyway (see pause()). */
+const STALL_MS = 200;
+
+function dstMacOf(f: Uint8Array): number {
+  return f[0]! * 0x10000000000 + f[1]! * 0x100000000 + ((f[2]! << 24) >>> 0) + (f[3]! << 16) + (f[4]! << 8) + f[5]!;
+}
+
+export class TapBridge {
+  readonly c = new BridgeCounters();
+  /** Frames dropped at the bridge, by code (the interface counts its own drops). */
+  readonly drops = new DropCounters();
+  /** Set when the TAP failed: the reason, naming the interface. */
+  failure: string | null = null;
+  private readonly held: Uint8Array[] = [];
+  private readonly holdMax: number;
+  private paused = false;
+  private closed = false;
+  private readonly vh: number;
+  /** Set when writes into the TAP are coalesced. */
+  readonly gro: TcpCoalescer | null = null;
+  private flushQueued = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly tap: TapLike,
+    readonly port: FramePort,
+    private readonly opts: TapBridgeOptions = {},
+  ) {
+    this.holdMax = opts.holdFrames ?? 256;
+    this.vh = tap.vnetHdrSize ?? 0;
+    if (this.vh > 0) {
+      // Every write needs the header: a coalescer writes single frames with a zero one.
+      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f) => tap.write(f), () => this.drops.add(BridgeDrop.TAP_WRITE));
+      if (opts.coalesce === false) this.gro.disableMerging();
+    }
+    port.setReceiver(this.fromFabric);
+    tap.onError(this.onTapError);
+    tap.onFrames(this.onBatch);
+  }
+
+  /** True while reading is paused for back-pressure. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Frames waiting in the holding queue. */
+  get heldFrames(): number {
+    return this.held.length;
+  }
+
+  /** One TAP frame into the fabric (exported for tests). Returns true if the interface took it. */
+  ingest(frame: Uint8Array): boolean {
+    const code = checkEdgeFrame(frame, this.port.mtu);
+    if (code !== null) {
+      this.drops.add(code);
+      return false;
+    }
+    const ok = this.port.transmit(frame);
+    if (ok) {
+      this.c.toFabricFrames++;
+      this.c.toFabricBytes += frame.length;
+    }
+    return ok;
+  }
+
+  private readonly onBatch = (batch: FrameBatch): void => {
+    if (this.closed) return;
+    this.opts.sync?.();
+    const lengths = batch.lengths;
+    const buf = batch.buffer;
+    let off = 0;
+    const vh = this.vh;
+    for (let i = 0; i < batch.count; i++) {
+      const len = lengths[i]! - vh;
+      if (vh > 0 && (buf[off]! !== 0 || buf[off + 1]! !== 0)) {
+        // The kernel asked us to finish a checksum or segment (offloads are off, so it should not).
+        off += len + vh;
+        this.c.tapInFrames++;
+        this.drops.add(BridgeDrop.VNET_OFFLOAD);
+        continue;
+      }
+      const frame = buf.subarray(off + vh, off + vh + len);
+      off += len + vh;
+      this.c.tapInFrames++;
+      this.c.tapInBytes += len;
+      if (this.paused || (len >= 14 && this.port.txSpace(dstMacOf(frame)) <= 0 && checkEdgeFrame(frame, this.port.mtu) === null)) {
+        this.hold(frame);
+        continue;
+      }
+      this.ingest(frame);
+    }
+    this.opts.poke?.(batch.count);
+  };
+
+  private hold(frame: Uint8Array): void {
+    if (!this.paused) this.pause();
+    if (this.held.length >= this.holdMax) {
+      this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL);
+      return;
+    }
+    this.held.push(new Uint8Array(frame)); // a copy (Buffer.slice would be a view)
+    this.c.held++;
+  }
+
+  private pause(): void {
+    this.paused = true;
+    this.c.pauses++;
+    this.tap.onFrames(null);
+    this.port.onTxDrained(this.onDrained);
+    // Watchdog: an interface that never drains (no peer link up) must not stop this TAP for good.
+    this.stallTimer = setTimeout(this.onStall, STALL_MS);
+    this.stallTimer.unref?.();
+  }
+
+  private readonly onStall = (): void => {
+    this.stallTimer = undefined;
+    if (this.closed || !this.paused) return;
+    this.c.stalls++;
+    this.opts.sync?.();
+    for (const f of this.held.splice(0)) this.ingest(f); // the interface drops and counts what it cannot take
+    this.resume();
+    this.opts.poke?.(0);
+  };
+
+  private resume(): void {
+    this.paused = false;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (!this.tap.closed && !this.tap.failed) this.tap.onFrames(this.onBatch);
+  }
+
+  private readonly onDrained = (): void => {
+    if (this.closed || !this.paused) return;
+    // Runs inside a scheduler event: the model's time is the current live time.
+    while (this.held.length > 0) {
+      const f = this.held[0]!;
+      if (this.port.txSpace(dstMacOf(f)) <= 0) {
+        this.port.onTxDrained(this.onDrained);
+        return;
+      }
+      this.held.shift();
+      this.ingest(f);
+    }
+    this.resume();
+  };
+
+  private readonly fromFabric = (frame: Uint8Array): void => {
+    if (this.closed || this.failure !== null) {
+      this.drops.add(BridgeDrop.TAP_GONE);
+      return;
+    }
+    this.c.toTapFrames++;
+    this.c.toTapBytes += frame.length;
+    if (this.gro) {
+      this.gro.push(frame);
+      if (this.gro.pending && !this.flushQueued) {
+        // The end of the current event batch: everything merged so far is due now.
+        this.flushQueued = true;
+        process.nextTick(this.flushGro);
+      }
+      return;
+    }
+    if (!this.tap.write(frame)) this.drops.add(BridgeDrop.TAP_WRITE);
+  };
+
+  private readonly flushGro = (): void => {
+    this.flushQueued = false;
+    if (!this.closed && this.failure === null) this.gro?.flush();
+  };
+
+  private readonly onTapError = (err: TapIoError): void => {
+    if (!err.fatal || this.failure !== null) return;
+    this.failure = `TAP ${err.iface} of host ${this.host} failed: ${err.message}`;
+    this.held.length = 0;
+    try {
+      this.tap.close();
+    } catch {
+      // already gone
+    }
+    this.opts.onFailure?.(this.failure, err);
+  };
+
+  /** Stops both directions and closes the TAP (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held.length = 0;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.port.setReceiver(() => {});
+    this.tap.onError(null);
+    this.tap.close();
+  }
+}
