@@ -27,7 +27,7 @@ import type { SparseMemory } from '../mem/sparse-memory.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
-import { tlpCount, type Link } from './link.js';
+import type { Link } from './link.js';
 import type { Ntb, NtbWindow } from './ntb.js';
 
 export interface SwitchConfig {
@@ -237,9 +237,13 @@ export class Fabric {
     let mps = tlpMax;
     if (a.cfg.mpsBytes < mps) mps = a.cfg.mpsBytes;
     if (b.cfg.mpsBytes < mps) mps = b.cfg.mpsBytes;
-    const n = tlpCount(addr, len, mps) || 1;
-    const serA = a.wireTimeNs(addr, len, mps);
-    const serB = a.nsPerByte === b.nsPerByte && a.tlpOverhead === b.tlpOverhead ? serA : b.wireTimeNs(addr, len, mps);
+    // TLP count and dword-padded payload, as in link.ts (low 32 bits suffice for power-of-two grids).
+    const lo = addr >>> 0;
+    const head = (mps & (mps - 1)) === 0 ? lo & (mps - 1) : addr % mps;
+    const n = Math.ceil((head + len) / mps) || 1;
+    const payload = Math.ceil(((lo & 3) + len) / 4) * 4;
+    const serA = (payload + n * a.tlpOverhead) * a.nsPerByte;
+    const serB = a.nsPerByte === b.nsPerByte && a.tlpOverhead === b.tlpOverhead ? serA : (payload + n * b.tlpOverhead) * b.nsPerByte;
     const sA = a.up.reserve(notBefore, serA);
     const eA = sA + serA;
     a.up.payloadBytes += len;

@@ -74,8 +74,7 @@ export function tlpOverheadBytes(cfg: Pick<LinkConfig, 'addr64' | 'ecrc'>): Byte
 /** Number of TLPs for a write of `len` bytes at `addr` with at most `maxPayload` bytes each. */
 export function tlpCount(addr: number, len: Bytes, maxPayload: Bytes): number {
   if (len <= 0) return 0;
-  const first = addr - (addr % maxPayload);
-  return Math.ceil((addr + len - first) / maxPayload);
+  return Math.ceil(((addr % maxPayload) + len) / maxPayload);
 }
 
 /** Payload bytes actually carried: whole dwords from the dword holding the first byte. */
