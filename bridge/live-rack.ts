@@ -167,9 +167,6 @@ export class LiveRack {
   private stopped = false;
   private started = false;
   private readonly startWallNs: number;
-  private syncLate = 0;
-  private syncMaxLag = 0;
-  private syncBatches = 0;
   private readonly lagTol: number;
   private prev = new Map<string, { t: number; tx: number; rx: number }>();
 
@@ -276,16 +273,7 @@ export class LiveRack {
   /** Brings the model up to the current live time (runs every due event). */
   readonly sync = (): void => {
     if (!this.started || this.stopped) return;
-    const v = this.runner.virtualNow();
-    const sched = this.rack.sched;
-    const due = sched.nextTime();
-    if (due <= v) {
-      this.syncBatches++;
-      const lag = v - due;
-      if (lag > this.syncMaxLag) this.syncMaxLag = lag;
-      if (lag > this.lagTol) this.syncLate++;
-    }
-    if (v > sched.now) sched.runUntil(v);
+    this.runner.syncNow();
   };
 
   /**
@@ -319,7 +307,7 @@ export class LiveRack {
   /** Late event batches and the largest lag so far (cheap; status() has the rest). */
   lateness(): { lateBatches: number; maxLagNs: number } {
     const rs = this.runner.stats;
-    return { lateBatches: rs.lateBatches + this.syncLate, maxLagNs: Math.max(rs.maxLagNs, this.syncMaxLag) };
+    return { lateBatches: rs.lateBatches, maxLagNs: rs.maxLagNs };
   }
 
   /** The status view; rates are over the time since the previous call. */
@@ -379,10 +367,10 @@ export class LiveRack {
     return {
       uptimeS: (now - this.startWallNs) / 1e9,
       hosts,
-      lateBatches: rs.lateBatches + this.syncLate,
-      maxLagNs: Math.max(rs.maxLagNs, this.syncMaxLag),
+      lateBatches: rs.lateBatches,
+      maxLagNs: rs.maxLagNs,
       lastLagNs: rs.lastLagNs,
-      batches: rs.batches + this.syncBatches,
+      batches: rs.batches,
       eventsRun: this.rack.sched.executed,
       captureFrames,
       captureDrops,

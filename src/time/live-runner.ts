@@ -66,11 +66,16 @@ export class LiveRunner {
     this.immediate = setImmediate(this.tick);
   }
 
-  private readonly tick = (): void => {
-    this.immediate = undefined;
-    this.timer = undefined;
+  /**
+   * Run every event due by the wall clock now. A bridge calls this before it injects a frame, so
+   * the frame enters a model that is up to date (never in its past); lateness is counted as usual.
+   */
+  syncNow(): void {
     if (!this.running) return;
-    const vnow = this.virtualNow();
+    this.runDue(this.virtualNow());
+  }
+
+  private runDue(vnow: Ns): void {
     const due = this.sched.nextTime();
     if (due <= vnow) {
       const lag = vnow - due;
@@ -79,7 +84,14 @@ export class LiveRunner {
       if (lag > this.stats.maxLagNs) this.stats.maxLagNs = lag;
       if (lag > this.lagToleranceNs) this.stats.lateBatches++;
     }
-    this.sched.runUntil(vnow);
+    if (vnow > this.sched.now) this.sched.runUntil(vnow);
+  }
+
+  private readonly tick = (): void => {
+    this.immediate = undefined;
+    this.timer = undefined;
+    if (!this.running) return;
+    this.runDue(this.virtualNow());
     const next = this.sched.nextTime();
     if (next === Infinity) {
       // Idle: wake up now and then so time keeps flowing for sources that inject frames.
@@ -87,7 +99,9 @@ export class LiveRunner {
       return;
     }
     const waitNs = next - this.virtualNow();
-    if (waitNs <= 1_000_000) this.immediate = setImmediate(this.tick);
-    else this.timer = setTimeout(this.tick, Math.floor(waitNs / 1_000_000));
+    // Timers have millisecond granularity and fire late, not early: sleep to a millisecond short
+    // of the event, then turn the loop until it is due.
+    if (waitNs <= 2_000_000) this.immediate = setImmediate(this.tick);
+    else this.timer = setTimeout(this.tick, Math.floor(waitNs / 1_000_000) - 1);
   };
 }
