@@ -172,7 +172,12 @@ export class TapBridge {
       off += len + vh;
       this.c.tapInFrames++;
       this.c.tapInBytes += len;
-      if (this.paused || (len >= 14 && this.port.txSpace(dstMacOf(frame)) <= 0 && checkEdgeFrame(frame, this.port.mtu) === null)) {
+      // Hold a frame only when the interface is full (back-pressure), not when no peer is up at all:
+      // then the interface drops and counts it at once (ERR_EOP_NO_PEER).
+      if (
+        this.paused ||
+        (len >= 14 && this.port.txSpace(dstMacOf(frame)) <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)
+      ) {
         this.hold(frame);
         continue;
       }

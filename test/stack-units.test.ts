@@ -63,6 +63,9 @@ class WirePort implements FramePort {
   txSpace(): number {
     return 1000;
   }
+  anyPeerUp(): boolean {
+    return true;
+  }
   onTxDrained(fn: () => void): void {
     this.sched.after(0, fn);
   }

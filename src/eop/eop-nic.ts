@@ -451,6 +451,11 @@ export class EopNic implements FramePort {
     return Math.max(0, Math.min(space, this.stagingFreeCount) - reserve);
   }
 
+  anyPeerUp(): boolean {
+    for (const qp of this.qps) if (qp && qp.up) return true;
+    return false;
+  }
+
   onTxDrained(fn: () => void): void {
     this.drainWaiters.push(fn);
     if (this.drainWaiters.length === 1) this.host.sched.after(0, this.checkDrained);

@@ -27,6 +27,8 @@ export interface FramePort {
   transmit(frame: Uint8Array, meta?: TxMeta): boolean;
   /** Frames the interface can queue now for `dstMac` without dropping. */
   txSpace(dstMac: number): number;
+  /** True while at least one peer link is up: with none, `txSpace` is 0 but waiting is pointless. */
+  anyPeerUp(): boolean;
   /**
    * Call `fn` once, after the interface's transmit queues have drained to half or less: how a
    * sender that offers frames as fast as they are taken waits without polling.

@@ -68,6 +68,9 @@ class FakePort implements FramePort {
   txSpace(): number {
     return this.space;
   }
+  anyPeerUp(): boolean {
+    return true;
+  }
   onTxDrained(fn: () => void): void {
     this.drained.push(fn);
   }
