@@ -18,7 +18,7 @@ import { DropCounters, ErrorCode } from '../errors.js';
 import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map.js';
 import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
-import { DescFlag, DescStatus } from '../host/hrdma.js';
+import { DescFlag } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
 import {
@@ -637,11 +637,10 @@ export class EopNic implements FramePort {
   private readonly onDmaComplete = (): void => {
     const dma = this.host.dma;
     while (this.dmaClean !== dma.tail) {
-      const status = dma.status(this.dmaClean);
-      if (status === DescStatus.PENDING) break;
-      const cookie = dma.cookie(this.dmaClean);
+      const cookie = dma.reap(this.dmaClean);
+      if (cookie < 0) break;
       if (cookie) this.releaseStaging(cookie - 1);
-      if (status === DescStatus.ERROR) {
+      if (dma.reapedError) {
         // Count what actually went wrong (the engine wrote it into the descriptor), once per frame.
         if (cookie) this.drops.add(dma.errorCode(this.dmaClean));
       }

@@ -175,6 +175,23 @@ export class HrdmaEngine {
     return ERROR_TABLE[m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.ERROR, true)] ?? ErrorCode.DMA_BAD_DESCRIPTOR;
   }
 
+  /**
+   * For the driver's completion walk: -1 while descriptor `i` is pending, else its cookie;
+   * `reapedError` then says whether it completed with an error. One page lookup for both fields.
+   */
+  reap(i: number): number {
+    const a = this.descAddr(i);
+    const m = this.host.memory;
+    const dv = m.pageDataView(a);
+    const o = m.pageOffset(a);
+    const status = dv.getUint32(o + Desc.STATUS, true);
+    if (status === DescStatus.PENDING) return -1;
+    this.reapedError = status === DescStatus.ERROR;
+    return getU64(dv, o + Desc.COOKIE);
+  }
+
+  reapedError = false;
+
   /** The driver's tag in descriptor `i`. */
   cookie(i: number): number {
     const a = this.descAddr(i);
