@@ -82,3 +82,17 @@ describe('bench: scenario files', () => {
     });
   });
 });
+
+describe('scenario link settings', () => {
+  it('rack.link gen and width apply when no variant sets them (and the limit follows)', async () => {
+    const { runScenario } = await import('../src/bench/run.js');
+    const s = parseScenarioText('name: slow\nmessageBytes: [8192]\nrack:\n  link: {gen: 1, width: 1}\nvariants:\n  - {name: a, traffic: udp}\n  - {name: b, traffic: udp, gen: 3, width: 8}\n', 'slow.yaml');
+    expect(s.variants.map((v) => [v.gen, v.width])).toEqual([[1, 1], [3, 8]]);
+    const run = runScenario(s, {});
+    const [a, b] = run.points;
+    // Gen1 x1, MPS 256, 64-bit headers, 4 %: 2 × 256/280 / 1.04 = 1.758 Gb/s
+    expect(a!.limitGbps).toBeCloseTo(1.758, 2);
+    expect(a!.gbps).toBeLessThanOrEqual(a!.limitGbps);
+    expect(b!.gbps).toBeGreaterThan(5 * a!.gbps);
+  });
+});

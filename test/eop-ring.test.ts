@@ -404,3 +404,18 @@ describe('EOP interrupts', () => {
     expect(rack.nic('h1').qp(2)!.c.txRingFull).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('racks too big for a host address space', () => {
+  it('say which setting to reduce (CONFIG_INVALID), not an internal error', () => {
+    const hosts: HostSpec[] = [{ name: 'mh', mac: 0, management: true }];
+    for (let i = 1; i <= 200; i++) hosts.push({ name: `c${i}`, mac: 0x02e000000000 + i });
+    let err: unknown;
+    try {
+      new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP, mtu: 65510, ringSlots: 4096 } }));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(String((err as Error).message)).toContain('eop.ringSlots');
+  });
+});

@@ -372,3 +372,17 @@ describe('every problem is listed', () => {
     expect(e.message.split('\n')).toEqual(e.problems);
   });
 });
+
+describe('traffic that cannot work is refused up front', () => {
+  it('a UDP stream to the echo port, and sizes that do not fit the sender MTU, name the field', () => {
+    const e = yamlError(
+      'hosts: [a, {name: b, mtu: 9000}]\ntraffic:\n  - {kind: udp, from: a, to: b, dstPort: 7}\n  - {kind: udp, from: a, to: b, messageBytes: 2000}\n  - {kind: udp, from: b, to: a, messageBytes: 8972}\n  - {kind: ping, from: a, to: b, payloadBytes: 1460, ipv6: true}\n  - {kind: udp, from: a, to: b, messageBytes: 8}\n',
+    );
+    expect(e.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(e.message).toContain('traffic[0].dstPort: port 7 is the echo service');
+    expect(e.message).toContain('traffic[1].messageBytes: 2000 bytes do not fit the MTU of "a" (1500): at most 1472');
+    expect(e.message).not.toContain('traffic[2]'); // b has MTU 9000: 8972 fits
+    expect(e.message).toContain('traffic[3].payloadBytes: 1460 bytes do not fit the MTU of "a" (1500): at most 1452');
+    expect(e.message).toContain('traffic[4].messageBytes: a UDP stream needs at least 16 bytes');
+  });
+});

@@ -299,13 +299,17 @@ function expand(file: ScenarioFile, source: string): Scenario {
         .map(([k]) => (MATRIX_LABEL[k] ?? String)(c[k]))
         .join(' ');
       const { name, rack, stack, note: _note, ...fields } = v;
+      const merged = mergeRack(file.rack, rack);
+      // A link given under `rack.link` counts, below anything the variant, defaults or matrix say.
+      const rl = merged.link ?? {};
       variants.push({
         ...VARIANT_DEFAULTS,
+        ...stripUndef({ gen: rl.gen, width: rl.width, mpsBytes: rl.mpsBytes }),
         ...(file.defaults ?? {}),
         ...stripUndef(fields),
         ...c,
         name: suffix ? `${name} · ${suffix}` : name,
-        rack: mergeRack(file.rack, rack),
+        rack: merged,
         stack: { ...DEFAULT_STACK, ...stripUndef(file.stack ?? {}), ...stripUndef(stack ?? {}) },
       } as Variant);
     }
@@ -401,7 +405,8 @@ export function parseScenario(input: unknown, source: string, locate?: Locate): 
 /** Parse scenario text (YAML; JSON is YAML too). */
 export function parseScenarioText(text: string, source: string): Scenario {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lc });
+  // A byte-order mark from some editors is not content.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { prettyErrors: false, uniqueKeys: true, lineCounter: lc });
   if (doc.errors.length > 0) {
     throw invalid(
       source,
@@ -411,7 +416,13 @@ export function parseScenarioText(text: string, source: string): Scenario {
       }),
     );
   }
-  return parseScenario(doc.toJS({ maxAliasCount: 1000 }), source, yamlLocate(doc, lc));
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 }); // bounded: an alias bomb is an error, not a hang
+  } catch (err) {
+    throw invalid(source, [`malformed YAML: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  return parseScenario(value, source, yamlLocate(doc, lc));
 }
 
 export function loadScenario(path: string): Scenario {

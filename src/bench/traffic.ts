@@ -29,6 +29,7 @@
  * to the receiving application, over the window in which every flow is past warm-up and still
  * running; latencies are per message, from the send call to the receiving application.
  */
+import { EopError, ErrorCode } from '../errors.js';
 import { DEFAULT_EOP, type EopNic } from '../eop/eop-nic.js';
 import { DEFAULT_CPU } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA } from '../host/hrdma.js';
@@ -260,7 +261,7 @@ class Flow {
     }
     this.unsentBytes += this.messageBytes;
     this.writing = false;
-    this.pump();
+    if (!this.waitingDrain) this.pump(); // else the drain callback pumps (registering it twice would pump twice)
     this.startWrite();
   };
 
@@ -396,6 +397,14 @@ class PingPong {
   ) {
     this.payloadMax = mtu - 28;
     this.frames = Math.ceil(messageBytes / this.payloadMax);
+    // A message is handed over in one go: it must fit the room the interface gives a sender.
+    const room = client.cfg.txQueueFrames - (client.cfg.txQueueFrames >> 3);
+    if (this.frames > room) {
+      throw new EopError(
+        ErrorCode.CONFIG_INVALID,
+        `ping-pong: a ${messageBytes}-byte message is ${this.frames} frames at MTU ${mtu}, more than the ${room} a sender may queue; raise rack.mtu or rack.eop.txQueueFrames`,
+      );
+    }
     const fb = Math.min(messageBytes, this.payloadMax) + UDP_FRAME_OVERHEAD;
     this.bufs = [new Uint8Array(fb), new Uint8Array(fb)];
     header(this.bufs[0], server.mac, client.mac, Kind.REQUEST, id);

@@ -73,12 +73,19 @@ function benchCommand(path: string | undefined, flags: BenchFlags): number {
       : undefined,
   });
   if (flags.seed !== undefined) run.scenario = { ...run.scenario, seed: flags.seed };
-  if (flags.svg) writeFileSync(flags.svg, toSvg(run));
   if (flags.json) process.stdout.write(toJsonLines(run));
   else if (flags.csv) process.stdout.write(toCsv(run));
   else {
     process.stdout.write(formatTable(run) + '\n\nGb/s by message size\n' + formatMatrix(run) + '\n');
-    process.stdout.write(`\n${run.points.length} points in ${(run.wallMs / 1000).toFixed(1)} s wall${flags.svg ? `; plot written to ${flags.svg}` : ''}\n`);
+    process.stdout.write(`\n${run.points.length} points in ${(run.wallMs / 1000).toFixed(1)} s wall${flags.svg ? `; plot to ${flags.svg}` : ''}\n`);
+  }
+  // The plot last: an unwritable path must not cost the results already printed.
+  if (flags.svg) {
+    try {
+      writeFileSync(flags.svg, toSvg(run));
+    } catch (e) {
+      throw new EopError(ErrorCode.USAGE, `cannot write the plot to ${flags.svg}: ${(e as Error).message}`);
+    }
   }
   return 0;
 }

@@ -3,6 +3,7 @@
  * an IOMMU, an interrupt controller, an HRDMA engine and a CPU that can copy. Hosts are wired into
  * a fabric by the topology builder; the EOP driver runs on top (src/eop).
  */
+import { EopError, ErrorCode } from '../errors.js';
 import { Iommu } from '../pcie/iommu.js';
 import { Link, type LinkConfig } from '../pcie/link.js';
 import { Ntb } from '../pcie/ntb.js';
@@ -81,7 +82,11 @@ export class Host implements Endpoint {
     // Step over the MSI hole.
     if (base < MSI_BASE + 0x10_0000 && base + bytes > MSI_BASE) base = Math.ceil((MSI_BASE + 0x10_0000) / align) * align;
     if (base + bytes > this.memory.sizeBytes) {
-      throw new Error(`${this.name}: out of RAM allocating ${bytes} bytes for ${label}`);
+      // Reachable from a valid-looking rack file (many hosts × jumbo MTU × many ring slots).
+      throw new EopError(
+        ErrorCode.CONFIG_INVALID,
+        `${this.name}: ${label} need ${bytes} bytes at 0x${base.toString(16)}, beyond the host's ${this.memory.sizeBytes}-byte address space; use fewer eop.ringSlots, a smaller MTU or fewer hosts`,
+      );
     }
     this.allocNext = base + bytes;
     this.regions.push({ label, base, bytes });

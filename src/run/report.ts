@@ -2,6 +2,7 @@
  * Turns a run into a report: a plain object (for --json) and aligned text tables (for people).
  */
 import { effectiveWriteGbps } from '../pcie/link.js';
+import { StackDrop } from '../stack/host-stack.js';
 import { formatNs, gbpsOf, type Ns } from '../time/units.js';
 import type { RunResult } from './run-rack.js';
 
@@ -135,8 +136,8 @@ export function buildReport(r: RunResult): Report {
     pings: r.pings.map(({ spec, pinger }) => {
       const res = pinger.result;
       if (!res) {
-        problems.push(`ping ${spec.from} → ${spec.to}: did not finish`);
-        return { from: spec.from, to: spec.to, family: pinger.family, sent: 0, received: 0, lost: 0, rttUs: null };
+        problems.push(`ping ${spec.from} → ${spec.to}: did not finish (${pinger.sent} sent, ${pinger.received} replies so far)`);
+        return { from: spec.from, to: spec.to, family: pinger.family, sent: pinger.sent, received: pinger.received, lost: pinger.sent - pinger.received, rttUs: null };
       }
       if (res.lost > 0) problems.push(`ping ${spec.from} → ${spec.to}: ${res.lost} of ${res.sent} lost`);
       return {
@@ -159,6 +160,7 @@ export function buildReport(r: RunResult): Report {
       const received = flow?.received ?? 0;
       const lost = st.sentFrames - received;
       if (lost > 0 || (flow?.corrupt ?? 0) > 0) problems.push(`udp ${spec.from} → ${spec.to}: ${lost} lost, ${flow?.corrupt ?? 0} corrupt`);
+      // Both rates in Ethernet frame bytes, counted after the first frame over first → last.
       return {
         from: spec.from,
         to: spec.to,
@@ -169,7 +171,7 @@ export function buildReport(r: RunResult): Report {
         corrupt: flow?.corrupt ?? 0,
         reordered: flow?.reordered ?? 0,
         droppedByInterface: st.droppedByInterface,
-        gbps: round2(flow ? gbpsOf(flow.receivedBytes, flow.lastRxNs - flow.firstRxNs) : 0),
+        gbps: round2(flow && received > 1 ? gbpsOf((received - 1) * st.frameBytes, flow.lastRxNs - flow.firstRxNs) : 0),
         offeredGbps: round2(st.offeredGbps),
       };
     }),
@@ -182,8 +184,19 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
+/** Stack counters that are normal traffic handling, not losses (frames meant for someone else). */
+const BY_DESIGN = new Set<string>([
+  StackDrop.NOT_FOR_US,
+  StackDrop.ARP_OTHER_TARGET,
+  StackDrop.IP_NOT_FOR_US,
+  StackDrop.UDP_PORT_CLOSED,
+  StackDrop.UNKNOWN_ETHERTYPE,
+  StackDrop.UNKNOWN_IP_PROTOCOL,
+  StackDrop.VLAN_TAGGED,
+]);
+
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
-  return Object.fromEntries(Object.entries(d).filter(([k]) => k.startsWith('ERR_') === errors));
+  return Object.fromEntries(Object.entries(d).filter(([k]) => !BY_DESIGN.has(k) === errors));
 }
 
 function round2(x: number): number {
@@ -273,7 +286,7 @@ export function formatReport(rep: Report): string {
     out.push('', 'UDP streams');
     out.push(
       table(
-        ['from', 'to', 'msg bytes', 'sent', 'received', 'lost', 'corrupt', 'reordered', 'achieved Gb/s', 'offered Gb/s'],
+        ['from', 'to', 'msg bytes', 'sent', 'received', 'lost', 'corrupt', 'reordered', 'achieved Gb/s (frames)', 'offered Gb/s'],
         rep.streams.map((s) => [s.from, s.to, s.messageBytes, s.sent, s.received, s.lost, s.corrupt, s.reordered, s.gbps, s.offeredGbps]),
       ),
     );

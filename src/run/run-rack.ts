@@ -127,7 +127,7 @@ function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): 
         format: topo.captures.format,
         interfaceName: nic.name,
         description: `EOP interface of ${nic.host.name} (${topo.name})`,
-        maxFileBytes: topo.captures.maxFileMiB * 1024 * 1024,
+        maxFileBytes: Math.floor(topo.captures.maxFileMiB * 1024 * 1024),
         maxFiles: topo.captures.maxFiles,
       });
       capturePaths.push(path);

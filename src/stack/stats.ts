@@ -60,6 +60,10 @@ export function summarize(values: ArrayLike<number>): Summary {
 }
 
 /** Gbit/s of `bytes` over the interval [firstNs, lastNs]; 0 if the interval is empty. */
+/**
+ * Rate of a sequence of items seen at `firstNs` … `lastNs`: pass the bytes of every item but the
+ * first (the interval starts when the first one is already counted), else a short run reads high.
+ */
 export function throughputGbps(bytes: number, firstNs: Ns, lastNs: Ns): number {
   const d = lastNs - firstNs;
   return d > 0 ? (bytes * 8) / d : 0;

@@ -127,7 +127,7 @@ export class UdpStreamStats {
 
   /** Frame bytes accepted over [startNs, endNs]. */
   get offeredGbps(): Gbps {
-    return throughputGbps(this.sentFrameBytes, this.startNs, this.endNs);
+    return this.sentFrames > 1 ? throughputGbps(this.sentFrameBytes - this.frameBytes, this.startNs, this.endNs) : 0;
   }
 }
 
@@ -388,6 +388,9 @@ export class SinkFlowStats {
   streamId = -1;
   firstRxNs: Ns = -1;
   lastRxNs: Ns = -1;
+  /** The first good datagram: where the throughput interval starts. */
+  private firstGoodBytes: Bytes = 0;
+  private firstGoodRxNs: Ns = -1;
   /** The next in-order sequence number. */
   nextSeq = 0;
   /** Sequence numbers expected by earlier streams of this flow (see streamRestarts). */
@@ -410,7 +413,7 @@ export class SinkFlowStats {
 
   /** Good payload bytes over (last − first arrival). */
   get throughputGbps(): Gbps {
-    return throughputGbps(this.receivedBytes, this.firstRxNs, this.lastRxNs);
+    return this.received > 1 ? throughputGbps(this.receivedBytes - this.firstGoodBytes, this.firstGoodRxNs, this.lastRxNs) : 0;
   }
 
   /** @internal one datagram's payload, already past the UDP checksum. */
@@ -467,6 +470,10 @@ export class SinkFlowStats {
       }
       seen[i] |= bit;
       this.reordered++;
+    }
+    if (this.received === 0) {
+      this.firstGoodBytes = n;
+      this.firstGoodRxNs = now;
     }
     this.received++;
     this.receivedBytes += n;

@@ -976,6 +976,23 @@ function crossProblems(input: unknown): RawProblem[] {
     if (refs.length === 2 && refs[0]!.v === refs[1]!.v) {
       add(['traffic', i, 'to'], `must differ from "from" (both are "${refs[0]!.v}")`);
     }
+    if (t.kind === 'udp' && t.dstPort === 7) {
+      add(['traffic', i, 'dstPort'], 'port 7 is the echo service: the datagrams would come back, not be counted; use 9 (discard) or any other port');
+    }
+    // Sizes must fit the sender's MTU (IP + UDP/ICMP headers: 28 bytes over IPv4, 48 over IPv6).
+    const sender = typeof t.from === 'string' ? byName.get(t.from) : undefined;
+    const rawMtu = sender?.raw.mtu ?? input.mtu ?? DEFAULTS.mtu;
+    if (typeof rawMtu === 'number' && Number.isInteger(rawMtu)) {
+      const room = rawMtu - (t.kind === 'ping' && t.ipv6 === true ? 48 : 28);
+      const field = t.kind === 'udp' ? 'messageBytes' : 'payloadBytes';
+      const size = t[field] ?? (t.kind === 'udp' ? DEFAULTS.udp.messageBytes : DEFAULTS.ping.payloadBytes);
+      if (typeof size === 'number' && size > room) {
+        add(['traffic', i, field], `${size} bytes do not fit the MTU of "${String(t.from)}" (${rawMtu}): at most ${room}`);
+      }
+      if (t.kind === 'udp' && typeof size === 'number' && size < 16) {
+        add(['traffic', i, field], `a UDP stream needs at least 16 bytes per message for its sequence header (got ${size})`);
+      }
+    }
     if (t.kind === 'udp' && t.count !== undefined && t.durationUs !== undefined) {
       add(
         ['traffic', i, 'durationUs'],
