@@ -160,7 +160,8 @@ export class LiveRack {
   readonly capturePaths: string[] = [];
   readonly notes: string[] = [];
   /** Unix epoch ns at virtual time 0. */
-  readonly epoch0Ns: number;
+  /** Unix epoch ns at virtual time 0; set again when the runner starts (that fixes the mapping). */
+  epoch0Ns: number;
   private readonly clock: WallClock;
   private readonly madeNs: string[] = [];
   private readonly madeTaps: TapDevice[] = [];
@@ -190,15 +191,17 @@ export class LiveRack {
           this.attachStack(h);
         }
       }
+      // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
+      this.rack.boot();
+      // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
+      this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
+      if (this.captures) this.openCaptures(opts);
     } catch (e) {
+      // Anything failing after the first TAP (a capture directory we cannot write…) still
+      // removes every namespace and TAP made so far.
       this.cleanup();
       throw e;
     }
-    // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
-    this.rack.boot();
-    // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
-    this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
-    if (this.captures) this.openCaptures(opts);
   }
 
   private attachTap(h: HostConfig, ns: string, opts: LiveRackOptions): void {
@@ -258,14 +261,14 @@ export class LiveRack {
         format: this.topo.captures.format,
         interfaceName: nic.name,
         description: `EOP interface of ${nic.host.name} (${this.topo.name}, live, wall-clock timestamps)`,
-        maxFileBytes: this.topo.captures.maxFileMiB * 1024 * 1024,
+        maxFileBytes: Math.floor(this.topo.captures.maxFileMiB * 1024 * 1024),
         maxFiles: this.topo.captures.maxFiles,
       });
       this.capturePaths.push(path);
-      const e0 = this.epoch0Ns;
+
       nic.trace = {
-        tx: (frame, t) => file.write(e0 + t, frame, 'out'),
-        rx: (frame, t) => file.write(e0 + t, frame, 'in'),
+        tx: (frame, t) => file.write(this.epoch0Ns + t, frame, 'out'),
+        rx: (frame, t) => file.write(this.epoch0Ns + t, frame, 'in'),
       };
     }
   }
@@ -301,6 +304,8 @@ export class LiveRack {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    // The runner maps virtual time onto the wall clock from this moment on: so do the captures.
+    this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
     this.runner.start();
   }
 

@@ -119,7 +119,7 @@ export class TapBridge {
     this.vh = tap.vnetHdrSize ?? 0;
     if (this.vh > 0) {
       // Every write needs the header: a coalescer writes single frames with a zero one.
-      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f) => tap.write(f), () => this.drops.add(BridgeDrop.TAP_WRITE));
+      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f) => tap.write(f), (n) => this.drops.add(BridgeDrop.TAP_WRITE, n));
       if (opts.coalesce === false) this.gro.disableMerging();
     }
     port.setReceiver(this.fromFabric);
@@ -161,7 +161,9 @@ export class TapBridge {
     const vh = this.vh;
     for (let i = 0; i < batch.count; i++) {
       const len = lengths[i]! - vh;
-      if (vh > 0 && (buf[off]! !== 0 || buf[off + 1]! !== 0)) {
+      // NEEDS_CSUM or a GSO type: unfinished work we did not ask for (offloads are off).
+      // DATA_VALID (flags bit 1) only says the checksum was already verified: a finished frame.
+      if (vh > 0 && ((buf[off]! & 1) !== 0 || buf[off + 1]! !== 0)) {
         // The kernel asked us to finish a checksum or segment (offloads are off, so it should not).
         off += len + vh;
         this.c.tapInFrames++;

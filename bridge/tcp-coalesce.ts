@@ -54,8 +54,8 @@ export class TcpCoalescer {
     private readonly hdr: number,
     /** Writes one TAP frame (header included); returns false if dropped. */
     private readonly write: (frame: Uint8Array) => boolean,
-    /** Counts a failed write. */
-    private readonly onDrop: () => void = () => {},
+    /** Counts a failed write of `frames` fabric frames (a super-frame carries several). */
+    private readonly onDrop: (frames: number) => void = () => {},
   ) {
     this.buf = new Uint8Array(hdr + ETH + MAX_IP);
     this.one = new Uint8Array(hdr + ETH + MAX_IP + 64);
@@ -131,17 +131,17 @@ export class TcpCoalescer {
       }
       this.c.superFrames++;
       this.c.mergedFrames += this.segs;
-      this.emit(b.subarray(0, h + this.len), false);
+      this.emit(b.subarray(0, h + this.len), false, this.segs);
     }
     this.len = 0;
     this.segs = 0;
     this.closed = false;
   }
 
-  private emit(frame: Uint8Array, plain: boolean): void {
+  private emit(frame: Uint8Array, plain: boolean, frames = 1): void {
     if (plain) frame.fill(0, 0, this.hdr);
     this.c.writes++;
-    if (!this.write(frame)) this.onDrop();
+    if (!this.write(frame)) this.onDrop(frames);
   }
 
   private writeOne(f: Uint8Array): void {

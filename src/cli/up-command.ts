@@ -100,6 +100,17 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   const out = (s: string): void => void process.stdout.write(s + '\n');
   const err = (s: string): void => void process.stderr.write(s + '\n');
   const level = (flags.logLevel ?? 'warn') as 'error' | 'warn' | 'info' | 'debug';
+  // Signals from here on must not kill us before the namespaces are gone: setup runs `ip`
+  // synchronously, so remember a stop asked for meanwhile and honour it once set up.
+  let pendingSignal: NodeJS.Signals | null = null;
+  const early = (sig: NodeJS.Signals): void => {
+    pendingSignal ??= sig;
+  };
+  const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of STOP_SIGNALS) process.on(s, early);
+  const dropEarly = (): void => {
+    for (const s of STOP_SIGNALS) process.removeListener(s, early);
+  };
   let live: LiveRack;
   try {
     live = new LiveRack(topo, {
@@ -110,6 +121,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       onTapFailure: (msg) => err(`eop up: ${msg}; the rest of the rack keeps running`),
     });
   } catch (e) {
+    dropEarly();
     if (e instanceof EopError) {
       err(`eop up: ${e.message}`);
       return e.code === ErrorCode.CONFIG_INVALID || e.code === ErrorCode.TAP_OPEN || e.code === ErrorCode.TAP_ADDON_MISSING ? 2 : 1;
@@ -146,23 +158,24 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   return new Promise<number>((resolve) => {
     let statsTimer: NodeJS.Timeout | undefined;
     const printStatus = (): void => out(formatLiveStatus(live.status()));
+    let stopping = false;
     const finish = (sig: NodeJS.Signals): void => {
+      if (stopping) return; // a second Ctrl-C during teardown must not cut it short
+      stopping = true;
       if (statsTimer) clearInterval(statsTimer);
       clearInterval(behindTimer);
       process.removeListener('SIGUSR1', printStatus);
-      process.removeListener('SIGINT', finish);
-      process.removeListener('SIGTERM', finish);
-      process.removeListener('SIGHUP', finish);
       live.runner.stop();
       out(formatLiveStatus(live.status()));
       live.stop();
       rmSync(statePath, { force: true });
       out(`stopped (${sig}): removed ${live.tapHosts.map((t) => t.ns).join(', ')}`);
+      for (const s of STOP_SIGNALS) process.removeListener(s, finish);
       resolve(0);
     };
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
-    process.on('SIGHUP', finish); // the terminal went away: still clean up
+    // SIGHUP: the terminal went away; still clean up.
+    for (const s of STOP_SIGNALS) process.on(s, finish);
+    dropEarly();
     process.on('SIGUSR1', printStatus);
     process.on('exit', () => {
       // Last resort (an uncaught error): never leave namespaces behind.
@@ -192,6 +205,8 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       `ready: rack "${topo.name}" live, ${taps.length} host(s) on TAPs in namespaces ${live.tapHosts.map((t) => t.ns).join(', ')}` +
         `${live.stacks.size ? `, ${live.stacks.size} on the built-in stack` : ''}; stop with Ctrl-C (SIGINT) or SIGTERM, status on SIGUSR1 (pid ${process.pid})`,
     );
+    // A stop asked for during setup: honour it now that everything can be taken down.
+    if (pendingSignal) setImmediate(finish, pendingSignal);
   });
 }
 

@@ -447,7 +447,9 @@ export class EopNic implements FramePort {
     if (owner && owner.up) space = owner.txCapacity - owner.txCount;
     else for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
     if (space === Infinity) return 0;
-    const reserve = this.cfg.txQueueFrames >> 3;
+    // The reserve is small against both the queue and the staging pool, so an idle interface
+    // always has room (a reserve ≥ the pool would report "full" forever).
+    const reserve = Math.min(this.cfg.txQueueFrames >> 3, this.stagingRefs.length >> 3);
     return Math.max(0, Math.min(space, this.stagingFreeCount) - reserve);
   }
 
