@@ -287,7 +287,7 @@ export class LiveRack {
    * applications); they go through the live runner, which runs everything due on its next turn.
    */
   private readonly afterInject = (frames: number): void => {
-    if (frames <= SPIN_MAX_FRAMES && this.started && !this.stopped) {
+    if (frames > 0 && frames <= SPIN_MAX_FRAMES && this.started && !this.stopped) {
       const sched = this.rack.sched;
       const deadline = this.clock.nowNs() + SPIN_BUDGET_NS;
       for (;;) {
@@ -453,7 +453,7 @@ export function formatLiveStatus(s: LiveStatus): string {
   }
   const behind =
     s.lateBatches > 0
-      ? `BEHIND: emulator slower than the model: ${s.lateBatches} of ${s.batches} event batches late (> 1 ms), max lag ${(s.maxLagNs / 1e6).toFixed(2)} ms`
+      ? `BEHIND: emulator slower than the model: ${s.lateBatches} of ${s.batches} event batches late (beyond the lag tolerance), max lag ${(s.maxLagNs / 1e6).toFixed(2)} ms`
       : `keeping up: 0 of ${s.batches} event batches late, max lag ${(s.maxLagNs / 1e6).toFixed(3)} ms`;
   lines.push(
     `  live: ${behind}; ${s.eventsRun} events; captures ${s.captureFrames} frames${s.captureDrops ? `, ${s.captureDrops} dropped` : ''}`,

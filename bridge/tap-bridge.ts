@@ -1,7 +1,9 @@
 /**
  * TAP ⇄ EOP interface: attaches one emulated host's EOP interface (a `FramePort`) to a Linux TAP
- * device, frames both ways, unmodified (plain TAP, no virtio_net_hdr: what crosses the fabric is
- * exactly the Ethernet frame the kernel sent, with the checksums the kernel computed).
+ * device, frames both ways, unmodified: what crosses the fabric is exactly the Ethernet frame the
+ * kernel sent, with the checksums it computed (offloads are off). By default the TAP carries a
+ * virtio_net_hdr so that frames going *into* a namespace can be merged GRO-style (tcp-coalesce.ts);
+ * the fabric and the captures never see merged frames.
  *
  * TAP → fabric: each wake-up's batch (views valid only in the callback) is first brought to the
  * current live time (`sync()`: the scheduler runs every event that is due, so the frame enters the
@@ -202,7 +204,7 @@ export class TapBridge {
     this.paused = true;
     this.c.pauses++;
     this.tap.onFrames(null);
-    this.port.onTxDrained(this.onDrained);
+    this.armDrain();
     // Watchdog: an interface that never drains (no peer link up) must not stop this TAP for good.
     this.stallTimer = setTimeout(this.onStall, STALL_MS);
     this.stallTimer.unref?.();
@@ -225,13 +227,23 @@ export class TapBridge {
     if (!this.tap.closed && !this.tap.failed) this.tap.onFrames(this.onBatch);
   }
 
+  /** One drain callback at a time: each stall cycle must not add another waiter. */
+  private drainArmed = false;
+
+  private armDrain(): void {
+    if (this.drainArmed) return;
+    this.drainArmed = true;
+    this.port.onTxDrained(this.onDrained);
+  }
+
   private readonly onDrained = (): void => {
+    this.drainArmed = false;
     if (this.closed || !this.paused) return;
     // Runs inside a scheduler event: the model's time is the current live time.
     while (this.held.length > 0) {
       const f = this.held[0]!;
       if (this.port.txSpace(dstMacOf(f)) <= 0) {
-        this.port.onTxDrained(this.onDrained);
+        this.armDrain();
         return;
       }
       this.held.shift();

@@ -11,8 +11,9 @@
  *   crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
  * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`; exits with its status.
  *
- * Exit codes: 0 done, 1 a failure while running, 2 bad usage or missing prerequisites (not root,
- * no /dev/net/tun, addon not built), with one sentence saying what is missing.
+ * Exit codes: 0 stopped cleanly (a TAP that failed while running is reported, and the rest of the
+ * rack went on), 1 an unexpected failure, 2 bad usage or missing prerequisites (not root, no
+ * /dev/net/tun, addon not built), with one sentence saying what is missing.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,12 @@ interface UpFlags {
 function secondsArg(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number of seconds above 0 (got "${v}")`);
+  return n;
+}
+
+function msArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number of milliseconds above 0 (got "${v}")`);
   return n;
 }
 
@@ -283,7 +290,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
-    .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', secondsArg)
+    .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
     .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn')
     .addHelpText(
       'after',
