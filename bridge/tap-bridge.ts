@@ -26,6 +26,7 @@
 import { DropCounters, ErrorCode } from '../src/errors.js';
 import type { FramePort } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
+import { readMac } from '../src/wire/mac.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
 import type { FrameBatch, TapIoError, TapStats } from './tap-device.js';
 
@@ -90,10 +91,6 @@ export interface TapBridgeOptions {
 
 /** A pause that lasts longer than this ends anyway (see pause()). */
 const STALL_MS = 200;
-
-function dstMacOf(f: Uint8Array): number {
-  return f[0]! * 0x10000000000 + f[1]! * 0x100000000 + ((f[2]! << 24) >>> 0) + (f[3]! << 16) + (f[4]! << 8) + f[5]!;
-}
 
 export class TapBridge {
   readonly c = new BridgeCounters();
@@ -180,7 +177,7 @@ export class TapBridge {
       // then the interface drops and counts it at once (ERR_EOP_NO_PEER).
       if (
         this.paused ||
-        (len >= 14 && this.port.txSpace(dstMacOf(frame)) <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)
+        (len >= 14 && this.port.txSpace(readMac(frame, 0)) <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)
       ) {
         this.hold(frame);
         continue;
@@ -242,7 +239,7 @@ export class TapBridge {
     // Runs inside a scheduler event: the model's time is the current live time.
     while (this.held.length > 0) {
       const f = this.held[0]!;
-      if (this.port.txSpace(dstMacOf(f)) <= 0) {
+      if (this.port.txSpace(readMac(f, 0)) <= 0) {
         this.armDrain();
         return;
       }

@@ -18,6 +18,7 @@ import { DropCounters, ErrorCode } from '../errors.js';
 import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map.js';
 import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
+import { readMac } from '../wire/mac.js';
 import { DescFlag } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
@@ -403,9 +404,8 @@ export class EopNic implements FramePort {
     if (len < 14) return this.dropTx(ErrorCode.FRAME_TOO_SHORT);
     if (len > this.maxFrame) return this.dropTx(ErrorCode.FRAME_TOO_LONG);
     if (!this.running) return this.dropTx(ErrorCode.EOP_LINK_DOWN);
-    // Destination MAC as a 48-bit number; the I/G bit (first octet, bit 0) marks group addresses.
-    const dst = (frame[0]! * 0x10000000000) + (frame[1]! * 0x100000000) + ((frame[2]! << 24) >>> 0) + (frame[3]! << 16) + (frame[4]! << 8) + frame[5]!;
-    const owner = frame[0]! & 1 ? undefined : this.macTable.get(dst);
+    // The I/G bit (first octet, bit 0) marks group addresses: those always flood.
+    const owner = frame[0]! & 1 ? undefined : this.macTable.get(readMac(frame, 0));
     if (owner && owner.up && owner.txCount === owner.txCapacity) {
       // Full queue: count it before paying for the copy.
       owner.c.txQueueDrops++;
@@ -746,7 +746,7 @@ export class EopNic implements FramePort {
       frame = this.scratch.subarray(0, len);
     }
     if (!(frame[6]! & 1)) {
-      const src = (frame[6]! * 0x10000000000) + (frame[7]! * 0x100000000) + ((frame[8]! << 24) >>> 0) + (frame[9]! << 16) + (frame[10]! << 8) + frame[11]!;
+      const src = readMac(frame, 6);
       if (this.macTable.get(src) !== qp) this.macTable.set(src, qp);
     }
     qp.c.rxFrames++;
