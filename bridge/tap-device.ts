@@ -253,6 +253,22 @@ export class TapDevice {
         `cannot open TAP '${name}': an interface name is 1-15 characters of letters, digits, '_', '.', '-'`,
       );
     }
+    // The addon casts these to sizes: anything but a sane positive integer is refused here.
+    const bounds: [keyof TapOpenOptions, number, number][] = [
+      ['batchFrames', 1, 4096],
+      ['batchBytes', 65536, 64 * 1024 * 1024],
+      ['queueFrames', 1, 1 << 20],
+      ['queueBytes', 65536, 1024 * 1024 * 1024],
+    ];
+    for (const [k, lo, hi] of bounds) {
+      const v = opts[k];
+      if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi)) {
+        throw new EopError(ErrorCode.CONFIG_INVALID, `TAP option ${k} must be an integer from ${lo} to ${hi} (got ${String(v)})`);
+      }
+    }
+    if (opts.vnetHdrSize !== undefined && opts.vnetHdrSize !== 10 && opts.vnetHdrSize !== 12) {
+      throw new EopError(ErrorCode.CONFIG_INVALID, `TAP option vnetHdrSize must be 10 or 12 (got ${String(opts.vnetHdrSize)})`);
+    }
     const mod = loadTapAddon();
     if (!mod.supported) {
       throw new EopError(ErrorCode.TAP_OPEN, `cannot open TAP '${name}': TAP devices need Linux`);
