@@ -21,7 +21,7 @@
  * - Timestamps are whatever ns clock the caller passes (virtual or wall). They are doubles: exact up to
  *   2^53 ns (~104 days of virtual time); wall-clock epoch ns are good to ~256 ns.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EopError, ErrorCode } from '../errors.js';
 import { MiB, type Bytes, type Ns } from '../time/units.js';
@@ -261,6 +261,7 @@ export class CaptureFile {
   private openFile(): void {
     this.fd = openSync(this.path, 'w');
     writeAll(this.fd, this.header, 0, this.header.length);
+    this.committedBytes = this.header.length;
     this.fileBytes = this.header.length;
     this.recordsInFile = 0;
     this.s.files++;
@@ -278,9 +279,20 @@ export class CaptureFile {
     }
   }
 
+  /** File length up to the last record written whole: a failed write is cut back to it. */
+  private committedBytes = 0;
+
   /** Stops capturing after an I/O error; buffered frames become drops. */
   private fail(what: string, e: unknown): void {
     this.s.lastError = `capture ${this.path}: ${what}: ${errMessage(e)}`;
+    if (this.fd !== null) {
+      try {
+        // A torn last record would make the whole file unreadable to some tools: cut it off.
+        ftruncateSync(this.fd, this.committedBytes);
+      } catch {
+        // best effort: the disk that failed the write may fail this too
+      }
+    }
     this.s.frames -= this.bufferedFrames;
     this.s.bytes -= this.bufferedBytes;
     this.s.droppedFrames += this.bufferedFrames;
@@ -300,6 +312,7 @@ export class CaptureFile {
       this.fail('write failed', e);
       return false;
     }
+    this.committedBytes += this.len;
     this.len = 0;
     this.bufferedFrames = 0;
     this.bufferedBytes = 0;
@@ -327,6 +340,7 @@ export class CaptureFile {
       this.fail('write failed', e);
       return;
     }
+    this.committedBytes += rec;
     this.account(rec);
   }
 
