@@ -36,7 +36,7 @@ export interface HrdmaConfig {
 /**
  * `setupNs` and `peakGbps` are estimates for an I/OAT-class engine (no published figure for
  * Marlin's); Marlin's 19.6 Gb/s TCP suggests ~22 Gb/s for that generation (scenarios/
- * marlin-calibrated.yaml). `unalignedRateFactor` is fitted to Marlin's qualitative "much slower".
+ * marlin-inter-host.yaml). `unalignedRateFactor` is fitted to Marlin's qualitative "much slower".
  */
 export const DEFAULT_HRDMA: HrdmaConfig = {
   setupNs: 400,
