@@ -76,9 +76,13 @@ export class TcpCoalescer {
   /** Takes a frame (a view, copied before return). Call `flush()` at the end of the batch. */
   push(f: Uint8Array): void {
     this.c.frames++;
-    if (this.len > 0 && !this.closed && this.merge(f)) return;
+    if (this.len > 0 && !this.closed && this.merge(f)) {
+      if (this.closed) this.flush(); // PSH or a short segment: nothing more can join, don't hold it
+      return;
+    }
     this.flush();
     if (!this.merging || !this.start(f)) this.writeOne(f);
+    else if (this.closed) this.flush();
   }
 
   /** Writes what is pending. */
