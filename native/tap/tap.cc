@@ -167,6 +167,16 @@ class Tap : public Napi::ObjectWrap<Tap> {
       }
     }
 
+    // The shared read buffer and lengths array: allocated once, reused by every wake-up.
+    // Allocated before the fd and the poll handle exist, so a failed allocation leaks neither.
+    rbufSize_ = batchBytes_ + kMaxFrame;
+    Napi::Buffer<uint8_t> rbuf = Napi::Buffer<uint8_t>::New(env, rbufSize_);
+    rbuf_ = rbuf.Data();
+    rbufRef_ = Napi::Persistent(rbuf);
+    Napi::Uint32Array lens = Napi::Uint32Array::New(env, batchFrames_);
+    lens_ = lens.Data();
+    lensRef_ = Napi::Persistent(lens);
+
     int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       int err = errno;
@@ -215,15 +225,6 @@ class Tap : public Napi::ObjectWrap<Tap> {
     }
     poll_->data = this;
     fd_ = fd;
-
-    // The shared read buffer and lengths array: allocated once, reused by every wake-up.
-    rbufSize_ = batchBytes_ + kMaxFrame;
-    Napi::Buffer<uint8_t> rbuf = Napi::Buffer<uint8_t>::New(env, rbufSize_);
-    rbuf_ = rbuf.Data();
-    rbufRef_ = Napi::Persistent(rbuf);
-    Napi::Uint32Array lens = Napi::Uint32Array::New(env, batchFrames_);
-    lens_ = lens.Data();
-    lensRef_ = Napi::Persistent(lens);
 
     // Keep the JS object alive while the fd is open (a forgotten, unref()'d TAP must not be freed
     // under a live poll handle). Released by close().
