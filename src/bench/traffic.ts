@@ -516,8 +516,9 @@ export function messagesFor(m: MeasureSettings, messageBytes: Bytes, flows: numb
 /** Work estimate (frames) for progress and ETA. */
 export function estimateFrames(p: PointSpec): number {
   const v = p.variant;
-  if (v.traffic === 'pingpong') return 2 * p.measure.pingRounds * Math.ceil(p.messageBytes / 65482) * v.flows;
-  return messagesFor(p.measure, p.messageBytes, v.flows) * v.flows * Math.ceil(p.messageBytes / 65470) * (v.traffic === 'tcp' ? 1.5 : 1);
+  const mtu = v.rack.mtu ?? BENCH_DEFAULT_MTU;
+  if (v.traffic === 'pingpong') return 2 * p.measure.pingRounds * Math.ceil(p.messageBytes / (mtu - 28)) * v.flows;
+  return messagesFor(p.measure, p.messageBytes, v.flows) * v.flows * Math.ceil(p.messageBytes / (mtu - 40)) * (v.traffic === 'tcp' ? 1.5 : 1);
 }
 
 /** (sender, receiver) host indices of flow `f`. */
