@@ -1,5 +1,6 @@
 /** ICMPv4 (RFC 792). The view reads any message's common header; the repr and builder cover echo only. */
 import { EopError, ErrorCode } from '../errors.js';
+import { ICMP_ECHO_HEADER_LEN, writeEchoMessage } from './icmp-echo.js';
 import { internetChecksum } from './checksum.js';
 import { ETH_HEADER_LEN, EtherType, needRoom, tooShort, writeEthernetHeader } from './ethernet.js';
 import { IPV4_HEADER_LEN, IpProtocol, writeIpv4Header } from './ipv4.js';
@@ -7,7 +8,7 @@ import { IPV4_HEADER_LEN, IpProtocol, writeIpv4Header } from './ipv4.js';
 export const Icmpv4Type = { EchoReply: 0, DestUnreachable: 3, EchoRequest: 8, TimeExceeded: 11 } as const;
 
 /** Every ICMPv4 message we read starts with 8 bytes: type, code, checksum, then 4 type-specific bytes. */
-export const ICMPV4_HEADER_LEN = 8;
+export const ICMPV4_HEADER_LEN = ICMP_ECHO_HEADER_LEN;
 /** Ethernet + IPv4 + ICMP header: where echo data starts in a built frame. */
 export const ICMPV4_ECHO_DATA_OFFSET = ETH_HEADER_LEN + IPV4_HEADER_LEN + ICMPV4_HEADER_LEN;
 
@@ -123,27 +124,10 @@ export function buildIcmpv4Echo(buf: Uint8Array, o: Icmpv4EchoOptions): number {
   return len;
 }
 
-function writeEcho(
-  buf: Uint8Array,
-  off: number,
-  type: number,
-  id: number,
-  seq: number,
-  data: Uint8Array,
-): number {
-  buf[off + field.TYPE] = type;
-  buf[off + field.CODE] = 0;
-  buf[off + field.ECHO_ID] = id >>> 8;
-  buf[off + field.ECHO_ID + 1] = id;
-  buf[off + field.ECHO_SEQ] = seq >>> 8;
-  buf[off + field.ECHO_SEQ + 1] = seq;
-  // A reply built in place over its request passes data that already sits here: skip the copy.
-  if (data.buffer !== buf.buffer || data.byteOffset !== buf.byteOffset + off + ICMPV4_HEADER_LEN) {
-    buf.set(data, off + ICMPV4_HEADER_LEN);
-  }
-  const end = off + ICMPV4_HEADER_LEN + data.length;
-  fillIcmpv4Checksum(buf, off, end);
-  return end - off;
+function writeEcho(buf: Uint8Array, off: number, type: number, id: number, seq: number, data: Uint8Array): number {
+  const len = writeEchoMessage(buf, off, type, id, seq, data);
+  fillIcmpv4Checksum(buf, off, off + len);
+  return len;
 }
 
 function fillIcmpv4Checksum(buf: Uint8Array, start: number, end: number): void {

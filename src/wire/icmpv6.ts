@@ -3,6 +3,7 @@
  * address options. The checksum covers an IPv6 pseudo header, so verify/fill take the addresses.
  */
 import { EopError, ErrorCode } from '../errors.js';
+import { ICMP_ECHO_HEADER_LEN, writeEchoMessage } from './icmp-echo.js';
 import { internetChecksum, onesSum, pseudoHeaderSum6 } from './checksum.js';
 import { ETH_HEADER_LEN, EtherType, needRoom, tooShort, writeEthernetHeader } from './ethernet.js';
 import { IpProtocol } from './ipv4.js';
@@ -32,7 +33,7 @@ export const Icmpv6Type = {
 
 export const NdpOption = { SourceLinkLayerAddr: 1, TargetLinkLayerAddr: 2 } as const;
 
-export const ICMPV6_HEADER_LEN = 8;
+export const ICMPV6_HEADER_LEN = ICMP_ECHO_HEADER_LEN;
 /** NS and NA before options: header, reserved/flags, target address. */
 export const NDP_NEIGHBOR_LEN = 24;
 /** A link-layer address option for Ethernet: type, length (in 8-byte units), MAC. */
@@ -225,7 +226,7 @@ export const Icmpv6Repr = {
       case 'echoRequest':
       case 'echoReply': {
         const type = r.type === 'echoRequest' ? Icmpv6Type.EchoRequest : Icmpv6Type.EchoReply;
-        len = writeEcho(buf, off, type, r.id, r.seq, r.data);
+        len = writeEchoMessage(buf, off, type, r.id, r.seq, r.data);
         break;
       }
       case 'neighborSolicitation':
@@ -262,7 +263,7 @@ export function buildIcmpv6Echo(buf: Uint8Array, o: Icmpv6EchoOptions): number {
   writeEthernetHeader(buf, 0, o.dstMac, o.srcMac, EtherType.IPv6);
   writeIpv6Header(buf, ETH_HEADER_LEN, o.srcIp, o.dstIp, IpProtocol.ICMPv6, icmpLen, o.hopLimit ?? 64, 0, 0);
   const type = o.type === 'request' ? Icmpv6Type.EchoRequest : Icmpv6Type.EchoReply;
-  writeEcho(buf, ETH_HEADER_LEN + IPV6_HEADER_LEN, type, o.id, o.seq, o.payload);
+  writeEchoMessage(buf, ETH_HEADER_LEN + IPV6_HEADER_LEN, type, o.id, o.seq, o.payload);
   return finishFrame(buf, icmpLen);
 }
 
@@ -322,26 +323,6 @@ function finishFrame(buf: Uint8Array, icmpLen: number): number {
   return ip + IPV6_HEADER_LEN + icmpLen;
 }
 
-function writeEcho(
-  buf: Uint8Array,
-  off: number,
-  type: number,
-  id: number,
-  seq: number,
-  data: Uint8Array,
-): number {
-  buf[off + field.TYPE] = type;
-  buf[off + field.CODE] = 0;
-  buf[off + field.ECHO_ID] = id >>> 8;
-  buf[off + field.ECHO_ID + 1] = id;
-  buf[off + field.ECHO_SEQ] = seq >>> 8;
-  buf[off + field.ECHO_SEQ + 1] = seq;
-  // A reply built in place over its request passes data that already sits here: skip the copy.
-  if (data.buffer !== buf.buffer || data.byteOffset !== buf.byteOffset + off + ICMPV6_HEADER_LEN) {
-    buf.set(data, off + ICMPV6_HEADER_LEN);
-  }
-  return ICMPV6_HEADER_LEN + data.length;
-}
 
 function naFlags(router: boolean, solicited: boolean, override: boolean): number {
   return (router ? NA_ROUTER : 0) | (solicited ? NA_SOLICITED : 0) | (override ? NA_OVERRIDE : 0);
