@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ip, linkDelete, linkExists, netnsAdd, netnsDelete } from '../bridge/netns.js';
+import { ip, linkExists, netnsAdd, netnsExecAsync, removeQuietly } from '../bridge/netns.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const NS1 = 'eoptest-l1';
@@ -54,28 +54,14 @@ interface Result {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function run(ns: string, cmd: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promise<{ gbps: number; retr: number; lossPct: number } | string> {
   const port = udp ? '5302' : '5301';
-  const server = run(nsS, ['iperf3', '-s', '-1', '-p', port], (SECONDS + 30) * 1000);
+  const server = netnsExecAsync(nsS, ['iperf3', '-s', '-1', '-p', port], (SECONDS + 30) * 1000);
   await sleep(300);
   const args = ['iperf3', '-c', dst, '-p', port, '-t', String(SECONDS), '-J'];
   if (udp) args.push('-u', '-b', '0', '-l', '1400');
-  const r = await run(nsC, args, (SECONDS + 25) * 1000);
+  const r = await netnsExecAsync(nsC, args, (SECONDS + 25) * 1000);
   await server;
   try {
     const j = JSON.parse(r.stdout) as {
@@ -91,7 +77,7 @@ async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promi
 }
 
 async function pingRtt(ns: string, dst: string): Promise<number | null> {
-  const r = await run(ns, ['ping', '-q', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
+  const r = await netnsExecAsync(ns, ['ping', '-q', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
   const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
   return m ? Number(m[1]) : null;
 }
@@ -99,7 +85,7 @@ async function pingRtt(ns: string, dst: string): Promise<number | null> {
 async function measure(path: string, note = ''): Promise<Result> {
   const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, note };
   // warm-up (ARP/ND, JIT)
-  await run(currentNs1, ['ping', '-c', '3', '-i', '0.05', '-W', '1', IP2], 10_000);
+  await netnsExecAsync(currentNs1, ['ping', '-c', '3', '-i', '0.05', '-W', '1', IP2], 10_000);
   const tcp = await iperf(currentNs1, currentNs2, IP2, false);
   if (typeof tcp === 'string') res.note += ` tcp: ${tcp}`;
   else {
@@ -121,20 +107,7 @@ let currentNs1 = NS1;
 let currentNs2 = NS2;
 
 function cleanupTest(): void {
-  for (const ns of [NS1, NS2]) {
-    try {
-      netnsDelete(ns);
-    } catch {
-      // best effort
-    }
-  }
-  for (const l of ['eoptest-v1', 'eoptest-v2', 'eoptest-t1', 'eoptest-t2']) {
-    try {
-      if (linkExists(l)) linkDelete(l);
-    } catch {
-      // best effort
-    }
-  }
+  removeQuietly([NS1, NS2], ['eoptest-v1', 'eoptest-v2', 'eoptest-t1', 'eoptest-t2']);
 }
 
 function configure(ns: string, dev: string, addr: string, mtu: number, mac: string): void {

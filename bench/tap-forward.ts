@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { configureLink, ip, linkDelete, linkExists, linkSetNetns, netnsAdd, netnsDelete } from '../bridge/netns.js';
+import { configureLink, ip, linkSetNetns, netnsAdd, removeQuietly } from '../bridge/netns.js';
 import { TapDevice, type FrameBatch } from '../bridge/tap-device.js';
 
 const NS_A = 'eoptest-ba';
@@ -52,20 +52,7 @@ const BATCH = Number(arg('batch') ?? 64);
 const TXQLEN = Number(arg('txqlen') ?? 1000);
 
 function cleanup(): void {
-  for (const ns of [NS_A, NS_B]) {
-    try {
-      netnsDelete(ns);
-    } catch {
-      // best effort
-    }
-  }
-  for (const l of [TAP_A, TAP_B]) {
-    try {
-      if (linkExists(l)) linkDelete(l);
-    } catch {
-      // best effort
-    }
-  }
+  removeQuietly([NS_A, NS_B], [TAP_A, TAP_B]);
 }
 
 function ensureIperf3(): void {

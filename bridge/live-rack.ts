@@ -31,7 +31,7 @@ import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
-import { ip, linkDelete, linkExists, linkSetNetns, netnsAdd, netnsDelete, netnsExists } from './netns.js';
+import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
 import { TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
 
@@ -405,21 +405,11 @@ export class LiveRack {
         // best effort
       }
     }
-    for (const ns of this.madeNs.splice(0)) {
-      try {
-        netnsDelete(ns);
-      } catch {
-        // best effort; `eop down` finds what is left
-      }
-    }
     // A TAP that never made it into its namespace vanishes with its fd; make sure.
-    for (const tap of this.madeTaps.splice(0)) {
-      try {
-        if (linkExists(tap.name)) linkDelete(tap.name);
-      } catch {
-        // best effort
-      }
-    }
+    removeQuietly(
+      this.madeNs.splice(0),
+      this.madeTaps.splice(0).map((t) => t.name),
+    );
     try {
       this.captures?.closeAll();
     } catch {

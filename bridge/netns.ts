@@ -5,7 +5,7 @@
  * failed `ip` command, CONFIG_INVALID for a bad name or value) whose message names the command and
  * quotes ip's own complaint.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import ipaddr from 'ipaddr.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 
@@ -173,4 +173,47 @@ export function configureLink(link: string, setup: LinkSetup, ns?: string): void
 
 function opt(ns: string | undefined): IpOptions {
   return ns !== undefined ? { ns } : {};
+}
+
+/**
+ * Removes namespaces and then links, ignoring what is already gone or refuses: for cleanup paths
+ * (after a failure, after a test) that must get as far as they can.
+ */
+export function removeQuietly(namespaces: readonly string[], links: readonly string[] = []): void {
+  for (const ns of namespaces) {
+    try {
+      netnsDelete(ns);
+    } catch {
+      // best effort: `eop down` finds what is left
+    }
+  }
+  for (const l of links) {
+    try {
+      if (linkExists(l)) linkDelete(l);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+export interface ExecResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd` inside namespace `ns` without blocking the event loop; killed after `timeoutMs`. */
+export function netnsExecAsync(ns: string, cmd: readonly string[], timeoutMs = 20_000): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const c = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('exit', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tapAddonAvailable } from '../../bridge/tap-device.js';
+import { netnsExecAsync } from '../../bridge/netns.js';
 import { requireTool } from './require-tool.js';
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -94,20 +95,7 @@ export function inNs(ns: string, cmd: string[], timeoutMs = 20_000) {
 }
 
 /** Async version (so servers in other namespaces, and the emulator child, keep running). */
-export function inNsAsync(ns: string, cmd: string[], timeoutMs = 20_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('exit', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+export const inNsAsync = netnsExecAsync;
 
 /** eop-* namespaces and eop-* links in this namespace. */
 export function eopLeftovers(): string[] {

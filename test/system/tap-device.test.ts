@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configureLink, linkDelete, linkExists, linkSetNetns, netnsAdd, netnsDelete, netnsList } from '../../bridge/netns.js';
+import { configureLink, linkExists, linkSetNetns, netnsAdd, netnsList, removeQuietly } from '../../bridge/netns.js';
 import { TapDevice, TapIoError, tapAddonAvailable, tapAddonPath, type FrameBatch } from '../../bridge/tap-device.js';
 import { EopError, ErrorCode } from '../../src/errors.js';
 import { requireTool } from './require-tool.js';
@@ -46,20 +46,7 @@ interface Pair {
 
 /** Removes anything a previous (crashed) run may have left. */
 function cleanupAll(): void {
-  for (const ns of [NS_A, NS_B]) {
-    try {
-      netnsDelete(ns);
-    } catch {
-      // best effort
-    }
-  }
-  for (const l of [TAP_A, TAP_B]) {
-    try {
-      if (linkExists(l)) linkDelete(l);
-    } catch {
-      // best effort
-    }
-  }
+  removeQuietly([NS_A, NS_B], [TAP_A, TAP_B]);
 }
 
 /** Two TAPs in two namespaces, forwarded into each other: batch in -> writeBatch out. */
