@@ -31,9 +31,7 @@ export const WC_TLP_BYTES: Bytes = 64;
 
 export type LandedFn = (code: ErrorCode | null) => void;
 
-class CpuJob extends WriteJob {
-  failed: ErrorCode | null = null;
-}
+
 
 export class CpuCopier {
   freeAt: Ns = 0;
@@ -42,8 +40,8 @@ export class CpuCopier {
   bytes: Bytes = 0;
   errors = 0;
   /** Writes issued since the last `commit`, landing together. */
-  private first: CpuJob | null = null;
-  private last: CpuJob | null = null;
+  private first: WriteJob | null = null;
+  private last: WriteJob | null = null;
   private landAt: Ns = 0;
 
   constructor(
@@ -71,14 +69,19 @@ export class CpuCopier {
 
   private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, start: Ns, end: Ns, tlpMax: Bytes): void {
     const r = this.fabric.resolve(this.host, dst, len);
-    let job: CpuJob;
+    let job: WriteJob;
     let land = end;
     if (r.kind === RouteKind.ERROR) {
-      job = new CpuJob(RouteKind.ERROR, this.host, 0, 0, 0, null);
+      job = this.job(RouteKind.ERROR, this.host, 0, 0, 0);
       job.failed = r.code;
       this.errors++;
     } else {
-      job = new CpuJob(r.kind, r.target!, r.addr, len, src, imm ? imm.slice() : null);
+      job = this.job(r.kind, r.target!, r.addr, len, src);
+      if (imm) {
+        // Stores carry at most 16 bytes (headers, indices, interrupt words).
+        job.immBuf.set(imm);
+        job.imm = job.immBuf;
+      }
       if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
         land = this.fabric.reservePath(this.host, r.target!, r.addr, len, start, tlpMax);
         if (end > this.fabric.lastLeaveNs) land += end - this.fabric.lastLeaveNs;
@@ -107,11 +110,22 @@ export class CpuCopier {
     this.landAt = 0;
   }
 
-  private readonly land = (g: { first: CpuJob; onLanded: LandedFn | undefined }): void => {
+  /** Jobs are recycled, as in the DMA engine: one per store would be garbage per frame. */
+  private readonly pool: WriteJob[] = [];
+
+  private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): WriteJob {
+    const j = this.pool.pop();
+    return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr, null);
+  }
+
+  private readonly land = (g: { first: WriteJob; onLanded: LandedFn | undefined }): void => {
     let firstErr: ErrorCode | null = null;
-    for (let j: CpuJob | null = g.first; j; j = j.next as CpuJob | null) {
+    let next: WriteJob | null;
+    for (let j: WriteJob | null = g.first; j; j = next) {
+      next = j.next;
       const code = j.failed ?? landWrite(this.fabric, this.host, j);
       if (code && !firstErr) firstErr = code;
+      if (this.pool.length < 4096) this.pool.push(j);
     }
     g.onLanded?.(firstErr);
   };

@@ -84,9 +84,6 @@ class DmaJob extends WriteJob {
   descIndex = -1;
   last = false;
   interrupt = false;
-  /** Immediate bytes live here; `imm` points at it for WRITE_IMM jobs. */
-  readonly immBuf = new Uint8Array(MAX_IMM_BYTES);
-  failed: ErrorCode | null = null;
 }
 
 export class HrdmaEngine {
@@ -340,14 +337,7 @@ export class HrdmaEngine {
   private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): DmaJob {
     const j = this.pool.pop();
     if (!j) return new DmaJob(kind, target, addr, len, srcAddr, null);
-    j.routeKind = kind;
-    j.target = target;
-    j.addr = addr;
-    j.len = len;
-    j.srcAddr = srcAddr;
-    j.imm = null;
-    j.next = null;
-    j.failed = null;
+    j.reset(kind, target, addr, len, srcAddr);
     j.last = false;
     j.interrupt = false;
     j.descIndex = -1;

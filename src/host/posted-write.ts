@@ -20,9 +20,26 @@ export class WriteJob {
     public len: Bytes,
     /** MEMORY: read from the requester's memory at `srcAddr` at land time. */
     public srcAddr: number,
-    /** IMMEDIATE: bytes carried in the job itself. */
+    /** IMMEDIATE: bytes carried in the job itself (`immBuf` when pooled). */
     public imm: Uint8Array | null,
   ) {}
+  /** Room for an immediate (≤ 16 bytes), so a recycled job carries one without allocating. */
+  readonly immBuf = new Uint8Array(16);
+  /** Set when the write was refused before it was issued. */
+  failed: ErrorCode | null = null;
+
+  /** Reuse this job for another write. */
+  reset(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): this {
+    this.routeKind = kind;
+    this.target = target;
+    this.addr = addr;
+    this.len = len;
+    this.srcAddr = srcAddr;
+    this.imm = null;
+    this.next = null;
+    this.failed = null;
+    return this;
+  }
 }
 
 /** Land one write; returns null or the refusal code (already counted by the fabric). */
