@@ -35,6 +35,7 @@ import {
   setQpLink,
 } from './negotiation.js';
 import { QueuePair } from './queue-pair.js';
+import { StagingPool } from './staging-pool.js';
 import {
   CREDIT_BLOCK_BYTES,
   Credit,
@@ -133,11 +134,7 @@ export class EopNic implements FramePort {
   readonly maxFrame: Bytes;
   private readonly rxArea: number;
   private readonly creditArea: number;
-  private readonly stagingArea: number;
-  private readonly stagingRefs: Uint16Array;
-  /** Free staging slots, as a stack (any free slot will do; no head-of-line blocking). */
-  private readonly stagingFree: Int32Array;
-  private stagingFreeCount = 0;
+  private readonly staging: StagingPool;
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
   private receiver: FrameReceiver = () => {};
@@ -175,10 +172,11 @@ export class EopNic implements FramePort {
     const areaAlign = Math.max(65536, this.slotBytes);
     this.rxArea = host.alloc(hostSlots * this.ringBytes, areaAlign, 'eop receive rings');
     this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
-    this.stagingArea = host.alloc(cfg.stagingSlots * this.slotBytes, areaAlign, 'eop transmit staging');
-    this.stagingRefs = new Uint16Array(cfg.stagingSlots);
-    this.stagingFree = new Int32Array(cfg.stagingSlots);
-    for (let i = cfg.stagingSlots - 1; i >= 0; i--) this.stagingFree[this.stagingFreeCount++] = i;
+    this.staging = new StagingPool(
+      host.alloc(cfg.stagingSlots * this.slotBytes, areaAlign, 'eop transmit staging'),
+      this.slotBytes,
+      cfg.stagingSlots,
+    );
     this.scratch = new Uint8Array(this.maxFrame);
     this.rxVectorBase = host.irq.allocate(this.onRxIrq);
     for (let i = 1; i < hostSlots; i++) host.irq.allocate(this.onRxIrq);
@@ -354,7 +352,7 @@ export class EopNic implements FramePort {
     qp.localReady = false;
     if (wasUp) qp.c.linkDowns++;
     while (qp.txCount > 0) {
-      this.releaseStaging(qp.txSlot[qp.txHead]!);
+      this.staging.release(qp.txSlot[qp.txHead]!);
       qp.txHead = (qp.txHead + 1) % qp.txCapacity;
       qp.txCount--;
       qp.c.txLinkDownDrops++;
@@ -412,12 +410,12 @@ export class EopNic implements FramePort {
       return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
     }
     const align = meta?.alignOffset ? meta.alignOffset & 63 : 0;
-    const slot = this.allocStaging();
+    const slot = this.staging.alloc();
     if (slot < 0) {
       this.c.stagingFull++;
       return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
     }
-    this.host.memory.write(this.stagingArea + slot * this.slotBytes + align, frame);
+    this.host.memory.write(this.staging.addr(slot) + align, frame);
     let queued = 0;
     if (owner && owner.up) {
       queued = this.queueOn(owner, slot, len, align);
@@ -425,7 +423,7 @@ export class EopNic implements FramePort {
       for (const qp of this.qps) if (qp && qp.up) queued += this.queueOn(qp, slot, len, align);
       if (queued > 0) this.c.floods++;
     }
-    if (this.stagingRefs[slot] === 0) this.stagingFree[this.stagingFreeCount++] = slot; // nobody took it
+    this.staging.unused(slot);
     if (queued === 0) {
       if (!owner && !this.qps.some((q) => q && q.up)) return this.dropTx(ErrorCode.EOP_NO_PEER);
       return false; // counted per queue pair already
@@ -449,8 +447,8 @@ export class EopNic implements FramePort {
     if (space === Infinity) return 0;
     // The reserve is small against both the queue and the staging pool, so an idle interface
     // always has room (a reserve ≥ the pool would report "full" forever).
-    const reserve = Math.min(this.cfg.txQueueFrames >> 3, this.stagingRefs.length >> 3);
-    return Math.max(0, Math.min(space, this.stagingFreeCount) - reserve);
+    const reserve = Math.min(this.cfg.txQueueFrames >> 3, this.staging.slots >> 3);
+    return Math.max(0, Math.min(space, this.staging.available) - reserve);
   }
 
   anyPeerUp(): boolean {
@@ -466,7 +464,7 @@ export class EopNic implements FramePort {
   private readonly checkDrained = (): void => {
     if (this.drainWaiters.length === 0) return;
     let anyUp = false;
-    if (this.stagingFreeCount < this.stagingRefs.length / 2) return; // staging frees on DMA completion, which checks again
+    if (this.staging.available < this.staging.slots / 2) return; // staging frees on DMA completion, which checks again
     for (const qp of this.qps) {
       if (!qp || !qp.up) continue;
       if (qp.txCount > qp.txCapacity / 2) return;
@@ -489,18 +487,11 @@ export class EopNic implements FramePort {
       this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL);
       return 0;
     }
-    this.stagingRefs[slot]!++;
+    this.staging.ref(slot);
     this.markDirty(qp);
     return 1;
   }
 
-  private allocStaging(): number {
-    return this.stagingFreeCount > 0 ? this.stagingFree[--this.stagingFreeCount]! : -1;
-  }
-
-  private releaseStaging(slot: number): void {
-    if (this.stagingRefs[slot]! > 0 && --this.stagingRefs[slot]! === 0) this.stagingFree[this.stagingFreeCount++] = slot;
-  }
 
   private markDirty(qp: QueuePair): void {
     if (!qp.dirty) {
@@ -561,7 +552,7 @@ export class EopNic implements FramePort {
       for (let k = 0; k < batch; k++) {
         const slot = qp.txSlot[qp.txHead]!;
         const len = qp.txLen[qp.txHead]!;
-        const src = this.stagingArea + slot * this.slotBytes + qp.txAlign[qp.txHead]!;
+        const src = this.staging.addr(slot) + qp.txAlign[qp.txHead]!;
         qp.txHead = (qp.txHead + 1) % qp.txCapacity;
         qp.txCount--;
         const slotAddr = qp.peerRingAddr + (qp.prod & mask) * this.slotBytes;
@@ -597,7 +588,7 @@ export class EopNic implements FramePort {
 
   private cpuBatchLanded(qp: QueuePair, slots: number[]) {
     return (code: ErrorCode | null): void => {
-      for (const s of slots) this.releaseStaging(s);
+      for (const s of slots) this.staging.release(s);
       if (code) {
         qp.c.txErrors++;
         this.drops.add(code);
@@ -641,7 +632,7 @@ export class EopNic implements FramePort {
     while (this.dmaClean !== dma.tail) {
       const cookie = dma.reap(this.dmaClean);
       if (cookie < 0) break;
-      if (cookie) this.releaseStaging(cookie - 1);
+      if (cookie) this.staging.release(cookie - 1);
       if (dma.reapedError) {
         // Count what actually went wrong (the engine wrote it into the descriptor), once per frame.
         if (cookie) this.drops.add(dma.errorCode(this.dmaClean));
