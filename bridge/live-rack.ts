@@ -85,6 +85,9 @@ export interface HostStatus {
   /** TAP writes that went out as GRO super-frames, and the frames merged into them. */
   groSuperFrames: number;
   groMergedFrames: number;
+  /** TCP segments GRO would have merged but whose checksum was wrong: written unmerged so the
+   * namespace's kernel verifies, drops and counts them (its InCsumErrors). */
+  groBadChecksum: number;
 }
 
 export interface LiveStatus {
@@ -360,6 +363,7 @@ export class LiveRack {
         tapPauses: th?.bridge.c.pauses ?? 0,
         groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
         groMergedFrames: th?.bridge.gro?.c.mergedFrames ?? 0,
+        groBadChecksum: th?.bridge.gro?.c.badChecksum ?? 0,
       });
     }
     const rs = this.runner.stats;
@@ -438,6 +442,7 @@ export function formatLiveStatus(s: LiveStatus): string {
         (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
         (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +
+        (h.groBadChecksum ? `  bad-csum-to-kernel ${h.groBadChecksum}` : '') +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
     );
   }

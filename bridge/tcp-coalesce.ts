@@ -15,6 +15,12 @@
  * traffic class, TTL or hop limit, ACK number, window and TCP options, contiguous sequence numbers,
  * only ACK/PSH flags, every segment but the last of the same payload size, a PSH ends the merge.
  * A frame that is not merged with another is written byte for byte as it came (zero vnet header).
+ *
+ * Checksums: the super-frame goes out as NEEDS_CSUM, which tells the receiving kernel the checksum
+ * is ours to vouch for, so it never verifies the segments inside. A segment is therefore only merged
+ * (or opens a merge) after its IPv4 header checksum and its TCP checksum verify; one that fails is
+ * written unchanged with a zero vnet header, so the kernel checks it, drops it and counts it
+ * (InCsumErrors) exactly as without GRO, and it is counted here as `badChecksum`.
  */
 import { pseudoHeaderSum4, pseudoHeaderSum6, internetChecksum } from '../src/wire/checksum.js';
 
@@ -32,6 +38,8 @@ export class CoalesceCounters {
   /** Writes to the TAP (super-frames and single frames). */
   writes = 0;
   superFrames = 0;
+  /** Segments that would have been merge candidates but whose IPv4 or TCP checksum is wrong. */
+  badChecksum = 0;
 }
 
 export class TcpCoalescer {
@@ -174,6 +182,10 @@ export class TcpCoalescer {
     if (th < 20 || l4 + th >= n) return false; // no payload: a pure ACK is not merged
     const flags = f[l4 + 13]!;
     if ((flags & ~(TCP_ACK | TCP_PSH)) !== 0 || !(flags & TCP_ACK) || (f[l4 + 12]! & 0x0f) !== 0) return false;
+    if (!checksumsVerify(f, l4, v6)) {
+      this.c.badChecksum++;
+      return false;
+    }
     this.buf.set(f, this.hdr);
     this.len = n;
     this.segs = 1;
@@ -216,6 +228,8 @@ export class TcpCoalescer {
     for (let i = 18; i < th; i++) if (f[l4 + i] !== b[h + l4 + i]) return false;
     const seq = ((f[l4 + 4]! << 24) | (f[l4 + 5]! << 16) | (f[l4 + 6]! << 8) | f[l4 + 7]!) >>> 0;
     if (seq !== this.nextSeq >>> 0) return false;
+    // Last, so frames that cannot join anyway are not summed twice (start() checks them).
+    if (!checksumsVerify(f, l4, this.v6)) return false;
     b.set(f.subarray(l4 + th, n), h + this.len);
     this.len += plen;
     this.segs++;
@@ -227,4 +241,23 @@ export class TcpCoalescer {
     if (plen < this.mss) this.closed = true;
     return true;
   }
+}
+
+/**
+ * True if f's IPv4 header checksum (none in IPv6) and its TCP checksum over the pseudo header,
+ * TCP header and payload verify. Callers have checked f is IPv4 without options (IHL 5) or IPv6
+ * without extension headers, with TCP at `l4` running to the end of f.
+ */
+export function checksumsVerify(f: Uint8Array, l4: number, v6: boolean): boolean {
+  const n = f.length;
+  let ps: number;
+  if (!v6) {
+    if (internetChecksum(f, ETH, ETH + 20) !== 0) return false;
+    const src = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
+    const dst = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
+    ps = pseudoHeaderSum4(src, dst, 6, n - l4);
+  } else {
+    ps = pseudoHeaderSum6(f.subarray(ETH + 8, ETH + 24), f.subarray(ETH + 24, ETH + 40), 6, n - l4);
+  }
+  return internetChecksum(f, l4, n, ps) === 0;
 }
