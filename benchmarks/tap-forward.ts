@@ -7,7 +7,7 @@
  * super-frames), with the zero-copy batch forwarder (`writeBatch(batch)`) and, for comparison, a
  * per-frame forwarder that copies each batch into owned frames and writes them one by one.
  *
- *   npm run build && node dist/bench/tap-forward.js [--seconds 5] [--case plain-1500,...] [--batch 64] [--txqlen 1000]
+ *   npm run build && node dist/benchmarks/tap-forward.js [--seconds 5] [--case plain-1500,...] [--batch 64] [--txqlen 1000]
  *
  * Needs root, /dev/net/tun, ip and iperf3 (installed with apt-get if missing). Bounded in time
  * (each iperf3 run is killed after seconds + 15 s) and cleans up its namespaces even on failure.
