@@ -12,10 +12,13 @@
  * exits 2.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { EopError, ErrorCode } from '../errors.js';
-import { didYouMean, formatPath, showValue } from '../topology/schema.js';
+import { osReason } from '../topology/load.js';
+import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
+import { formatPath, showValue } from '../topology/problems.js';
+import { parseSourceText, type Locator } from '../topology/source.js';
+import { leaf, obj } from '../topology/zod-fields.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
 
 export const TRAFFIC_KINDS = ['udp', 'tcp', 'pingpong'] as const;
@@ -35,59 +38,16 @@ export const MAX_MESSAGE_BYTES = 65536;
 
 // ------------------------------------------------------------------------------------- helpers
 
-function enumOf<T extends string>(values: readonly T[]) {
-  return z.custom<T>((v) => typeof v === 'string' && (values as readonly string[]).includes(v), {
-    error: (iss) => {
-      const allowed = `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
-      const guess = typeof iss.input === 'string' ? didYouMean(iss.input, values) : null;
-      return guess ? `${allowed}; did you mean "${guess}"?` : allowed;
-    },
-  });
-}
-
-function int(min: number, max: number) {
-  return z.custom<number>((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max, {
-    error: () => `must be an integer from ${min} to ${max}`,
-  });
-}
+// The leaf checks and strict mappings of rack files, so both kinds of file word problems alike.
+const enumOf = <T extends string>(values: readonly T[]) => leaf<T>(oneOf(values));
+const oneOfNums = <T extends number>(values: readonly T[]) => leaf<T>(oneOf(values));
+const int = (min: number, max: number) => leaf<number>(integer(min, max));
+const bool = leaf<boolean>(isBool);
+const strict = obj;
 
 function num(min: number, max = Infinity, exclusiveMin = false) {
-  return z.custom<number>((v) => typeof v === 'number' && Number.isFinite(v) && (exclusiveMin ? v > min : v >= min) && v <= max, {
-    error: () => `must be a number ${exclusiveMin ? '>' : '>='} ${min}${max !== Infinity ? ` and <= ${max}` : ''}`,
-  });
-}
-
-function oneOfNums<T extends number>(values: readonly T[]) {
-  return z.custom<T>((v) => typeof v === 'number' && (values as readonly number[]).includes(v), {
-    error: () => `must be one of ${values.join(', ')}`,
-  });
-}
-
-const bool = z.custom<boolean>((v) => typeof v === 'boolean', { error: () => 'must be true or false' });
-
-/** A strict mapping whose unknown keys are reported one by one, with a suggestion. */
-function strict<S extends z.ZodRawShape>(shape: S, what: string) {
-  const keys = Object.keys(shape);
-  return z.preprocess(
-    (v, ctx) => {
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-        for (const k of Object.keys(v)) {
-          if (!keys.includes(k)) {
-            const guess = didYouMean(k, keys);
-            ctx.addIssue({
-              code: 'unrecognized_keys',
-              keys: [k],
-              path: [k],
-              input: v as Record<string, unknown>,
-              message: `unknown key${guess ? `; did you mean "${guess}"?` : ''} (allowed here: ${keys.join(', ')})`,
-            });
-          }
-        }
-      }
-      return v;
-    },
-    z.object(shape, { error: () => `must be ${what}` }),
-  );
+  const upper = max === Infinity ? {} : { le: max };
+  return leaf<number>(checkNum(exclusiveMin ? { gt: min, ...upper } : { ge: min, ...upper }));
 }
 
 // ------------------------------------------------------------------------------------- schema
@@ -349,35 +309,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): { present: boole
   return { present: true, value: cur };
 }
 
-/** `line:col` of the node at `path` in a YAML document (the deepest existing node on the way). */
-type Locate = (path: readonly (string | number)[]) => string | null;
-
-function yamlLocate(doc: Document, lc: LineCounter): Locate {
-  const pos = (n: unknown): string | null => {
-    const r = (n as { range?: [number, number, number] } | null)?.range;
-    if (!r) return null;
-    const p = lc.linePos(r[0]);
-    return `${p.line}:${p.col}`;
-  };
-  return (path) => {
-    let node: unknown = doc.contents;
-    let best = pos(node);
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
-        if (!pair) break;
-        node = pair.value ?? pair.key;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-      } else break;
-      best = pos(node) ?? best;
-    }
-    return best;
-  };
-}
-
 /** Validate an already parsed scenario (from YAML or JSON). Throws EopError(CONFIG_INVALID). */
-export function parseScenario(input: unknown, source: string, locate?: Locate): Scenario {
+export function parseScenario(input: unknown, source: string, locate?: Locator): Scenario {
   const r = ScenarioSchema.safeParse(input);
   if (!r.success) {
     const seen = new Set<string>();
@@ -387,8 +320,8 @@ export function parseScenario(input: unknown, source: string, locate?: Locate): 
       const at = valueAt(input, path);
       let msg = iss.message;
       if (iss.code !== 'unrecognized_keys') msg = at.present ? `${msg} (got ${showValue(at.value)})` : `required; ${msg}`;
-      const at2 = locate?.(path);
-      const line = `${at2 ? `${at2}: ` : ''}${formatPath(path)}: ${msg}`;
+      const pos = locate?.(path, iss.code === 'unrecognized_keys');
+      const line = `${pos ? `${pos.line}:${pos.col}: ` : ''}${formatPath(path)}: ${msg}`;
       if (!seen.has(line)) lines.push(line);
       seen.add(line);
     }
@@ -404,25 +337,9 @@ export function parseScenario(input: unknown, source: string, locate?: Locate): 
 
 /** Parse scenario text (YAML; JSON is YAML too). */
 export function parseScenarioText(text: string, source: string): Scenario {
-  const lc = new LineCounter();
-  // A byte-order mark from some editors is not content.
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { prettyErrors: false, uniqueKeys: true, lineCounter: lc });
-  if (doc.errors.length > 0) {
-    throw invalid(
-      source,
-      doc.errors.map((e) => {
-        const p = lc.linePos(e.pos[0]);
-        return `${p.line}:${p.col}: malformed YAML: ${e.message.split('\n')[0]}`;
-      }),
-    );
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 1000 }); // bounded: an alias bomb is an error, not a hang
-  } catch (err) {
-    throw invalid(source, [`malformed YAML: ${err instanceof Error ? err.message : String(err)}`]);
-  }
-  return parseScenario(value, source, yamlLocate(doc, lc));
+  const parsed = parseSourceText(text, source, 'yaml', { what: 'a scenario' });
+  if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, parsed.problems.join('\n'));
+  return parseScenario(parsed.value, source, parsed.locate);
 }
 
 export function loadScenario(path: string): Scenario {
@@ -430,7 +347,7 @@ export function loadScenario(path: string): Scenario {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read scenario file "${path}": ${e instanceof Error ? e.message.replace(/, \w+ '.*'$/s, '') : String(e)}`);
+    throw new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read scenario file "${path}": ${osReason(e)}`);
   }
   return parseScenarioText(text, path);
 }

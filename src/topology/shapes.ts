@@ -1,0 +1,213 @@
+/**
+ * The rack file's zod schema: leaf fields wrap the checks of `checks.ts`, every mapping reports its
+ * unknown keys one by one (with a "did you mean"), and defaults are filled from `DEFAULTS`. What
+ * zod cannot express (names that must exist, addresses that must differ) is `validate.ts`'s job.
+ */
+import { z } from 'zod';
+import { checkIpv4, checkIpv6, checkMac } from './addresses.js';
+import {
+  checkHostName,
+  checkHostRef,
+  checkPingTo,
+  integer,
+  isBool,
+  isRecord,
+  nonEmptyString,
+  num,
+  oneOf,
+  powerOf2,
+} from './checks.js';
+import { quoteList } from './problems.js';
+import {
+  DEFAULTS,
+  LIMITS,
+  type AttachMode,
+  type CaptureFormat,
+  type HostRole,
+  type InterruptMode,
+  type MpsBytes,
+  type PcieGen,
+  type PcieWidth,
+} from './types.js';
+import { keyCheck, leaf, obj } from './zod-fields.js';
+
+type Defaulted<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodDefault<S[K]> };
+type Optional<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodOptional<S[K]> };
+
+function withDefaults<S extends Record<string, z.ZodType>>(shape: S, defaults: { [K in keyof S]: z.output<S[K]> }): Defaulted<S> {
+  const out: Record<string, z.ZodType> = {};
+  for (const k of Object.keys(shape)) out[k] = shape[k]!.default(defaults[k] as never);
+  return out as Defaulted<S>;
+}
+
+function allOptional<S extends Record<string, z.ZodType>>(shape: S): Optional<S> {
+  const out: Record<string, z.ZodType> = {};
+  for (const k of Object.keys(shape)) out[k] = shape[k]!.optional();
+  return out as Optional<S>;
+}
+
+const nullToUndefined = (v: unknown): unknown => (v === null ? undefined : v);
+
+/** An optional section of defaulted fields; absent or empty (null) means all defaults. */
+function section<S extends Record<string, z.ZodType>>(shape: S, defaults: { [K in keyof S]: z.output<S[K]> }, what: string) {
+  return z.preprocess(nullToUndefined, obj(withDefaults(shape, defaults), what).prefault({}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema
+// ---------------------------------------------------------------------------------------------
+
+const linkShape = {
+  gen: leaf<PcieGen>(oneOf([1, 2, 3, 4, 5])),
+  width: leaf<PcieWidth>(oneOf([1, 2, 4, 8, 16])),
+  mpsBytes: leaf<MpsBytes>(oneOf([128, 256, 512])),
+  addr64: leaf<boolean>(isBool),
+  ecrc: leaf<boolean>(isBool),
+  linkLayerOverhead: leaf<number>(num({ ge: 0, le: 0.5 })),
+  latencyNs: leaf<number>(num({ ge: 0 })),
+};
+
+const mtuField = leaf<number>(integer(LIMITS.minMtu, LIMITS.maxMtu));
+
+const hostShape = {
+  name: leaf<string>(checkHostName),
+  mac: leaf<string>(checkMac).optional(),
+  ipv4: leaf<string>(checkIpv4).optional(),
+  ipv6: leaf<string>(checkIpv6).optional(),
+  mtu: mtuField.optional(),
+  link: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
+  attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket'])).default(DEFAULTS.host.attach),
+  role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
+};
+
+const hostSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  obj(hostShape, 'a host name or a mapping with at least "name"'),
+);
+
+const pingShape = {
+  kind: z.literal('ping'),
+  from: leaf<string>(checkHostRef),
+  to: leaf<string>(checkPingTo),
+  count: leaf<number>(integer(1)).default(DEFAULTS.ping.count),
+  intervalUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.ping.intervalUs),
+  payloadBytes: leaf<number>(integer(0, 65000)).default(DEFAULTS.ping.payloadBytes),
+  ipv6: leaf<boolean>(isBool).default(DEFAULTS.ping.ipv6),
+};
+
+const udpShape = {
+  kind: z.literal('udp'),
+  from: leaf<string>(checkHostRef),
+  to: leaf<string>(checkHostRef),
+  dstPort: leaf<number>(integer(1, 65535)).default(DEFAULTS.udp.dstPort),
+  messageBytes: leaf<number>(integer(1, 65000)).default(DEFAULTS.udp.messageBytes),
+  rateGbps: leaf<number>(num({ gt: 0 })).optional(),
+  count: leaf<number>(integer(1)).optional(),
+  durationUs: leaf<number>(num({ gt: 0 })).optional(),
+  alignOffsetBytes: leaf<number>(integer(0, 63)).default(DEFAULTS.udp.alignOffsetBytes),
+  startUs: leaf<number>(num({ ge: 0 })).default(DEFAULTS.udp.startUs),
+};
+
+const pingAllShape = {
+  kind: z.literal('ping-all'),
+  count: leaf<number>(integer(1)).default(DEFAULTS.pingAll.count),
+  intervalUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.pingAll.intervalUs),
+};
+
+const TRAFFIC_KEYS: Record<string, readonly string[]> = {
+  ping: Object.keys(pingShape),
+  udp: Object.keys(udpShape),
+  'ping-all': Object.keys(pingAllShape),
+};
+const TRAFFIC_KINDS = Object.keys(TRAFFIC_KEYS);
+
+const trafficSchema = keyCheck(
+  (v) => (typeof v.kind === 'string' ? (TRAFFIC_KEYS[v.kind] ?? null) : null),
+  z.discriminatedUnion('kind', [z.object(pingShape), z.object(udpShape), z.object(pingAllShape)], {
+    error: (iss) => {
+      if (iss.code === 'invalid_union') {
+        const kind = isRecord(iss.input) ? iss.input.kind : undefined;
+        return oneOf(TRAFFIC_KINDS)(kind) ?? `must be one of ${quoteList(TRAFFIC_KINDS)}`;
+      }
+      return `must be a mapping with a "kind" of ${quoteList(TRAFFIC_KINDS)}`;
+    },
+  }),
+);
+
+/** The rack file's schema: validates leaves and keys, fills defaults. Cross-field checks are separate. */
+export const TopologySchema = obj(
+  {
+    name: leaf<string>(nonEmptyString(64, { re: /^[^/\\]*$/, desc: 'without "/" or "\\"' })).default(DEFAULTS.name),
+    seed: leaf<number>(integer(0, 0xffff_ffff, ' (the generator takes a 32-bit seed)')).default(DEFAULTS.seed),
+    durationMs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.durationMs),
+    mtu: mtuField.default(DEFAULTS.mtu),
+    link: section(linkShape, DEFAULTS.link, 'a mapping of link settings'),
+    switch: section(
+      { hopLatencyNs: leaf<number>(num({ ge: 0 })), ntbTranslateNs: leaf<number>(num({ ge: 0 })) },
+      DEFAULTS.switch,
+      'a mapping of switch settings',
+    ),
+    dma: section(
+      {
+        setupNs: leaf<number>(num({ ge: 0 })),
+        peakGbps: leaf<number>(num({ gt: 0 })),
+        unalignedRateFactor: leaf<number>(num({ gt: 0, le: 1 })),
+        alignmentBytes: leaf<number>(powerOf2(1, 4096)),
+        ringSlots: leaf<number>(powerOf2(16, 65536)),
+        copyThresholdBytes: leaf<number>(integer(0)),
+      },
+      DEFAULTS.dma,
+      'a mapping of DMA engine settings',
+    ),
+    cpu: section(
+      { copyGbps: leaf<number>(num({ gt: 0 })), copySetupNs: leaf<number>(num({ ge: 0 })) },
+      DEFAULTS.cpu,
+      'a mapping of CPU copy settings',
+    ),
+    interrupts: section(
+      {
+        mode: leaf<InterruptMode>(oneOf(['msi', 'doorbell'])),
+        msiHandlerNs: leaf<number>(num({ ge: 0 })),
+        doorbellExtraNs: leaf<number>(num({ ge: 0 })),
+        coalesceNs: leaf<number>(num({ ge: 0 })),
+        jitterNs: leaf<number>(num({ ge: 0 })),
+      },
+      DEFAULTS.interrupts,
+      'a mapping of interrupt settings',
+    ),
+    eop: section(
+      {
+        ringSlots: leaf<number>(powerOf2(4, 4096)),
+        batchFrames: leaf<number>(integer(1, 256)),
+        txQueueFrames: leaf<number>(integer(1, 65536)),
+        version: leaf<number>(integer(0, 0xffff_ffff, ' (it travels in a 32-bit scratchpad register)')),
+      },
+      DEFAULTS.eop,
+      'a mapping of EOP driver settings',
+    ),
+    captures: section(
+      {
+        enabled: leaf<boolean>(isBool),
+        dir: leaf<string>(nonEmptyString(4096)),
+        format: leaf<CaptureFormat>(oneOf(['pcap', 'pcapng'])),
+        maxFileMiB: leaf<number>(num({ gt: 0 })),
+        maxFiles: leaf<number>(integer(1)),
+      },
+      DEFAULTS.captures,
+      'a mapping of capture settings',
+    ),
+    hosts: z
+      .array(hostSchema, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
+      .min(1, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
+      .max(LIMITS.maxHosts, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` }),
+    management: leaf<boolean>(isBool).default(DEFAULTS.management),
+    traffic: z.preprocess(
+      nullToUndefined,
+      z.array(trafficSchema, { error: () => 'must be a list of traffic entries' }).default([]),
+    ),
+  },
+  'a mapping of rack settings with at least "hosts"',
+);
+
+/** The schema's output: defaults filled in, not yet normalized. */
+export type TopologyFile = z.output<typeof TopologySchema>;

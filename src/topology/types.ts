@@ -1,0 +1,242 @@
+/**
+ * The rack file's vocabulary: every default (`DEFAULTS`), the limits that are not plain field ranges
+ * (`LIMITS`), and the normalized types the emulator consumes (`Topology` and its parts). Defaults of
+ * the model's own parameters are the model's constants, so the file format and the model cannot
+ * drift apart.
+ */
+import { DEFAULT_EOP } from '../eop/eop-nic.js';
+import { DEFAULT_CPU } from '../host/cpu-copy.js';
+import { DEFAULT_HRDMA } from '../host/hrdma.js';
+import { DEFAULT_SWITCH } from '../pcie/fabric.js';
+import { DEFAULT_LINK } from '../pcie/link.js';
+import { DEFAULT_IRQ_HANDLER_NS } from './rack.js';
+
+export const DEFAULTS = {
+  name: 'rack',
+  seed: 1,
+  durationMs: 100,
+  mtu: DEFAULT_EOP.mtu,
+  management: true,
+  managementHostName: 'mh',
+  // The model's own defaults, so the file format and the model cannot drift apart.
+  link: { ...DEFAULT_LINK },
+  switch: { ...DEFAULT_SWITCH },
+  dma: {
+    setupNs: DEFAULT_HRDMA.setupNs,
+    peakGbps: DEFAULT_HRDMA.peakGbps,
+    unalignedRateFactor: DEFAULT_HRDMA.unalignedRateFactor,
+    alignmentBytes: DEFAULT_HRDMA.alignmentBytes,
+    ringSlots: DEFAULT_HRDMA.ringSlots,
+    copyThresholdBytes: DEFAULT_EOP.copyThresholdBytes,
+  },
+  cpu: { copyGbps: DEFAULT_CPU.copyGbps, copySetupNs: DEFAULT_CPU.copySetupNs },
+  interrupts: {
+    mode: DEFAULT_EOP.irqMode,
+    msiHandlerNs: DEFAULT_IRQ_HANDLER_NS,
+    doorbellExtraNs: DEFAULT_EOP.doorbellExtraNs,
+    coalesceNs: 0,
+    jitterNs: 0,
+  },
+  eop: {
+    ringSlots: DEFAULT_EOP.ringSlots,
+    batchFrames: DEFAULT_EOP.batchFrames,
+    txQueueFrames: DEFAULT_EOP.txQueueFrames,
+    version: DEFAULT_EOP.version,
+  },
+  captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
+  host: { attach: 'builtin', role: 'compute' },
+  ping: { count: 10, intervalUs: 100, payloadBytes: 56, ipv6: false },
+  udp: { dstPort: 9, messageBytes: 1472, count: 1000, alignOffsetBytes: 0, startUs: 0 },
+  pingAll: { count: 3, intervalUs: 100 },
+} as const;
+
+/** Limits that are not plain field ranges. */
+export const LIMITS = {
+  maxHosts: 256,
+  /** Linux IFNAMSIZ - 1: an interface name has at most 15 characters. */
+  maxIfNameChars: 15,
+  ifNamePrefix: 'eop-',
+  /** 15 - "eop-".length */
+  maxHostNameChars: 11,
+  minMtu: 68,
+  /** ntb_netdev's limit. */
+  maxMtu: 65510,
+  /** Default IPv4 addresses are 10.11.0.1 .. 10.11.0.254. */
+  maxDefaultIpv4Hosts: 254,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Normalized types (what the emulator consumes)
+// ---------------------------------------------------------------------------------------------
+
+export type PcieGen = 1 | 2 | 3 | 4 | 5;
+export type PcieWidth = 1 | 2 | 4 | 8 | 16;
+export type MpsBytes = 128 | 256 | 512;
+export type AttachMode = 'builtin' | 'tap' | 'websocket';
+export type HostRole = 'compute' | 'management';
+export type InterruptMode = 'msi' | 'doorbell';
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+export interface LinkConfig {
+  gen: PcieGen;
+  width: PcieWidth;
+  mpsBytes: MpsBytes;
+  /** 64-bit TLP headers (16 B) vs 32-bit (12 B). */
+  addr64: boolean;
+  ecrc: boolean;
+  /** DLLP (ACK, UpdateFC) and SKP share of the busy direction, 0..0.5. */
+  linkLayerOverhead: number;
+  /** PHY + data-link traversal per link. */
+  latencyNs: number;
+}
+
+export interface SwitchConfig {
+  /** Cut-through latency per hop. */
+  hopLatencyNs: number;
+  ntbTranslateNs: number;
+}
+
+export interface DmaConfig {
+  setupNs: number;
+  peakGbps: number;
+  /** Rate multiplier (0 < x ≤ 1) for transfers not aligned to `alignmentBytes`. */
+  unalignedRateFactor: number;
+  alignmentBytes: number;
+  ringSlots: number;
+  /** Frames of at least this many bytes go by DMA, smaller ones by CPU copy. */
+  copyThresholdBytes: number;
+}
+
+export interface CpuConfig {
+  copyGbps: number;
+  copySetupNs: number;
+}
+
+export interface InterruptConfig {
+  mode: InterruptMode;
+  msiHandlerNs: number;
+  doorbellExtraNs: number;
+  coalesceNs: number;
+  /** Interrupt entry varies by up to this much (uniform, drawn from the seeded RNG); 0 = none. */
+  jitterNs: number;
+}
+
+export interface EopConfig {
+  ringSlots: number;
+  batchFrames: number;
+  txQueueFrames: number;
+  version: number;
+}
+
+export interface CaptureConfig {
+  enabled: boolean;
+  dir: string;
+  format: CaptureFormat;
+  maxFileMiB: number;
+  maxFiles: number;
+}
+
+export interface MacAddress {
+  /** 48-bit integer, first octet most significant. */
+  addr: number;
+  bytes: Uint8Array;
+  /** Lowercase, colon-separated: "02:e0:00:00:00:01". */
+  text: string;
+}
+
+export interface Ipv4Cidr {
+  /** 32-bit unsigned integer. */
+  addr: number;
+  prefix: number;
+  /** The address alone: "10.11.0.1". */
+  text: string;
+  /** Address and prefix: "10.11.0.1/24". */
+  cidr: string;
+}
+
+export interface Ipv6Cidr {
+  bytes: Uint8Array;
+  prefix: number;
+  /** The address alone, RFC 5952 form: "fd00:e0::1". */
+  text: string;
+  /** Address and prefix: "fd00:e0::1/64". */
+  cidr: string;
+}
+
+/** A compute host: it has an EOP interface. */
+export interface HostConfig {
+  /** Position among the compute hosts, 0-based; default addresses derive from it. */
+  index: number;
+  name: string;
+  /** EOP interface name, `eop-<name>` (fits Linux's 15 characters). */
+  ifName: string;
+  mac: MacAddress;
+  ipv4: Ipv4Cidr;
+  ipv6: Ipv6Cidr;
+  mtu: number;
+  /** The rack's `link` with this host's overrides applied. */
+  link: LinkConfig;
+  attach: AttachMode;
+}
+
+/** The management host (MH): owns the global address space, has no EOP interface. */
+export interface ManagementHostConfig {
+  name: string;
+  /** True if listed in `hosts` with `role: management`; false if added by `management: true`. */
+  declared: boolean;
+  link: LinkConfig;
+}
+
+export interface PingTraffic {
+  kind: 'ping';
+  /** The config entry this came from, e.g. "traffic[0]". */
+  origin: string;
+  from: string;
+  to: string;
+  count: number;
+  intervalUs: number;
+  payloadBytes: number;
+  ipv6: boolean;
+}
+
+export interface UdpTraffic {
+  kind: 'udp';
+  origin: string;
+  from: string;
+  to: string;
+  dstPort: number;
+  messageBytes: number;
+  /** null: as fast as the NIC accepts. */
+  rateGbps: number | null;
+  /** Exactly one of `count` and `durationUs` is non-null (count 1000 if the file gives neither). */
+  count: number | null;
+  durationUs: number | null;
+  alignOffsetBytes: number;
+  startUs: number;
+}
+
+export type TrafficSpec = PingTraffic | UdpTraffic;
+
+/** The fully defaulted, normalized rack. */
+export interface Topology {
+  /** Where it came from: a file path, "<default>", or what the caller of parseTopology said. */
+  source: string;
+  name: string;
+  seed: number;
+  durationMs: number;
+  /** Rack-wide default MTU (each host's resolved MTU is `hosts[i].mtu`). */
+  mtu: number;
+  /** Rack-wide link defaults (each host's resolved link is `hosts[i].link`). */
+  link: LinkConfig;
+  switch: SwitchConfig;
+  dma: DmaConfig;
+  cpu: CpuConfig;
+  interrupts: InterruptConfig;
+  eop: EopConfig;
+  captures: CaptureConfig;
+  /** Compute hosts, in file order. */
+  hosts: HostConfig[];
+  management: ManagementHostConfig | null;
+  /** Expanded: every ping has one `to`; `ping-all` is gone. */
+  traffic: TrafficSpec[];
+}

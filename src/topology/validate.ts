@@ -1,0 +1,425 @@
+/**
+ * Cross-field validation and normalization: from parsed input to the fully resolved `Topology`.
+ *
+ * Every problem is reported as a `ConfigProblem`: a field path (`hosts[1].link.gen`) and a sentence
+ * saying what is allowed and what was found (`must be one of 1, 2, 3, 4, 5 (got 6)`). All problems
+ * are collected in one pass (leaf checks, unknown keys and cross-field checks alike), so a user fixes
+ * a file in one round. `load.ts` turns them into an `EopError(CONFIG_INVALID)`.
+ *
+ * Normalization choices (see `Topology`):
+ * - `hosts` holds the compute hosts only (the ones with an EOP interface), in file order. The
+ *   management host (declared with `role: management`, or added as "mh" by `management: true`) is
+ *   `topology.management`; it has no EOP interface, so it has no MAC or IP addresses and cannot be a
+ *   traffic endpoint.
+ * - Default addresses come from a host's position among the compute hosts (n = index + 1):
+ *   MAC 02:e0:00:00:HH:LL (n as 16 bits), IPv4 10.11.0.n/24 (n ≤ 254), IPv6 fd00:e0::n/64 (n in hex).
+ * - Traffic is expanded so that every ping has one source and one destination: `ping` with
+ *   `to: all` becomes one ping per other compute host, and `ping-all` one ping per ordered pair of
+ *   compute hosts (file order). Every entry keeps `origin` (`traffic[0]`) to group results by.
+ * - A section given as an empty value (`link:` with everything commented out, i.e. null) means
+ *   "all defaults", like leaving it out; so does `traffic:` with no entries.
+ */
+import type { z } from 'zod';
+import {
+  checkIpv4,
+  checkIpv6,
+  checkMac,
+  defaultIpv4,
+  defaultIpv6,
+  defaultMac,
+  ipv6Key,
+  parseIpv4Cidr,
+  parseIpv6Cidr,
+  parseMacAddress,
+} from './addresses.js';
+import { checkHostName, isRecord } from './checks.js';
+import { formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
+import { TopologySchema, type TopologyFile } from './shapes.js';
+import {
+  DEFAULTS,
+  LIMITS,
+  type HostConfig,
+  type HostRole,
+  type LinkConfig,
+  type ManagementHostConfig,
+  type Topology,
+  type TrafficSpec,
+} from './types.js';
+
+interface RawProblem {
+  path: ConfigPath;
+  message: string;
+  /** Append "(got X)" from the input, or "required; " when the value is absent. */
+  appendGot: boolean;
+  atKey: boolean;
+}
+
+/**
+ * Walks `path` through the input. A host written as a bare string has no `name` key: a problem
+ * with its name is reported at the string itself (`hosts[1]`, not `hosts[1].name`).
+ */
+function resolvePath(input: unknown, path: ConfigPath): { path: ConfigPath; value: unknown; present: boolean } {
+  let cur: unknown = input;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    if (Array.isArray(cur) && typeof seg === 'number') {
+      if (seg >= cur.length) return { path, value: undefined, present: false };
+      cur = cur[seg];
+    } else if (isRecord(cur)) {
+      if (!Object.prototype.hasOwnProperty.call(cur, seg)) return { path, value: undefined, present: false };
+      cur = cur[seg as string];
+    } else if (i > 0 && seg === 'name' && typeof cur === 'string') {
+      return { path: path.slice(0, i), value: cur, present: true };
+    } else {
+      return { path, value: undefined, present: false };
+    }
+  }
+  return { path, value: cur, present: true };
+}
+
+function zodProblems(issues: readonly z.core.$ZodIssue[]): RawProblem[] {
+  return issues.map((iss) => ({
+    path: iss.path.filter((p): p is string | number => typeof p !== 'symbol'),
+    message: iss.message,
+    appendGot: iss.code !== 'unrecognized_keys',
+    atKey: iss.code === 'unrecognized_keys',
+  }));
+}
+
+function listNames(names: readonly string[]): string {
+  const max = 16;
+  if (names.length === 0) return 'there are none';
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+interface HostFacts {
+  i: number;
+  raw: Record<string, unknown>;
+  name: string | null;
+  role: HostRole;
+  computeIndex: number;
+}
+
+/** Cross-field checks, on the raw input, tolerant of anything the schema already rejects. */
+function crossProblems(input: unknown): RawProblem[] {
+  const out: RawProblem[] = [];
+  const add = (path: ConfigPath, message: string): void => {
+    out.push({ path, message, appendGot: false, atKey: false });
+  };
+  if (!isRecord(input)) return out;
+
+  // ---- hosts ----
+  const hostsRaw = Array.isArray(input.hosts) ? input.hosts : [];
+  const hosts: HostFacts[] = [];
+  const allRawNames = new Set<string>();
+  let computeCount = 0;
+  hostsRaw.forEach((h, i) => {
+    const raw = typeof h === 'string' ? { name: h } : isRecord(h) ? h : null;
+    if (raw === null) return;
+    if (typeof raw.name === 'string') allRawNames.add(raw.name);
+    const name = checkHostName(raw.name) === null ? (raw.name as string) : null;
+    const role: HostRole = raw.role === 'management' ? 'management' : 'compute';
+    hosts.push({ i, raw, name, role, computeIndex: role === 'compute' ? computeCount++ : -1 });
+  });
+
+  const byName = new Map<string, HostFacts>();
+  for (const h of hosts) {
+    if (h.name === null) continue;
+    const first = byName.get(h.name);
+    if (first) add(['hosts', h.i, 'name'], `duplicate host name "${h.name}" (hosts[${first.i}] has it too)`);
+    else byName.set(h.name, h);
+  }
+
+  const mgmt = hosts.filter((h) => h.role === 'management');
+  mgmt.slice(1).forEach((h) =>
+    add(['hosts', h.i, 'role'], `only one host may be the management host (hosts[${mgmt[0]!.i}] already is)`),
+  );
+  for (const h of mgmt) {
+    for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu']) {
+      if (h.raw[k] !== undefined) {
+        add(['hosts', h.i, k], 'not allowed on the management host, which has no EOP interface');
+      }
+    }
+  }
+  const autoMgmt = input.management !== false && mgmt.length === 0;
+  if (autoMgmt) {
+    const clash = hosts.find((h) => h.name === DEFAULTS.managementHostName);
+    if (clash) {
+      add(
+        ['hosts', clash.i, 'name'],
+        `"${DEFAULTS.managementHostName}" is the management host that "management: true" adds; rename this host, give it role: management, or set management: false`,
+      );
+    }
+  }
+  if (hostsRaw.length > 0 && hosts.length === hostsRaw.length && computeCount === 0) {
+    add(['hosts'], 'must include at least one compute host (every host listed has role: management)');
+  }
+
+  // ---- addresses: explicit or default, unique among compute hosts ----
+  const compute = hosts.filter((h) => h.role === 'compute');
+  const label = (h: HostFacts): string => `hosts[${h.i}]${h.name !== null ? ` (${h.name})` : ''}`;
+  type Seen = { h: HostFacts; explicit: boolean };
+  const uniq = (field: string, what: string, key: (h: HostFacts) => { key: string; text: string; explicit: boolean } | null): void => {
+    const seen = new Map<string, Seen>();
+    for (const h of compute) {
+      const k = key(h);
+      if (k === null) continue;
+      const prev = seen.get(k.key);
+      if (!prev) {
+        seen.set(k.key, { h, explicit: k.explicit });
+        continue;
+      }
+      // report at an explicitly written address when there is one: that is what the user can change
+      const [at, other, otherExplicit] = !k.explicit && prev.explicit ? [prev.h, h, false] : [h, prev.h, prev.explicit];
+      add(
+        ['hosts', at.i, field],
+        `duplicate ${what} ${k.text}: ${label(other)} has it too${otherExplicit ? '' : ' (by default)'}`,
+      );
+    }
+  };
+  uniq('mac', 'MAC', (h) => {
+    if (h.raw.mac === undefined) {
+      const m = defaultMac(h.computeIndex);
+      return { key: m.text, text: m.text, explicit: false };
+    }
+    if (checkMac(h.raw.mac) !== null) return null;
+    const m = parseMacAddress(h.raw.mac as string)!;
+    return { key: m.text, text: m.text, explicit: true };
+  });
+  uniq('ipv4', 'IPv4 address', (h) => {
+    if (h.raw.ipv4 === undefined) {
+      const a = defaultIpv4(h.computeIndex);
+      if (a === null) {
+        add(
+          ['hosts', h.i, 'ipv4'],
+          `required for compute host number ${h.computeIndex + 1}: default addresses stop at 10.11.0.${LIMITS.maxDefaultIpv4Hosts}/24`,
+        );
+        return null;
+      }
+      return { key: a.text, text: a.text, explicit: false };
+    }
+    if (checkIpv4(h.raw.ipv4) !== null) return null;
+    const a = parseIpv4Cidr(h.raw.ipv4 as string)!;
+    return { key: a.text, text: a.text, explicit: true };
+  });
+  uniq('ipv6', 'IPv6 address', (h) => {
+    const explicit = h.raw.ipv6 !== undefined;
+    if (explicit && checkIpv6(h.raw.ipv6) !== null) return null;
+    const a = explicit ? parseIpv6Cidr(h.raw.ipv6 as string)! : defaultIpv6(h.computeIndex);
+    return { key: ipv6Key(a.bytes), text: a.text, explicit };
+  });
+
+  // ---- traffic endpoints ----
+  const computeNames = compute.map((h) => h.name).filter((n): n is string => n !== null);
+  const computeSet = new Set(computeNames);
+  const mgmtNames = new Set(mgmt.map((h) => h.name).filter((n): n is string => n !== null));
+  if (autoMgmt) mgmtNames.add(DEFAULTS.managementHostName);
+  const trafficRaw = Array.isArray(input.traffic) ? input.traffic : [];
+  trafficRaw.forEach((t, i) => {
+    if (!isRecord(t) || (t.kind !== 'ping' && t.kind !== 'udp')) return;
+    const refs: { field: 'from' | 'to'; v: string }[] = [];
+    for (const field of ['from', 'to'] as const) {
+      const v = t[field];
+      if (typeof v !== 'string' || v.length === 0) continue;
+      if (v === 'all') {
+        if (field === 'to' && t.kind === 'ping') continue;
+        add(['traffic', i, field], `"all" is only allowed as the "to" of a ping (hosts are ${listNames(computeNames)})`);
+        continue;
+      }
+      refs.push({ field, v });
+      if (computeSet.has(v)) continue;
+      if (mgmtNames.has(v)) {
+        add(
+          ['traffic', i, field],
+          `"${v}" is the management host, which has no EOP interface (hosts are ${listNames(computeNames)})`,
+        );
+      } else if (!allRawNames.has(v)) {
+        // a name that is listed but invalid is already reported at hosts[...]
+        add(['traffic', i, field], `unknown host "${v}" (hosts are ${listNames(computeNames)})`);
+      }
+    }
+    if (refs.length === 2 && refs[0]!.v === refs[1]!.v) {
+      add(['traffic', i, 'to'], `must differ from "from" (both are "${refs[0]!.v}")`);
+    }
+    if (t.kind === 'udp' && t.dstPort === 7) {
+      add(['traffic', i, 'dstPort'], 'port 7 is the echo service: the datagrams would come back, not be counted; use 9 (discard) or any other port');
+    }
+    // Sizes must fit the sender's MTU (IP + UDP/ICMP headers: 28 bytes over IPv4, 48 over IPv6).
+    const sender = typeof t.from === 'string' ? byName.get(t.from) : undefined;
+    const rawMtu = sender?.raw.mtu ?? input.mtu ?? DEFAULTS.mtu;
+    if (typeof rawMtu === 'number' && Number.isInteger(rawMtu)) {
+      const room = rawMtu - (t.kind === 'ping' && t.ipv6 === true ? 48 : 28);
+      const field = t.kind === 'udp' ? 'messageBytes' : 'payloadBytes';
+      const size = t[field] ?? (t.kind === 'udp' ? DEFAULTS.udp.messageBytes : DEFAULTS.ping.payloadBytes);
+      if (typeof size === 'number' && size > room) {
+        add(['traffic', i, field], `${size} bytes do not fit the MTU of "${String(t.from)}" (${rawMtu}): at most ${room}`);
+      }
+      if (t.kind === 'udp' && typeof size === 'number' && size < 16) {
+        add(['traffic', i, field], `a UDP stream needs at least 16 bytes per message for its sequence header (got ${size})`);
+      }
+    }
+    if (t.kind === 'udp' && t.count !== undefined && t.durationUs !== undefined) {
+      add(
+        ['traffic', i, 'durationUs'],
+        `give either count or durationUs, not both (got count ${showValue(t.count)} and durationUs ${showValue(t.durationUs)})`,
+      );
+    }
+  });
+
+  // ---- EOP ring ----
+  if (isRecord(input.eop)) {
+    const ring = input.eop.ringSlots === undefined ? DEFAULTS.eop.ringSlots : input.eop.ringSlots;
+    const batch = input.eop.batchFrames;
+    if (typeof ring === 'number' && typeof batch === 'number' && batch > ring) {
+      add(['eop', 'batchFrames'], `must be at most eop.ringSlots (${ring}) (got ${batch})`);
+    }
+  }
+  return out;
+}
+
+export type ValidationResult =
+  | { ok: true; topology: Topology; problems: [] }
+  | { ok: false; topology: null; problems: ConfigProblem[] };
+
+/** Validates and normalizes a parsed rack file. Never throws for bad input; lists every problem. */
+export function validateTopology(input: unknown, source: string): ValidationResult {
+  const parsed = TopologySchema.safeParse(input);
+  const raw: RawProblem[] = [...(parsed.success ? [] : zodProblems(parsed.error.issues)), ...crossProblems(input)];
+  if (raw.length > 0 || !parsed.success) {
+    const seen = new Set<string>();
+    const problems: ConfigProblem[] = [];
+    for (const p of raw) {
+      const r = resolvePath(input, p.path);
+      let message = p.message;
+      if (p.appendGot) message = r.present ? `${message} (got ${showValue(r.value)})` : `required; ${message}`;
+      const pathText = formatPath(r.path);
+      const dedupe = `${pathText}\u0000${message}`;
+      if (seen.has(dedupe)) continue;
+      seen.add(dedupe);
+      problems.push({ path: r.path, pathText, message, atKey: p.atKey });
+    }
+    if (problems.length === 0) {
+      // the schema failed without an issue we could place; should not happen, but never pass it
+      problems.push({ path: [], pathText: formatPath([]), message: 'is not a valid rack description', atKey: false });
+    }
+    return { ok: false, topology: null, problems };
+  }
+  return { ok: true, topology: normalize(parsed.data, source), problems: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization (input already validated)
+// ---------------------------------------------------------------------------------------------
+
+function normalize(d: TopologyFile, source: string): Topology {
+  const rackLink: LinkConfig = { ...d.link };
+  const mergeLink = (over: Partial<LinkConfig> | undefined): LinkConfig => {
+    const out = { ...rackLink };
+    if (over) {
+      for (const [k, v] of Object.entries(over)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+    }
+    return out;
+  };
+
+  const hosts: HostConfig[] = [];
+  let management: ManagementHostConfig | null = null;
+  for (const h of d.hosts) {
+    if (h.role === 'management') {
+      management = { name: h.name, declared: true, link: mergeLink(h.link) };
+      continue;
+    }
+    const index = hosts.length;
+    hosts.push({
+      index,
+      name: h.name,
+      ifName: `${LIMITS.ifNamePrefix}${h.name}`,
+      mac: h.mac !== undefined ? parseMacAddress(h.mac)! : defaultMac(index),
+      ipv4: h.ipv4 !== undefined ? parseIpv4Cidr(h.ipv4)! : defaultIpv4(index)!,
+      ipv6: h.ipv6 !== undefined ? parseIpv6Cidr(h.ipv6)! : defaultIpv6(index),
+      mtu: h.mtu ?? d.mtu,
+      link: mergeLink(h.link),
+      attach: h.attach,
+    });
+  }
+  if (management === null && d.management) {
+    management = { name: DEFAULTS.managementHostName, declared: false, link: mergeLink(undefined) };
+  }
+
+  const names = hosts.map((h) => h.name);
+  const traffic: TrafficSpec[] = [];
+  d.traffic.forEach((t, i) => {
+    const origin = `traffic[${i}]`;
+    switch (t.kind) {
+      case 'ping': {
+        const targets = t.to === 'all' ? names.filter((n) => n !== t.from) : [t.to];
+        for (const to of targets) {
+          traffic.push({
+            kind: 'ping',
+            origin,
+            from: t.from,
+            to,
+            count: t.count,
+            intervalUs: t.intervalUs,
+            payloadBytes: t.payloadBytes,
+            ipv6: t.ipv6,
+          });
+        }
+        break;
+      }
+      case 'ping-all':
+        for (const from of names) {
+          for (const to of names) {
+            if (to === from) continue;
+            traffic.push({
+              kind: 'ping',
+              origin,
+              from,
+              to,
+              count: t.count,
+              intervalUs: t.intervalUs,
+              payloadBytes: DEFAULTS.ping.payloadBytes,
+              ipv6: DEFAULTS.ping.ipv6,
+            });
+          }
+        }
+        break;
+      case 'udp': {
+        const byDuration = t.durationUs !== undefined;
+        traffic.push({
+          kind: 'udp',
+          origin,
+          from: t.from,
+          to: t.to,
+          dstPort: t.dstPort,
+          messageBytes: t.messageBytes,
+          rateGbps: t.rateGbps ?? null,
+          count: byDuration ? null : (t.count ?? DEFAULTS.udp.count),
+          durationUs: byDuration ? t.durationUs! : null,
+          alignOffsetBytes: t.alignOffsetBytes,
+          startUs: t.startUs,
+        });
+        break;
+      }
+    }
+  });
+
+  return {
+    source,
+    name: d.name,
+    seed: d.seed,
+    durationMs: d.durationMs,
+    mtu: d.mtu,
+    link: rackLink,
+    switch: { ...d.switch },
+    dma: { ...d.dma },
+    cpu: { ...d.cpu },
+    interrupts: { ...d.interrupts },
+    eop: { ...d.eop },
+    captures: { ...d.captures },
+    hosts,
+    management,
+    traffic,
+  };
+}
+
