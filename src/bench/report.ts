@@ -6,7 +6,7 @@
  */
 import { table } from '../run/report.js';
 import type { BenchRun } from './run.js';
-import type { PointResult } from './traffic.js';
+import type { PointResult } from './point.js';
 
 export function sizeLabel(bytes: number): string {
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
