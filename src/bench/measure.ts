@@ -53,14 +53,15 @@ export function percentilesUs(samplesNs: Ns[], warmupFraction: number): Percenti
  * The best the links could do: one link's write limit per link that no other flow shares (4 pairs
  * side by side have 4 links' worth; 4 senders into one receiver share its down-link).
  */
-export function limitGbpsOf(link: LinkConfig, flowEnds: Iterable<[number, number]>): Gbps {
+export function limitOf(link: LinkConfig, flowEnds: Iterable<[number, number]>): { gbps: Gbps; links: number } {
   const senders = new Set<number>();
   const receivers = new Set<number>();
   for (const [a, b] of flowEnds) {
     senders.add(a);
     receivers.add(b);
   }
-  return effectiveWriteGbps(link) * Math.min(senders.size, receivers.size);
+  const links = Math.min(senders.size, receivers.size);
+  return { gbps: effectiveWriteGbps(link) * links, links };
 }
 
 export function round(x: number, d: number): number {

@@ -8,7 +8,7 @@
 import { Rack } from '../topology/rack.js';
 import type { Bytes, Ns } from '../time/units.js';
 import { Hdr, Kind, header, isBenchTraffic, readU32 } from './frames.js';
-import { limitGbpsOf, percentilesUs, round, throughputOf, type Percentiles } from './measure.js';
+import { limitOf, percentilesUs, round, throughputOf, type Percentiles } from './measure.js';
 import { PingPong } from './ping-pong.js';
 import { Core, Recorder } from './recorder.js';
 import type { MeasureSettings, Variant } from './scenario.js';
@@ -50,6 +50,8 @@ export interface PointResult {
    * (`effectiveWriteGbps`), times the number of links the flows do not share.
    */
   limitGbps: number;
+  /** How many links' limits `limitGbps` adds up (links not shared by the flows). */
+  limitLinks: number;
   /** gbps / limitGbps. */
   efficiency: number;
   framesPerSec: number;
@@ -156,7 +158,7 @@ export function runPoint(p: PointSpec): PointResult {
   const finished = sched.pending === 0;
 
   const tp = throughputOf(rec, p.measure.warmupFraction);
-  const limit = limitGbpsOf(spec.link, ends);
+  const limit = limitOf(spec.link, ends);
   const rttKnown = v.traffic !== 'udp' && rec.rtt.length > 0;
   return {
     scenario: p.scenario,
@@ -172,8 +174,9 @@ export function runPoint(p: PointSpec): PointResult {
     frameBytes,
     messages,
     gbps: round(tp.gbps, 3),
-    limitGbps: round(limit, 3),
-    efficiency: round(tp.gbps / limit, 4),
+    limitGbps: round(limit.gbps, 3),
+    limitLinks: limit.links,
+    efficiency: round(tp.gbps / limit.gbps, 4),
     framesPerSec: Math.round(tp.framesPerSec),
     latencyUs: percentilesUs(rec.oneWay, p.measure.warmupFraction),
     rttUs: rttKnown ? percentilesUs(rec.rtt, p.measure.warmupFraction) : null,
