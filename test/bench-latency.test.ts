@@ -11,7 +11,7 @@ import { DEFAULT_LINK, dataRateGbps } from '../src/pcie/link.js';
 import { DEFAULT_IRQ_HANDLER_NS } from '../src/topology/rack.js';
 import { parseScenario } from '../src/bench/scenario.js';
 import { DEFAULT_STACK, UDP_FRAME_OVERHEAD } from '../src/bench/stack-model.js';
-import { runPoint } from '../src/bench/traffic.js';
+import { runPoint } from '../src/bench/point.js';
 
 describe('bench: latency of one 64-byte frame', () => {
   it('equals the sum of its modeled parts', () => {

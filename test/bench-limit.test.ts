@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LINK, effectiveWriteGbps, type LinkConfig } from '../src/pcie/link.js';
 import { parseScenario } from '../src/bench/scenario.js';
-import { runPoint } from '../src/bench/traffic.js';
+import { runPoint } from '../src/bench/point.js';
 
 const link = (o: Partial<LinkConfig>): LinkConfig => ({ ...DEFAULT_LINK, linkLayerOverhead: 0.04, ecrc: false, ...o });
 

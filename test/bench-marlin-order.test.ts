@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runPoint } from '../src/bench/traffic.js';
+import { runPoint } from '../src/bench/point.js';
 import { loadScenario } from '../src/bench/scenario.js';
 
 const file = fileURLToPath(new URL('../scenarios/marlin-inter-host.yaml', import.meta.url));

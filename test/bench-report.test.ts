@@ -1,5 +1,6 @@
 /** The bench's outputs: JSON lines with the documented fields, CSV, the SVG plot and the table. */
 import { describe, expect, it } from 'vitest';
+import { plotSvg } from '../src/bench/plot.js';
 import { formatMatrix, formatTable, toCsv, toJsonLines, toSvg } from '../src/bench/report.js';
 import { runScenario } from '../src/bench/run.js';
 import { parseScenario } from '../src/bench/scenario.js';
@@ -40,13 +41,40 @@ describe('bench: outputs', () => {
     expect(rows[1]!.split(',')).toHaveLength(rows[0]!.split(',').length);
   });
 
-  it('SVG: one line per variant and the dashed PCIe limit', () => {
+  it('SVG: bandwidth of stream variants with the labelled PCIe limit, latency (p50, p99) of ping-pong variants', () => {
     const svg = toSvg(run);
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<polyline/g)).toHaveLength(2);
-    expect(svg).toContain('stroke-dasharray');
-    expect(svg).toContain('PCIe limit 55.4');
+    // UDP in the bandwidth panel; ping's p50 and p99 in the latency panel.
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain('bandwidth vs message size');
+    expect(svg).toContain('one-way latency vs message size (ping-pong)');
+    expect(svg).toContain('ping, one-way p99');
+    expect(svg).toContain('>55.4 Gb/s: PCIe write limit, Gen3 x8 MPS 256</text>'); // on the line
     expect(svg).toContain('Message Size (Byte)');
+  });
+
+  it('SVG: coinciding series stay distinguishable and are named as equal; a >10× span gets a log axis', () => {
+    const base = run.points.filter((p) => p.variant === 'UDP');
+    const twin = base.map((p) => ({ ...p, variant: 'UDP again' }));
+    const slow = base.map((p) => ({ ...p, variant: 'slow', gbps: p.gbps / 100 }));
+    const svg = plotSvg([...base, ...twin], 'twins', 1);
+    const lines = [...svg.matchAll(/<polyline[^>]*stroke="([^"]+)" stroke-width="([^"]+)"( stroke-dasharray="([^"]+)")?/g)];
+    expect(lines).toHaveLength(2);
+    expect(lines[0]![1]).not.toBe(lines[1]![1]); // colour
+    expect(lines[0]![4]).not.toBe(lines[1]![4]); // dash pattern
+    expect(Number(lines[0]![2])).toBeGreaterThan(Number(lines[1]![2])); // the one beneath is wider
+    expect(svg).toContain('UDP again (= UDP)');
+    expect(svg).not.toContain('log scale');
+    expect(plotSvg([...base, ...slow], 'span', 1)).toContain('Bandwidth (Gbps) (log scale)');
+  });
+
+  it('SVG: each limit line says how many links it adds up', () => {
+    const two = run.points.filter((p) => p.variant === 'UDP').map((p) => ({ ...p, variant: '2 pairs', limitGbps: 2 * p.limitGbps, limitLinks: 2 }));
+    const svg = plotSvg([...run.points.filter((p) => p.variant === 'UDP'), ...two], 'limits', 1);
+    expect(svg).toContain('110.8 Gb/s: PCIe write limit, 2 × Gen3 x8 MPS 256');
+    expect(svg).toContain('55.4 Gb/s: PCIe write limit, Gen3 x8 MPS 256');
+    const dashes = [...svg.matchAll(/<line [^>]*stroke-width="1.4" stroke-dasharray="([^"]+)"\/>/g)].map((m) => m[1]);
+    expect(new Set(dashes).size).toBe(2);
   });
 
   it('table and matrix', () => {

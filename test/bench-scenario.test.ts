@@ -2,13 +2,14 @@
  * Scenario files: the shipped ones load; a malformed one is refused with an error naming the
  * field (and the CLI exits 2).
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EopError, ErrorCode } from '../src/errors.js';
 import { loadScenario, parseScenarioText } from '../src/bench/scenario.js';
+import { resolveScenario } from '../src/cli/bench.js';
 import { main } from '../src/cli/main.js';
 
 const dir = fileURLToPath(new URL('../scenarios/', import.meta.url));
@@ -52,13 +53,18 @@ describe('bench: scenario files', () => {
 
   describe('CLI', () => {
     let err = '';
+    let out = '';
     beforeEach(() => {
       err = '';
+      out = '';
       vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
         err += String(s);
         return true;
       });
-      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+        out += String(s);
+        return true;
+      });
     });
     afterEach(() => {
       vi.restoreAllMocks();
@@ -79,6 +85,59 @@ describe('bench: scenario files', () => {
       writeFileSync(f, 'name: [unclosed\n');
       expect(await main(['node', 'eop', 'bench', f, '--no-progress'])).toBe(2);
       expect(err).toContain('malformed YAML');
+    });
+
+    it('--list names every shipped scenario with its one-line description; extra arguments exit 2', async () => {
+      expect(await main(['node', 'eop', 'bench', '--list'])).toBe(0);
+      const lines = out.trim().split('\n');
+      for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+        const name = f.replace(/\.yaml$/, '');
+        const line = lines.find((l) => l.startsWith(`${name} `));
+        expect(line, name).toBeDefined();
+        expect(line!.slice(name.length).trim().length, `${name} has a description`).toBeGreaterThan(10);
+      }
+      expect(out).toMatch(/^marlin-inter-host .*\(the default\)$/m);
+      expect(await main(['node', 'eop', 'bench', '--list', 'extra.yaml'])).toBe(2);
+      expect(err).toContain('--list takes no scenario (got "extra.yaml")');
+    });
+
+    it('an unknown name exits 2 listing the shipped names', async () => {
+      expect(await main(['node', 'eop', 'bench', 'marlin-inter-hots', '--no-progress'])).toBe(2);
+      expect(err).toContain('"marlin-inter-hots" is neither a file nor a shipped scenario (shipped: flows-and-hosts, gen-scaling,');
+      expect(out).toBe('');
+    });
+
+    it('output paths are refused before the run (nothing printed, nothing written)', async () => {
+      const d = mkdtempSync(join(tmpdir(), 'eop-bench-'));
+      const cases: [string[], string][] = [
+        [['--svg', join(d, 'no-such-dir', 'x.svg')], `the folder ${join(d, 'no-such-dir')} does not exist (checked before the run)`],
+        [['--csv', d], 'is a folder; give a file name'],
+        [['--svg', '-'], '--svg needs a file name'],
+        [['--csv', '-', '--json'], '--json and --csv - both write to stdout'],
+        [['--csv', join(d, 'a'), '--svg', join(d, 'a')], '--svg and --csv name the same file'],
+      ];
+      for (const [args, msg] of cases) {
+        err = '';
+        expect(await main(['node', 'eop', 'bench', 'marlin-inter-host', '--no-progress', ...args]), args.join(' ')).toBe(2);
+        expect(err).toContain(msg);
+      }
+      expect(out).toBe('');
+      expect(readdirSync(d)).toEqual([]);
+    });
+
+    it('names the files it wrote after the run; a shipped name resolves to its file', async () => {
+      const d = mkdtempSync(join(tmpdir(), 'eop-bench-'));
+      const f = join(d, 'tiny.yaml');
+      writeFileSync(f, 'name: tiny\nmessageBytes: [4096]\nmeasure: {bytes: 65536}\nvariants:\n  - {name: a, traffic: udp}\n');
+      const csv = join(d, 'p.csv');
+      const svg = join(d, 'p.svg');
+      expect(await main(['node', 'eop', 'bench', f, '--no-progress', '--csv', csv, '--svg', svg])).toBe(0);
+      expect(out).toContain(`1 points in`);
+      expect(out).toContain(`wrote ${csv} (CSV), ${svg} (plot)`);
+      expect(readFileSync(csv, 'utf8')).toMatch(/^scenario,variant/);
+      expect(readFileSync(svg, 'utf8')).toMatch(/^<svg/);
+      expect(resolveScenario('msi-vs-doorbell')).toBe(join(dir, 'msi-vs-doorbell.yaml'));
+      expect(resolveScenario('msi-vs-doorbell.yaml')).toBe(join(dir, 'msi-vs-doorbell.yaml'));
     });
   });
 });

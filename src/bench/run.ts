@@ -3,7 +3,7 @@
  * progress callback (points done, estimated work done, estimated wall time left). No I/O here: the
  * CLI prints.
  */
-import { estimateFrames, runPoint, type PointResult, type PointSpec } from './traffic.js';
+import { estimateFrames, runPoint, type PointResult, type PointSpec } from './point.js';
 import type { Scenario } from './scenario.js';
 
 export interface Progress {

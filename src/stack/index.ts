@@ -3,6 +3,8 @@
  * (ARP, NDP, ICMP/ICMPv6 echo, UDP echo and sinks), and the traffic generators that run on it
  * (Pinger, UdpStream). One HostStack per host, on that host's FramePort.
  *
+ * Layer 6 of 0–12. May import `src/eop` (its `FramePort` only), `src/time`, `src/wire`, errors.ts, log.ts.
+ *
  * Rules:
  * - Sits on `FramePort` only (eop/frame-port.ts): no reaching into the NIC, the host or the fabric.
  *   Frames are parsed with wire's checked views and built with wire's builders; no parsers or

@@ -1,6 +1,7 @@
 /**
  * wire: byte layouts of the frames EOP carries: Ethernet (+802.1Q), ARP, IPv4, IPv6, ICMPv4, ICMPv6
- * (echo, NDP), UDP. Imports nothing above errors.ts; everything above imports it.
+ * (echo, NDP), UDP. Layer 0 of 0–12, the bottom: imports nothing of EOP but errors.ts; every layer
+ * above may import it.
  *
  * Rules:
  * - A view (`EthernetView`, `Ipv4View`, …) wraps a Uint8Array, copies nothing and allocates nothing

@@ -1,0 +1,41 @@
+/**
+ * What every generator shares: a host core's timeline (work on it is serialized) and the recorder
+ * into which flows write deliveries and latencies; the point's numbers are computed from it.
+ */
+import type { Scheduler } from '../time/scheduler.js';
+import type { Bytes, Gbps, Ns } from '../time/units.js';
+
+/** A host core's timeline: work is serialized on it. */
+export class Core {
+  freeAt: Ns = 0;
+  constructor(private readonly sched: Scheduler) {}
+  /** Occupy the core for `ns` from now or when it frees; returns the end. */
+  take(ns: Ns): Ns {
+    const now = this.sched.now;
+    const start = this.freeAt > now ? this.freeAt : now;
+    this.freeAt = start + ns;
+    return this.freeAt;
+  }
+}
+
+export interface Delivery {
+  t: Ns;
+  bytes: Bytes;
+  frames: number;
+  flow: number;
+}
+
+export class Recorder {
+  /** Complete messages delivered to a receiving application, in time order. */
+  readonly deliveries: Delivery[] = [];
+  /** Per message, send call to receiving application (ns). */
+  readonly oneWay: Ns[] = [];
+  /** Per segment (TCP) or round (ping-pong), send to acknowledgement or reply (ns). */
+  readonly rtt: Ns[] = [];
+  lost = 0;
+  /** Per flow, the time of its last delivery. */
+  lastByFlow: Ns[] = [];
+}
+
+/** Time for one core to copy `bytes` at `gbps`. */
+export const copyNs = (bytes: Bytes, gbps: Gbps): Ns => (bytes * 8) / gbps;
