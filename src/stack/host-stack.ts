@@ -12,7 +12,8 @@
  *              echoes to the sender, port 9 and `openSink` ports feed the sink.
  *   IPv6     → our global or link-local address, or a group we joined. NDP (hop limit 255): NS
  *              for either address is answered with a solicited NA and teaches us the asker; NA
- *              completes a resolution in progress. Echo and UDP as for IPv4.
+ *              completes a resolution in progress. Echo and UDP as for IPv4, through the same
+ *              code: each family checks its header and addressing, then both share the handlers.
  *   Every checksum is verified (BAD_CHECKSUM). Anything a checked view rejects is counted by its
  *   EopError code, anything unwanted by a `StackDrop` reason, in `drops`; nothing throws out of
  *   `receive`. Replies go to the Ethernet source of the request, without a cache lookup.
@@ -71,8 +72,10 @@ import {
   type Udp6Options,
 } from '../wire/index.js';
 import { NeighborCache, type NeighborCacheOptions, type NeighborEntry, type ResolveCallback } from './neighbor-cache.js';
+import type { GeneratorHost } from './generator-host.js';
 import { Pinger, type PingOptions } from './ping.js';
-import { SinkFlowStats, UdpSink, UdpStream, type UdpStreamOptions } from './udp-stream.js';
+import { UdpSink, type SinkFlowStats } from './udp-sink.js';
+import { UdpStream, type UdpStreamOptions } from './udp-stream.js';
 
 export interface HostStackOptions {
   port: FramePort;
@@ -151,7 +154,28 @@ const ALL_NODES = parseIpv6('ff02::1')!;
 const EMPTY = new Uint8Array(0);
 const FIRST_EPHEMERAL_PORT = 49152;
 
-export class HostStack {
+/**
+ * The IP layer's findings on the datagram being received, for the protocol handlers both families
+ * share. One per stack, overwritten by every frame; valid only during `receive` (the IPv6 fields
+ * are views into the frame).
+ */
+class RxDatagram {
+  family: 4 | 6 = 4;
+  /** Sent to one of our unicast addresses (not a broadcast or a group). */
+  unicast = false;
+  /** The IP datagram's length, header included: an echo reply is as long. */
+  ipBytes = 0;
+  src4 = 0;
+  dst4 = 0;
+  /** IPv6: the header (the sink reads the source in place), source and destination. */
+  ip6: Uint8Array = EMPTY;
+  src6: Uint8Array = EMPTY;
+  dst6: Uint8Array = EMPTY;
+  /** IPv6: our address the datagram was sent to, the source of any reply. */
+  replySrc6: Uint8Array = EMPTY;
+}
+
+export class HostStack implements GeneratorHost {
   readonly name: string;
   readonly port: FramePort;
   readonly sched: Scheduler;
@@ -182,6 +206,7 @@ export class HostStack {
   private nextEphemeral = FIRST_EPHEMERAL_PORT;
 
   // Transmit: one buffer, one meta object, and one options object per builder, all reused.
+  private readonly rxd = new RxDatagram();
   private readonly tx: Uint8Array;
   private txView: Uint8Array;
   private readonly meta: TxMeta = { alignOffset: 0 };
@@ -335,26 +360,14 @@ export class HostStack {
     return typeof dst === 'number' ? this.neighbors.resolve4(dst, cb) : this.neighbors.resolve6(dst, cb);
   }
 
-  /**
-   * Send an IPv4 frame built in `buf[0, len)` whose destination MAC is still to be written: at once
-   * if `dstIp` is resolved, else after resolution (a copy waits). False if dropped or refused.
-   */
-  sendIpv4(buf: Uint8Array, len: number, dstIp: number, alignOffset = 0): boolean {
-    const e = this.neighbors.get4(dstIp);
+  sendIp(buf: Uint8Array, len: number, dst: number | Uint8Array, alignOffset = 0): boolean {
+    const v4 = typeof dst === 'number';
+    const e = v4 ? this.neighbors.get4(dst) : this.neighbors.get6(dst);
     if (e && e.reachable) {
       writeMac(buf, 0, e.mac);
       return this.sendFrame(len === buf.length ? buf : buf.subarray(0, len), alignOffset);
     }
-    return this.neighbors.enqueue4(dstIp, buf, len, alignOffset);
-  }
-
-  sendIpv6(buf: Uint8Array, len: number, dstIp: Uint8Array, alignOffset = 0): boolean {
-    const e = this.neighbors.get6(dstIp);
-    if (e && e.reachable) {
-      writeMac(buf, 0, e.mac);
-      return this.sendFrame(len === buf.length ? buf : buf.subarray(0, len), alignOffset);
-    }
-    return this.neighbors.enqueue6(dstIp, buf, len, alignOffset);
+    return v4 ? this.neighbors.enqueue4(dst, buf, len, alignOffset) : this.neighbors.enqueue6(dst, buf, len, alignOffset);
   }
 
   /** Hand a complete frame to the interface, counting it by protocol. */
@@ -443,6 +456,9 @@ export class HostStack {
     this.sendFrame(this.txFrame(buildArp(this.tx, o)), 0);
   }
 
+  // IPv4 and IPv6 each check their own header and addressing into `rxd`, then share the
+  // protocol handlers below (echo, UDP echo and sink); only NDP is IPv6's alone.
+
   private rxIpv4(eth: EthernetView, ip: Ipv4View): void {
     if (!ip.verifyChecksum()) throw new EopError(ErrorCode.BAD_CHECKSUM, 'IPv4 header checksum');
     const dst = ip.dst();
@@ -455,110 +471,59 @@ export class HostStack {
       this.drops.add(StackDrop.IPV4_FRAGMENT);
       return;
     }
+    const d = this.rxd;
+    d.family = 4;
+    d.unicast = unicast;
+    d.ipBytes = ip.totalLen();
+    d.src4 = ip.src();
+    d.dst4 = dst;
     switch (ip.protocol()) {
-      case IpProtocol.ICMP:
-        this.rxIcmpv4(eth, ip, Icmpv4View.checked(ip.payload()), unicast);
+      case IpProtocol.ICMP: {
+        const m = Icmpv4View.checked(ip.payload());
+        if (!m.verifyChecksum()) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv4 checksum');
+        this.counters.rx.icmp++;
+        const t = m.type();
+        this.rxEcho(eth, m, t === Icmpv4Type.EchoRequest, t === Icmpv4Type.EchoReply);
         return;
+      }
       case IpProtocol.UDP:
-        this.rxUdp4(eth, ip, UdpView.checked(ip.payload()), unicast);
+        this.rxUdp(eth, UdpView.checked(ip.payload()));
         return;
       default:
         this.drops.add(StackDrop.UNKNOWN_IP_PROTOCOL);
-    }
-  }
-
-  private rxIcmpv4(eth: EthernetView, ip: Ipv4View, m: Icmpv4View, unicast: boolean): void {
-    if (!m.verifyChecksum()) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv4 checksum');
-    this.counters.rx.icmp++;
-    switch (m.type()) {
-      case Icmpv4Type.EchoRequest: {
-        if (!unicast) {
-          this.drops.add(StackDrop.ECHO_TO_GROUP);
-          return;
-        }
-        if (ip.totalLen() > this.mtu) {
-          this.drops.add(StackDrop.REPLY_TOO_BIG);
-          return;
-        }
-        const o = this.echo4;
-        o.dstMac = eth.src();
-        o.dstIp = ip.src();
-        o.id = m.echoId();
-        o.seq = m.echoSeq();
-        o.payload = m.data();
-        const len = buildIcmpv4Echo(this.tx, o);
-        o.payload = EMPTY;
-        this.counters.echoRequestsAnswered++;
-        this.sendFrame(this.txFrame(len), 0);
-        return;
-      }
-      case Icmpv4Type.EchoReply:
-        this.echoReply(4, m.echoId(), m.echoSeq(), m.data());
-        return;
-      default:
-        this.drops.add(StackDrop.UNKNOWN_ICMP_TYPE);
-    }
-  }
-
-  private rxUdp4(eth: EthernetView, ip: Ipv4View, u: UdpView, unicast: boolean): void {
-    const src = ip.src();
-    if (!u.verifyChecksum4(src, ip.dst())) throw new EopError(ErrorCode.BAD_CHECKSUM, 'UDP checksum');
-    this.counters.rx.udp++;
-    const dstPort = u.dstPort();
-    if (dstPort === UDP_ECHO_PORT) {
-      if (!unicast) {
-        this.drops.add(StackDrop.ECHO_TO_GROUP);
-        return;
-      }
-      if (ip.totalLen() > this.mtu) {
-        this.drops.add(StackDrop.REPLY_TOO_BIG);
-        return;
-      }
-      const o = this.udp4;
-      o.dstMac = eth.src();
-      o.dstIp = src;
-      o.srcPort = dstPort;
-      o.dstPort = u.srcPort();
-      o.payload = u.payload();
-      const len = buildUdp4(this.tx, o);
-      o.payload = EMPTY;
-      this.counters.udpEchoed++;
-      this.sendFrame(this.txFrame(len), 0);
-      return;
-    }
-    if (!this.sinkPorts.has(dstPort)) {
-      this.drops.add(StackDrop.UDP_PORT_CLOSED);
-      return;
-    }
-    if (!this.sink.receive4(src, u.srcPort(), dstPort, u.payload(), this.sched.now)) {
-      this.drops.add(StackDrop.SINK_FLOWS_FULL);
     }
   }
 
   private rxIpv6(eth: EthernetView, ip: Ipv6View): void {
     const b = ip.buf;
-    const d = IPV6_DST_OFFSET;
-    const unicast = eq16(b, d, this.ipv6Addr) || eq16(b, d, this.linkLocal);
-    if (!unicast && !eq16(b, d, ALL_NODES) && !eq16(b, d, this.snGlobal) && !eq16(b, d, this.snLinkLocal)) {
+    const o = IPV6_DST_OFFSET;
+    const toLinkLocal = eq16(b, o, this.linkLocal);
+    const unicast = toLinkLocal || eq16(b, o, this.ipv6Addr);
+    if (!unicast && !eq16(b, o, ALL_NODES) && !eq16(b, o, this.snGlobal) && !eq16(b, o, this.snLinkLocal)) {
       this.drops.add(StackDrop.IP_NOT_FOR_US);
       return;
     }
-    switch (ip.nextHeader()) {
-      case IpProtocol.ICMPv6:
-        this.rxIcmpv6(eth, ip, Icmpv6View.checked(ip.payload()), unicast);
-        return;
-      case IpProtocol.UDP:
-        this.rxUdp6(eth, ip, UdpView.checked(ip.payload()), unicast);
-        return;
-      default:
-        this.drops.add(StackDrop.UNKNOWN_IP_PROTOCOL);
+    const nh = ip.nextHeader();
+    if (nh !== IpProtocol.ICMPv6 && nh !== IpProtocol.UDP) {
+      this.drops.add(StackDrop.UNKNOWN_IP_PROTOCOL);
+      return;
     }
+    const d = this.rxd;
+    d.family = 6;
+    d.unicast = unicast;
+    d.ipBytes = IPV6_HEADER_LEN + ip.payloadLen();
+    d.ip6 = b;
+    d.src6 = ip.src();
+    d.dst6 = ip.dst();
+    // A reply comes from the address the request was sent to.
+    d.replySrc6 = toLinkLocal ? this.linkLocal : this.ipv6Addr;
+    if (nh === IpProtocol.UDP) this.rxUdp(eth, UdpView.checked(ip.payload()));
+    else this.rxIcmpv6(eth, ip, Icmpv6View.checked(ip.payload()));
   }
 
-  private rxIcmpv6(eth: EthernetView, ip: Ipv6View, m: Icmpv6View, unicast: boolean): void {
-    const src = ip.src();
-    const dst = ip.dst();
-    if (!m.verifyChecksum(src, dst)) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv6 checksum');
+  private rxIcmpv6(eth: EthernetView, ip: Ipv6View, m: Icmpv6View): void {
+    const d = this.rxd;
+    if (!m.verifyChecksum(d.src6, d.dst6)) throw new EopError(ErrorCode.BAD_CHECKSUM, 'ICMPv6 checksum');
     const type = m.type();
     if (type === Icmpv6Type.NeighborSolicitation || type === Icmpv6Type.NeighborAdvertisement) {
       this.counters.rx.ndp++;
@@ -572,41 +537,12 @@ export class HostStack {
       }
       const target = m.target();
       const ours = ipv6Equal(target, this.ipv6Addr) || ipv6Equal(target, this.linkLocal);
-      if (type === Icmpv6Type.NeighborSolicitation) this.rxNs(eth, src, m, target, ours);
+      if (type === Icmpv6Type.NeighborSolicitation) this.rxNs(eth, d.src6, m, target, ours);
       else this.rxNa(eth, m, target);
       return;
     }
     this.counters.rx.icmp6++;
-    switch (type) {
-      case Icmpv6Type.EchoRequest: {
-        if (!unicast) {
-          this.drops.add(StackDrop.ECHO_TO_GROUP);
-          return;
-        }
-        if (IPV6_HEADER_LEN + ip.payloadLen() > this.mtu) {
-          this.drops.add(StackDrop.REPLY_TOO_BIG);
-          return;
-        }
-        const o = this.echo6;
-        o.dstMac = eth.src();
-        o.srcIp = eq16(ip.buf, IPV6_DST_OFFSET, this.linkLocal) ? this.linkLocal : this.ipv6Addr;
-        o.dstIp = src;
-        o.id = m.echoId();
-        o.seq = m.echoSeq();
-        o.payload = m.data();
-        const len = buildIcmpv6Echo(this.tx, o);
-        o.payload = EMPTY;
-        o.dstIp = this.ipv6Addr;
-        this.counters.echoRequestsAnswered++;
-        this.sendFrame(this.txFrame(len), 0);
-        return;
-      }
-      case Icmpv6Type.EchoReply:
-        this.echoReply(6, m.echoId(), m.echoSeq(), m.data());
-        return;
-      default:
-        this.drops.add(StackDrop.UNKNOWN_ICMP_TYPE);
-    }
+    this.rxEcho(eth, m, type === Icmpv6Type.EchoRequest, type === Icmpv6Type.EchoReply);
   }
 
   private rxNs(eth: EthernetView, src: Uint8Array, m: Icmpv6View, target: Uint8Array, ours: boolean): void {
@@ -636,30 +572,40 @@ export class HostStack {
     if (!this.neighbors.learn6(target, mac, false)) this.drops.add(StackDrop.NA_UNSOLICITED);
   }
 
-  private rxUdp6(eth: EthernetView, ip: Ipv6View, u: UdpView, unicast: boolean): void {
-    const src = ip.src();
-    if (!u.verifyChecksum6(src, ip.dst())) throw new EopError(ErrorCode.BAD_CHECKSUM, 'UDP checksum');
+  /** ICMP or ICMPv6 echo: requests are answered, replies go to the pinger with their identifier. */
+  private rxEcho(eth: EthernetView, m: Icmpv4View | Icmpv6View, request: boolean, reply: boolean): void {
+    if (request) {
+      if (!this.mayEcho()) return;
+      const d = this.rxd;
+      const o = d.family === 4 ? this.replyTo4(this.echo4, eth) : this.replyTo6(this.echo6, eth);
+      o.id = m.echoId();
+      o.seq = m.echoSeq();
+      o.payload = m.data();
+      const len = d.family === 4 ? buildIcmpv4Echo(this.tx, this.echo4) : buildIcmpv6Echo(this.tx, this.echo6);
+      this.replySent();
+      this.counters.echoRequestsAnswered++;
+      this.sendFrame(this.txFrame(len), 0);
+    } else if (reply) this.echoReply(this.rxd.family, m.echoId(), m.echoSeq(), m.data());
+    else this.drops.add(StackDrop.UNKNOWN_ICMP_TYPE);
+  }
+
+  /** UDP over either family: port 7 echoes, sink ports feed the sink, anything else is closed. */
+  private rxUdp(eth: EthernetView, u: UdpView): void {
+    const d = this.rxd;
+    const v4 = d.family === 4;
+    if (!(v4 ? u.verifyChecksum4(d.src4, d.dst4) : u.verifyChecksum6(d.src6, d.dst6))) {
+      throw new EopError(ErrorCode.BAD_CHECKSUM, 'UDP checksum');
+    }
     this.counters.rx.udp++;
     const dstPort = u.dstPort();
     if (dstPort === UDP_ECHO_PORT) {
-      if (!unicast) {
-        this.drops.add(StackDrop.ECHO_TO_GROUP);
-        return;
-      }
-      if (IPV6_HEADER_LEN + ip.payloadLen() > this.mtu) {
-        this.drops.add(StackDrop.REPLY_TOO_BIG);
-        return;
-      }
-      const o = this.udp6;
-      o.dstMac = eth.src();
-      o.srcIp = eq16(ip.buf, IPV6_DST_OFFSET, this.linkLocal) ? this.linkLocal : this.ipv6Addr;
-      o.dstIp = src;
+      if (!this.mayEcho()) return;
+      const o = v4 ? this.replyTo4(this.udp4, eth) : this.replyTo6(this.udp6, eth);
       o.srcPort = dstPort;
       o.dstPort = u.srcPort();
       o.payload = u.payload();
-      const len = buildUdp6(this.tx, o);
-      o.payload = EMPTY;
-      o.dstIp = this.ipv6Addr;
+      const len = v4 ? buildUdp4(this.tx, this.udp4) : buildUdp6(this.tx, this.udp6);
+      this.replySent();
       this.counters.udpEchoed++;
       this.sendFrame(this.txFrame(len), 0);
       return;
@@ -668,9 +614,45 @@ export class HostStack {
       this.drops.add(StackDrop.UDP_PORT_CLOSED);
       return;
     }
-    if (!this.sink.receive6(ip.buf, IPV6_SRC_OFFSET, u.srcPort(), dstPort, u.payload(), this.sched.now)) {
-      this.drops.add(StackDrop.SINK_FLOWS_FULL);
+    const now = this.sched.now;
+    const taken = v4
+      ? this.sink.receive4(d.src4, u.srcPort(), dstPort, u.payload(), now)
+      : this.sink.receive6(d.ip6, IPV6_SRC_OFFSET, u.srcPort(), dstPort, u.payload(), now);
+    if (!taken) this.drops.add(StackDrop.SINK_FLOWS_FULL);
+  }
+
+  /** An echo (ICMP or UDP) is answered only to unicast, and only if the reply fits our MTU. */
+  private mayEcho(): boolean {
+    if (!this.rxd.unicast) {
+      this.drops.add(StackDrop.ECHO_TO_GROUP);
+      return false;
     }
+    if (this.rxd.ipBytes > this.mtu) {
+      this.drops.add(StackDrop.REPLY_TOO_BIG);
+      return false;
+    }
+    return true;
+  }
+
+  /** Addresses reply options back to the sender of the IPv4 datagram being received. */
+  private replyTo4<O extends { dstMac: number; dstIp: number }>(o: O, eth: EthernetView): O {
+    o.dstMac = eth.src();
+    o.dstIp = this.rxd.src4;
+    return o;
+  }
+
+  /** Addresses reply options back to the sender of the IPv6 datagram being received. */
+  private replyTo6<O extends { dstMac: number; srcIp: Uint8Array; dstIp: Uint8Array }>(o: O, eth: EthernetView): O {
+    o.dstMac = eth.src();
+    o.srcIp = this.rxd.replySrc6;
+    o.dstIp = this.rxd.src6;
+    return o;
+  }
+
+  /** The reply is built: drop the options' references into the received frame (emulated memory). */
+  private replySent(): void {
+    this.echo4.payload = this.echo6.payload = this.udp4.payload = this.udp6.payload = EMPTY;
+    this.echo6.dstIp = this.udp6.dstIp = this.ipv6Addr;
   }
 
   private echoReply(family: 4 | 6, id: number, seq: number, data: Uint8Array): void {

@@ -5,6 +5,12 @@
  *
  * Layer 6 of 0–12. May import `src/eop` (its `FramePort` only), `src/time`, `src/wire`, errors.ts, log.ts.
  *
+ * Files, from the bottom: payload-pattern (the bytes every generator sends and every receiver
+ * checks), stats, neighbor-cache, generator-host (the interface a generator needs from its stack),
+ * ping and udp-stream (generators, on a GeneratorHost), udp-sink (checks received streams), and
+ * host-stack (receive path, replies, and the factory of generators). Nothing imports host-stack
+ * from inside the folder.
+ *
  * Rules:
  * - Sits on `FramePort` only (eop/frame-port.ts): no reaching into the NIC, the host or the fabric.
  *   Frames are parsed with wire's checked views and built with wire's builders; no parsers or
@@ -44,15 +50,7 @@ export {
 } from './neighbor-cache.js';
 export { Pinger, type PingOptions, type PingResult } from './ping.js';
 export { EMPTY_SUMMARY, percentile, summarize, throughputGbps, type Summary } from './stats.js';
-export {
-  MAX_MESSAGE_BYTES,
-  pattern,
-  patternStart,
-  SinkFlowStats,
-  STREAM_HEADER_BYTES,
-  STREAM_MAGIC,
-  UdpSink,
-  UdpStream,
-  UdpStreamStats,
-  type UdpStreamOptions,
-} from './udp-stream.js';
+export type { GeneratorHost } from './generator-host.js';
+export { MAX_MESSAGE_BYTES, pattern, patternStart, STREAM_HEADER_BYTES, STREAM_MAGIC } from './payload-pattern.js';
+export { SinkFlowStats, UdpSink } from './udp-sink.js';
+export { UdpStream, UdpStreamStats, type UdpStreamOptions } from './udp-stream.js';

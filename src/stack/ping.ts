@@ -27,9 +27,9 @@ import {
   type Icmpv4EchoOptions,
   type Icmpv6EchoOptions,
 } from '../wire/index.js';
-import type { HostStack } from './host-stack.js';
+import type { GeneratorHost } from './generator-host.js';
+import { pattern, patternStart } from './payload-pattern.js';
 import { summarize, type Summary } from './stats.js';
-import { pattern, patternStart } from './udp-stream.js';
 
 export interface PingOptions {
   /** IPv4 address as a number, or a 16-byte IPv6 address (ping6). Must be on-link. */
@@ -110,7 +110,7 @@ export class Pinger {
   private readonly dst: number | Uint8Array;
 
   constructor(
-    private readonly stack: HostStack,
+    private readonly stack: GeneratorHost,
     readonly id: number,
     o: PingOptions,
   ) {
@@ -209,8 +209,7 @@ export class Pinger {
     this.pending++;
     this.timers[seq] = s.after(this.timeoutNs, this.expire, seq);
     // A refused or queued frame is still a request sent: it times out if no reply comes.
-    if (typeof this.dst === 'number') this.stack.sendIpv4(this.frame, len, this.dst);
-    else this.stack.sendIpv6(this.frame, len, this.dst);
+    this.stack.sendIp(this.frame, len, this.dst);
     if (this.sent < this.count) this.sendTimer = s.at(this.t0 + this.sent * this.intervalNs, this.sendNext);
   };
 
