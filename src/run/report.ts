@@ -2,7 +2,7 @@
  * Turns a run into a report: a plain object (for --json) and aligned text tables (for people).
  */
 import { effectiveWriteGbps } from '../pcie/link.js';
-import { StackDrop } from '../stack/host-stack.js';
+import { isByDesign } from '../errors.js';
 import { formatNs, gbpsOf, type Ns } from '../time/units.js';
 import type { RunResult } from './run-rack.js';
 
@@ -184,19 +184,9 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
-/** Stack counters that are normal traffic handling, not losses (frames meant for someone else). */
-const BY_DESIGN = new Set<string>([
-  StackDrop.NOT_FOR_US,
-  StackDrop.ARP_OTHER_TARGET,
-  StackDrop.IP_NOT_FOR_US,
-  StackDrop.UDP_PORT_CLOSED,
-  StackDrop.UNKNOWN_ETHERTYPE,
-  StackDrop.UNKNOWN_IP_PROTOCOL,
-  StackDrop.VLAN_TAGGED,
-]);
 
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
-  return Object.fromEntries(Object.entries(d).filter(([k]) => !BY_DESIGN.has(k) === errors));
+  return Object.fromEntries(Object.entries(d).filter(([k]) => !isByDesign(k) === errors));
 }
 
 function round2(x: number): number {
