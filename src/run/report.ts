@@ -2,7 +2,7 @@
  * Turns a run into a report: a plain object (for --json) and aligned text tables (for people).
  */
 import { effectiveWriteGbps } from '../pcie/link.js';
-import { isByDesign } from '../errors.js';
+import { codeInfo, isByDesign } from '../errors.js';
 import { formatNs, gbpsOf, type Ns } from '../time/units.js';
 import type { RunResult } from './run-rack.js';
 
@@ -282,6 +282,9 @@ export function formatReport(rep: Report): string {
     );
   }
   out.push('', `Fabric drops: ${drops(rep.fabricDrops)}`);
+  const seen = new Set<string>(Object.keys(rep.fabricDrops));
+  for (const i of rep.interfaces) for (const d of [i.drops, i.stackDrops, i.stackIgnored]) for (const k of Object.keys(d)) seen.add(k);
+  if (seen.size > 0) out.push('Drop codes above:', ...[...seen].sort().map((k) => `  ${k.replace(/^ERR_/, '')}: ${codeInfo(k)?.meaning ?? 'unregistered code'}`));
   if (rep.captures.length > 0) out.push(`Captures: ${rep.captures.join(', ')}`);
   if (rep.problems.length > 0) out.push('', 'Problems:', ...rep.problems.map((p) => `  - ${p}`));
   return out.join('\n');
