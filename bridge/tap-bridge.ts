@@ -23,7 +23,7 @@
  * write queue. The write happens while the scheduler runs the delivery event, which the live
  * runner never runs before its time: a frame reaches the namespace no earlier than the model allows.
  */
-import { DropCounters, ErrorCode } from '../src/errors.js';
+import { BridgeDrop, DropCounters, ErrorCode } from '../src/errors.js';
 import type { FramePort } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { readMac } from '../src/wire/mac.js';
@@ -44,15 +44,8 @@ export interface TapLike {
   close(): void;
 }
 
-/** Drop reasons the bridge counts besides ErrorCode values. */
-export const BridgeDrop = {
-  /** The TAP failed (deleted underneath); frames for it are dropped. */
-  TAP_GONE: 'tap-gone',
-  /** The TAP's write queue was full or the write failed (the addon counts why). */
-  TAP_WRITE: 'tap-write',
-  /** A frame from a vnet-header TAP that still needed a checksum or segmentation. */
-  VNET_OFFLOAD: 'vnet-offload-unexpected',
-} as const;
+/** Drop reasons the bridge counts besides ErrorCode values (src/errors.ts). */
+export { BridgeDrop };
 
 export class BridgeCounters {
   /** Frames read from the TAP. */

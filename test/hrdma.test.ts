@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
-import { DEFAULT_HRDMA, Desc, DescFlag, DescStatus, ERROR_TABLE } from '../src/host/hrdma.js';
+import { DEFAULT_HRDMA, Desc, DescError, DescFlag, DescStatus, descErrorCode, descErrorId, type Reaped } from '../src/host/hrdma.js';
 import type { Host } from '../src/host/host.js';
 import { remoteAddr } from '../src/mem/address-map.js';
 import { Rack, rackSpec } from '../src/topology/rack.js';
@@ -48,8 +48,11 @@ function pattern(len: number, seed: number): Uint8Array {
 function status(h: Host, i: number): number {
   return h.memory.readU32(h.dma.descAddr(i) + Desc.STATUS);
 }
-function errorCode(h: Host, i: number): string | undefined {
-  return ERROR_TABLE[h.memory.readU32(h.dma.descAddr(i) + Desc.ERROR)];
+function errorId(h: Host, i: number): number {
+  return h.memory.readU32(h.dma.descAddr(i) + Desc.ERROR);
+}
+function errorCode(h: Host, i: number): string {
+  return descErrorCode(errorId(h, i));
 }
 
 describe('HRDMA engine', () => {
@@ -123,6 +126,14 @@ describe('HRDMA engine', () => {
       ErrorCode.DMA_BAD_DESCRIPTOR,
       ErrorCode.DMA_BAD_DESCRIPTOR,
     ]);
+    // What the engine wrote into emulated memory: the fixed ids of the descriptor format.
+    expect(d.map((i) => errorId(h1, i))).toEqual([1, 1, 6, 5, 1, 1]);
+    // The driver's reap reads the same, into a struct it owns.
+    const r: Reaped = { cookie: -1, error: null };
+    expect(h1.dma.reap(d[3]!, r)).toBe(true);
+    expect(r).toEqual({ cookie: 4, error: ErrorCode.IOMMU_BLOCKED });
+    expect(h1.dma.reap(good, r)).toBe(true);
+    expect(r).toEqual({ cookie: 7, error: null });
     expect(h1.dma.errors).toBe(6);
     expect(h1.dma.drops.get(ErrorCode.DMA_BAD_DESCRIPTOR)).toBe(4);
     expect(h1.dma.drops.get(ErrorCode.ADDR_UNMAPPED)).toBe(1);
@@ -216,5 +227,76 @@ describe('HRDMA engine', () => {
     //     = 524.95625 ns / 15 = 34.99708 ns
     //   + irq handler 700  = 5584.99708 ns
     expect(irqs[0]! - t0).toBeCloseTo(5584.99708, 4);
+  });
+});
+
+describe('HRDMA descriptor error ids', () => {
+  it('are fixed numbers of the descriptor format, not positions in a code table', () => {
+    // Changing any of these changes what is written into emulated memory: never renumber.
+    expect(DescError).toEqual({
+      NONE: 0,
+      BAD_DESCRIPTOR: 1,
+      NTB_OUT_OF_WINDOW: 2,
+      NTB_LINK_DOWN: 3,
+      NTB_LUT_DENIED: 4,
+      IOMMU_BLOCKED: 5,
+      ADDR_UNMAPPED: 6,
+      ADDR_OUT_OF_RANGE: 7,
+      NTB_BAD_REGISTER: 8,
+      OTHER: 255,
+    });
+  });
+
+  it('every code a DMA write can be refused with has an id of its own, and reads back as itself', () => {
+    const refusals = [
+      ErrorCode.DMA_BAD_DESCRIPTOR,
+      ErrorCode.NTB_OUT_OF_WINDOW,
+      ErrorCode.NTB_LINK_DOWN,
+      ErrorCode.NTB_LUT_DENIED,
+      ErrorCode.IOMMU_BLOCKED,
+      ErrorCode.ADDR_UNMAPPED,
+      ErrorCode.ADDR_OUT_OF_RANGE,
+      ErrorCode.NTB_BAD_REGISTER,
+    ];
+    const ids = refusals.map(descErrorId);
+    expect(new Set(ids).size).toBe(refusals.length);
+    expect(ids).not.toContain(DescError.OTHER);
+    expect(ids).not.toContain(DescError.NONE);
+    for (const c of refusals) expect(descErrorCode(descErrorId(c))).toBe(c);
+  });
+
+  it('a code without an id is written as OTHER, and an unknown id reads back as a bad descriptor', () => {
+    expect(descErrorId(ErrorCode.CAPTURE_IO)).toBe(DescError.OTHER);
+    expect(descErrorCode(DescError.OTHER)).toBe(ErrorCode.DMA_BAD_DESCRIPTOR);
+    expect(descErrorCode(0xdead)).toBe(ErrorCode.DMA_BAD_DESCRIPTOR);
+  });
+});
+
+describe('HRDMA ring full', () => {
+  it('postCopy and postImm refuse a full ring (-1, counted), overwrite nothing, and work again once slots are released', () => {
+    const { rack, h1, h2 } = setup();
+    const slots = h1.dma.cfg.ringSlots;
+    h1.memory.write(SRC, pattern(64, 1));
+    const first = h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, 0, 1000);
+    for (let k = 1; k < slots; k++) expect(h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, 0, 1000 + k)).toBe(k);
+    expect(h1.dma.space).toBe(0);
+    expect(h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, 0, 1)).toBe(-1);
+    expect(h1.dma.postImm(remoteAddr(2, DST), new Uint8Array(4), 0, 2)).toBe(-1);
+    expect(h1.dma.drops.get(ErrorCode.DMA_RING_FULL)).toBe(2);
+    expect(h1.dma.refusedFull).toBe(2);
+    expect(h1.dma.tail).toBe(slots);
+    expect(h1.dma.cookie(first)).toBe(1000); // the oldest pending descriptor is intact
+    h1.dma.kick();
+    rack.sched.run();
+    expect(h1.dma.completed).toBe(slots);
+    // Completed but not yet handed back by the driver: still full.
+    expect(h1.dma.postCopy(SRC, remoteAddr(2, DST), 64, 0, 1)).toBe(-1);
+    h1.dma.release(h1.dma.tail);
+    const again = h1.dma.postCopy(SRC, remoteAddr(2, DST + 64), 64, 0, 9);
+    expect(again).toBe(slots);
+    h1.dma.kick();
+    rack.sched.run();
+    expect(status(h1, again)).toBe(DescStatus.DONE);
+    expect(h2.memory.readU32(DST + 64)).toBe(h1.memory.readU32(SRC));
   });
 });

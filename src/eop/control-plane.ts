@@ -10,7 +10,6 @@ import type { EopNic, PeerDirectory } from './eop-nic.js';
 export class ControlPlane implements PeerDirectory {
   readonly nics: (EopNic | undefined)[] = [];
   readonly hosts: (Host | undefined)[] = [];
-  linkEvents = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -28,7 +27,6 @@ export class ControlPlane implements PeerDirectory {
   }
 
   linkChanged(index: number, up: boolean): void {
-    this.linkEvents++;
     for (const nic of this.nics) {
       if (!nic || nic.host.index === index) continue;
       this.sched.after(this.controlLatencyNs, () => nic.onPeerLink(index, up));

@@ -18,8 +18,9 @@ import { DropCounters, ErrorCode } from '../errors.js';
 import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map.js';
 import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
-import { readMac } from '../wire/mac.js';
-import { DescFlag } from '../host/hrdma.js';
+import { writeU32le } from '../wire/bytes.js';
+import { isMulticastMac, readMac } from '../wire/mac.js';
+import { DescFlag, type Reaped } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
 import {
@@ -145,6 +146,7 @@ export class EopNic implements FramePort {
   private readonly hdr = new Uint8Array(SLOT_HEADER_USED);
   private readonly hdrView = new DataView(this.hdr.buffer);
   private readonly word = new Uint8Array(4);
+  private readonly reaped: Reaped = { cookie: 0, error: null };
   private readonly scratch: Uint8Array;
   private readonly rxPending = new Set<QueuePair>();
   private drainWaiters: (() => void)[] = [];
@@ -323,7 +325,7 @@ export class EopNic implements FramePort {
     qp.state = 'waiting-peer';
     setQpLink(h.ntb!.scratchpads, qp.peer, true);
     // Tell the peer to look at our QP_LINKS now rather than on a timer.
-    this.word.set([0, 0, 0, 0x80]); // bit 31
+    writeU32le(this.word, 0, 1 << LINK_DOORBELL_BIT);
     h.cpu.store(viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET), this.word);
     h.cpu.commit();
     this.checkPeerReady(qp, spads);
@@ -402,8 +404,9 @@ export class EopNic implements FramePort {
     if (len < 14) return this.dropTx(ErrorCode.FRAME_TOO_SHORT);
     if (len > this.maxFrame) return this.dropTx(ErrorCode.FRAME_TOO_LONG);
     if (!this.running) return this.dropTx(ErrorCode.EOP_LINK_DOWN);
-    // The I/G bit (first octet, bit 0) marks group addresses: those always flood.
-    const owner = frame[0]! & 1 ? undefined : this.macTable.get(readMac(frame, 0));
+    // Group addresses (broadcast, multicast) always flood.
+    const dst = readMac(frame, 0);
+    const owner = isMulticastMac(dst) ? undefined : this.macTable.get(dst);
     if (owner && owner.up && owner.txCount === owner.txCapacity) {
       // Full queue: count it before paying for the copy.
       owner.c.txQueueDrops++;
@@ -440,7 +443,7 @@ export class EopNic implements FramePort {
    * ping).
    */
   txSpace(dstMac: number): number {
-    const owner = dstMac % 2 ** 41 >= 2 ** 40 ? undefined : this.macTable.get(dstMac);
+    const owner = isMulticastMac(dstMac) ? undefined : this.macTable.get(dstMac);
     let space = Infinity;
     if (owner && owner.up) space = owner.txCapacity - owner.txCount;
     else for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
@@ -559,8 +562,15 @@ export class EopNic implements FramePort {
         const fills = k === batch - 1 && credits === batch;
         this.writeHeader(qp.prod, len, SlotFlag.DONE | (fills ? SlotFlag.WANT_CREDIT : 0));
         if (useDma) {
-          h.dma.postCopy(src, slotAddr + SLOT_HEADER_BYTES, len, 0, slot + 1);
-          h.dma.postImm(slotAddr, this.hdr, 0, 0);
+          // `room` above keeps the engine's ring from filling; should it fill anyway, the engine
+          // refuses (and counts) the post, and the frame is dropped here, never half-sent.
+          const posted = h.dma.postCopy(src, slotAddr + SLOT_HEADER_BYTES, len, 0, slot + 1);
+          if (posted < 0 || h.dma.postImm(slotAddr, this.hdr, 0, 0) < 0) {
+            if (posted < 0) this.staging.release(slot); // else released when the copy completes
+            qp.c.txErrors++;
+            this.drops.add(ErrorCode.DMA_RING_FULL);
+            continue;
+          }
           qp.c.txDmaFrames++;
         } else {
           h.cpu.copy(src, slotAddr + SLOT_HEADER_BYTES, len);
@@ -608,18 +618,10 @@ export class EopNic implements FramePort {
     let addr: number;
     if (qp.peerIrqMode === IrqMode.MSI) {
       addr = remoteAddr(qp.peer, MSI_BASE);
-      const v = credit ? qp.peerCreditVector : qp.peerRxVector;
-      this.word[0] = v & 0xff;
-      this.word[1] = (v >>> 8) & 0xff;
-      this.word[2] = 0;
-      this.word[3] = 0;
+      writeU32le(this.word, 0, credit ? qp.peerCreditVector : qp.peerRxVector);
     } else {
       addr = viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET);
-      const bit = 1 << (h.index % DATA_DOORBELL_BITS);
-      this.word[0] = bit & 0xff;
-      this.word[1] = (bit >>> 8) & 0xff;
-      this.word[2] = (bit >>> 16) & 0xff;
-      this.word[3] = (bit >>> 24) & 0xff;
+      writeU32le(this.word, 0, 1 << (h.index % DATA_DOORBELL_BITS));
     }
     if (viaDma) h.dma.postImm(addr, this.word, DescFlag.INTERRUPT, 0);
     else h.cpu.store(addr, this.word);
@@ -629,13 +631,13 @@ export class EopNic implements FramePort {
 
   private readonly onDmaComplete = (): void => {
     const dma = this.host.dma;
+    const r = this.reaped;
     while (this.dmaClean !== dma.tail) {
-      const cookie = dma.reap(this.dmaClean);
-      if (cookie < 0) break;
-      if (cookie) this.staging.release(cookie - 1);
-      if (dma.reapedError) {
+      if (!dma.reap(this.dmaClean, r)) break;
+      if (r.cookie) {
+        this.staging.release(r.cookie - 1);
         // Count what actually went wrong (the engine wrote it into the descriptor), once per frame.
-        if (cookie) this.drops.add(dma.errorCode(this.dmaClean));
+        if (r.error) this.drops.add(r.error);
       }
       this.dmaClean++;
       this.c.dmaCompletions++;
@@ -712,11 +714,8 @@ export class EopNic implements FramePort {
     }
     // The handler's CPU time delays whatever this core does next, the credit write first.
     const cpu = h.cpu;
-    cpu.freeAt = (cpu.freeAt > h.sched.now ? cpu.freeAt : h.sched.now) + n * this.cfg.rxFrameNs;
-    this.word[0] = qp.cons & 0xff;
-    this.word[1] = (qp.cons >>> 8) & 0xff;
-    this.word[2] = (qp.cons >>> 16) & 0xff;
-    this.word[3] = (qp.cons >>> 24) & 0xff;
+    const handlerDoneNs = cpu.occupy(n * this.cfg.rxFrameNs);
+    writeU32le(this.word, 0, qp.cons);
     if (qp.localReady) {
       cpu.store(qp.peerCreditAddr + Credit.CONS, this.word);
       qp.c.creditUpdates++;
@@ -725,7 +724,7 @@ export class EopNic implements FramePort {
     }
     if (n === this.cfg.rxBudget && !this.rxPending.has(qp)) {
       this.rxPending.add(qp);
-      h.sched.at(cpu.freeAt, this.rxContinue, qp);
+      h.sched.at(handlerDoneNs, this.rxContinue, qp);
     }
   }
 
@@ -736,10 +735,8 @@ export class EopNic implements FramePort {
       m.read(addr, this.scratch, 0, len);
       frame = this.scratch.subarray(0, len);
     }
-    if (!(frame[6]! & 1)) {
-      const src = readMac(frame, 6);
-      if (this.macTable.get(src) !== qp) this.macTable.set(src, qp);
-    }
+    const src = readMac(frame, 6);
+    if (!isMulticastMac(src) && this.macTable.get(src) !== qp) this.macTable.set(src, qp);
     qp.c.rxFrames++;
     qp.c.rxBytes += len;
     this.c.rxFrames++;

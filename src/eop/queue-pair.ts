@@ -42,8 +42,6 @@ export class QueuePair {
 
   /** We agreed with the peer's parameters and granted it our ring. */
   localReady = false;
-  /** The peer's QP_LINKS has our bit. */
-  peerReady = false;
   peerGeneration = 0;
 
   // Where the peer's structures are, as local addresses through our NTB window.

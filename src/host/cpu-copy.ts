@@ -8,10 +8,10 @@
  * `copySetupNs` plus the copy at `copyGbps`; writes issued by one core land in order.
  */
 import { ErrorCode } from '../errors.js';
-import { RouteKind, type Endpoint, type Fabric } from '../pcie/fabric.js';
+import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-import { landWrite, WriteJob } from './posted-write.js';
+import { WriteJob } from './posted-write.js';
 
 export interface CpuConfig {
   copyGbps: Gbps;
@@ -31,10 +31,9 @@ export const WC_TLP_BYTES: Bytes = 64;
 
 export type LandedFn = (code: ErrorCode | null) => void;
 
-
-
 export class CpuCopier {
-  freeAt: Ns = 0;
+  /** When the core finishes what it was given so far. */
+  private freeAt: Ns = 0;
   copies = 0;
   stores = 0;
   bytes: Bytes = 0;
@@ -43,6 +42,8 @@ export class CpuCopier {
   private first: WriteJob | null = null;
   private last: WriteJob | null = null;
   private landAt: Ns = 0;
+  private readonly route = newRoute();
+  private readonly times: PathTimes = { leaveNs: 0, landNs: 0 };
 
   constructor(
     readonly host: Endpoint,
@@ -50,6 +51,16 @@ export class CpuCopier {
     private readonly sched: Scheduler,
     private readonly fabric: Fabric,
   ) {}
+
+  /**
+   * Other work on this core (an interrupt handler's per-frame work): `ns` of CPU time after what
+   * it already has. Returns when the core is free again; later copies and stores start then.
+   */
+  occupy(ns: Ns): Ns {
+    const now = this.sched.now;
+    this.freeAt = (this.freeAt > now ? this.freeAt : now) + ns;
+    return this.freeAt;
+  }
 
   /** Copy `len` bytes of local memory at `src` to local address `dst` (RAM or NTB window). */
   copy(src: number, dst: number, len: Bytes): void {
@@ -68,7 +79,7 @@ export class CpuCopier {
   }
 
   private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, start: Ns, end: Ns, tlpMax: Bytes): void {
-    const r = this.fabric.resolve(this.host, dst, len);
+    const r = this.fabric.resolve(this.host, dst, len, this.route);
     let job: WriteJob;
     let land = end;
     if (r.kind === RouteKind.ERROR) {
@@ -83,9 +94,12 @@ export class CpuCopier {
         job.imm = job.immBuf;
       }
       if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
-        land = this.fabric.reservePath(this.host, r.target!, r.addr, len, start, tlpMax);
-        if (end > this.fabric.lastLeaveNs) land += end - this.fabric.lastLeaveNs;
-        else end = this.fabric.lastLeaveNs;
+        const pt = this.times;
+        this.fabric.reservePath(this.host, r.target!, r.addr, len, start, tlpMax, pt);
+        land = pt.landNs;
+        // The core, not the link, is the bottleneck: the tail leaves when the stores are done.
+        if (end > pt.leaveNs) land += end - pt.leaveNs;
+        else end = pt.leaveNs;
       }
     }
     this.freeAt = end;
@@ -123,7 +137,7 @@ export class CpuCopier {
     let next: WriteJob | null;
     for (let j: WriteJob | null = g.first; j; j = next) {
       next = j.next;
-      const code = j.failed ?? landWrite(this.fabric, this.host, j);
+      const code = j.failed ?? this.fabric.land(this.host, j);
       if (code && !firstErr) firstErr = code;
       if (this.pool.length < 4096) this.pool.push(j);
     }

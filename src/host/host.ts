@@ -52,7 +52,6 @@ export class Host implements Endpoint {
   readonly dma: HrdmaEngine;
   readonly cpu: CpuCopier;
   private allocNext = ALLOC_START;
-  readonly regions: { label: string; base: number; bytes: Bytes }[] = [];
 
   constructor(
     readonly cfg: HostConfig,
@@ -89,7 +88,6 @@ export class Host implements Endpoint {
       );
     }
     this.allocNext = base + bytes;
-    this.regions.push({ label, base, bytes });
     return base;
   }
 }

@@ -17,10 +17,10 @@
  * - Large descriptors are issued in chunks of `chunkBytes` so flows sharing a link interleave.
  */
 import { DropCounters, ErrorCode } from '../errors.js';
-import { RouteKind, type Endpoint, type Fabric } from '../pcie/fabric.js';
+import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-import { landWrite, WriteJob } from './posted-write.js';
+import { WriteJob } from './posted-write.js';
 
 export interface HrdmaConfig {
   setupNs: Ns;
@@ -56,7 +56,7 @@ export const Desc = {
   SRC: 8, // u64 local address (COPY)
   DST: 16, // u64 local address (RAM, MSI range, or inside an NTB window)
   STATUS: 24, // u32, written by the engine
-  ERROR: 28, // u32 index into ERROR_TABLE, written by the engine
+  ERROR: 28, // u32 DescError id, written by the engine
   IMM: 32, // up to 16 immediate bytes (WRITE_IMM)
   COOKIE: 48, // u64, the driver's tag, untouched by the engine
 } as const;
@@ -65,11 +65,60 @@ export const DescOp = { COPY: 0, WRITE_IMM: 1 } as const;
 export const DescFlag = { INTERRUPT: 1 << 8 } as const;
 export const DescStatus = { PENDING: 0, DONE: 1, ERROR: 2 } as const;
 export const MAX_IMM_BYTES = 16;
+/** The engine's TLPs are bounded only by the path's MPS (PCIe's largest MPS is 4096 bytes). */
+const MAX_TLP_BYTES: Bytes = 4096;
 /** Largest COPY the engine accepts in one descriptor. */
 export const MAX_DMA_BYTES: Bytes = 1 << 24;
 
-/** Error codes as stored in a descriptor's ERROR field. */
-export const ERROR_TABLE: readonly ErrorCode[] = Object.values(ErrorCode);
+/**
+ * Values of a descriptor's ERROR field. They are part of the descriptor format in emulated memory,
+ * so each is a fixed number, never derived from the order of a table: add new ones at the end.
+ * 0 means no error; OTHER stands for a code that has no id of its own.
+ */
+export const DescError = {
+  NONE: 0,
+  BAD_DESCRIPTOR: 1,
+  NTB_OUT_OF_WINDOW: 2,
+  NTB_LINK_DOWN: 3,
+  NTB_LUT_DENIED: 4,
+  IOMMU_BLOCKED: 5,
+  ADDR_UNMAPPED: 6,
+  ADDR_OUT_OF_RANGE: 7,
+  NTB_BAD_REGISTER: 8,
+  OTHER: 255,
+} as const;
+export type DescError = (typeof DescError)[keyof typeof DescError];
+
+/** The stable code behind each DescError id (the id OTHER reads back as DMA_BAD_DESCRIPTOR). */
+const DESC_ERROR_CODES: readonly (readonly [DescError, ErrorCode])[] = [
+  [DescError.BAD_DESCRIPTOR, ErrorCode.DMA_BAD_DESCRIPTOR],
+  [DescError.NTB_OUT_OF_WINDOW, ErrorCode.NTB_OUT_OF_WINDOW],
+  [DescError.NTB_LINK_DOWN, ErrorCode.NTB_LINK_DOWN],
+  [DescError.NTB_LUT_DENIED, ErrorCode.NTB_LUT_DENIED],
+  [DescError.IOMMU_BLOCKED, ErrorCode.IOMMU_BLOCKED],
+  [DescError.ADDR_UNMAPPED, ErrorCode.ADDR_UNMAPPED],
+  [DescError.ADDR_OUT_OF_RANGE, ErrorCode.ADDR_OUT_OF_RANGE],
+  [DescError.NTB_BAD_REGISTER, ErrorCode.NTB_BAD_REGISTER],
+];
+const ID_OF = new Map<ErrorCode, DescError>(DESC_ERROR_CODES.map(([id, code]) => [code, id]));
+const CODE_OF = new Map<number, ErrorCode>(DESC_ERROR_CODES.map(([id, code]) => [id, code]));
+
+/** The id written into a descriptor for `code`. */
+export function descErrorId(code: ErrorCode): DescError {
+  return ID_OF.get(code) ?? DescError.OTHER;
+}
+
+/** The code behind an id read from a descriptor (any unknown id reads as a bad descriptor). */
+export function descErrorCode(id: number): ErrorCode {
+  return CODE_OF.get(id) ?? ErrorCode.DMA_BAD_DESCRIPTOR;
+}
+
+/** What `reap` found in a completed descriptor, in a struct the driver owns and reuses. */
+export interface Reaped {
+  cookie: number;
+  /** Null when the descriptor completed without error. */
+  error: ErrorCode | null;
+}
 
 function getU64(dv: DataView, o: number): number {
   return dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
@@ -96,11 +145,15 @@ export class HrdmaEngine {
   bytes: Bytes = 0;
   unaligned = 0;
   errors = 0;
+  /** Posts refused because the ring was full. */
+  refusedFull = 0;
   readonly drops = new DropCounters();
   completionVector = -1;
 
   private freeAt: Ns = 0;
   private issuing = false;
+  private readonly route = newRoute();
+  private readonly times: PathTimes = { leaveNs: 0, landNs: 0 };
   /** Progress inside a chunked COPY. */
   private chunkOffset = 0;
 
@@ -126,8 +179,19 @@ export class HrdmaEngine {
     return this.ringBase + (index & (this.cfg.ringSlots - 1)) * Desc.BYTES;
   }
 
-  /** Write a COPY descriptor at the tail (not yet visible to the engine until `kick`). */
+  /** Counted refusal of a post into a full ring: -1. */
+  private ringFull(): number {
+    this.refusedFull++;
+    this.drops.add(ErrorCode.DMA_RING_FULL);
+    return -1;
+  }
+
+  /**
+   * Write a COPY descriptor at the tail (not yet visible to the engine until `kick`). Returns its
+   * index, or -1 (counted as DMA_RING_FULL) when every slot is still in use.
+   */
   postCopy(src: number, dst: number, len: Bytes, flags: number, cookie: number): number {
+    if (this.space <= 0) return this.ringFull();
     const i = this.tail++;
     const a = this.descAddr(i);
     const m = this.host.memory;
@@ -142,8 +206,9 @@ export class HrdmaEngine {
     return i;
   }
 
-  /** Write a WRITE_IMM descriptor carrying `bytes` (≤ 16) for `dst`. */
+  /** Write a WRITE_IMM descriptor carrying `bytes` (≤ 16) for `dst`; -1 as `postCopy`. */
   postImm(dst: number, bytes: Uint8Array, flags: number, cookie: number): number {
+    if (this.space <= 0) return this.ringFull();
     const i = this.tail++;
     const a = this.descAddr(i);
     const m = this.host.memory;
@@ -169,25 +234,24 @@ export class HrdmaEngine {
   errorCode(i: number): ErrorCode {
     const a = this.descAddr(i);
     const m = this.host.memory;
-    return ERROR_TABLE[m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.ERROR, true)] ?? ErrorCode.DMA_BAD_DESCRIPTOR;
+    return descErrorCode(m.pageDataView(a).getUint32(m.pageOffset(a) + Desc.ERROR, true));
   }
 
   /**
-   * For the driver's completion walk: -1 while descriptor `i` is pending, else its cookie;
-   * `reapedError` then says whether it completed with an error. One page lookup for both fields.
+   * For the driver's completion walk: false while descriptor `i` is pending; else true, with its
+   * cookie and error (if any) in `out`. One page lookup for all three fields.
    */
-  reap(i: number): number {
+  reap(i: number, out: Reaped): boolean {
     const a = this.descAddr(i);
     const m = this.host.memory;
     const dv = m.pageDataView(a);
     const o = m.pageOffset(a);
     const status = dv.getUint32(o + Desc.STATUS, true);
-    if (status === DescStatus.PENDING) return -1;
-    this.reapedError = status === DescStatus.ERROR;
-    return getU64(dv, o + Desc.COOKIE);
+    if (status === DescStatus.PENDING) return false;
+    out.cookie = getU64(dv, o + Desc.COOKIE);
+    out.error = status === DescStatus.ERROR ? descErrorCode(dv.getUint32(o + Desc.ERROR, true)) : null;
+    return true;
   }
-
-  reapedError = false;
 
   /** The driver's tag in descriptor `i`. */
   cookie(i: number): number {
@@ -241,7 +305,7 @@ export class HrdmaEngine {
           const off = this.chunkOffset;
           const n = Math.min(this.cfg.chunkBytes, len - off);
           const start = t + (off === 0 ? this.cfg.setupNs : 0);
-          const r = this.fabric.resolve(this.host, dst + off, n);
+          const r = this.fabric.resolve(this.host, dst + off, n, this.route);
           if (r.kind === RouteKind.ERROR) {
             job = this.errorJob(r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
             jobLand = start;
@@ -257,8 +321,10 @@ export class HrdmaEngine {
             const engineEnd = start + (n * 8) / rate;
             job = this.job(r.kind, r.target!, r.addr, n, src + off);
             if (r.kind === RouteKind.REMOTE) {
-              jobLand = this.fabric.reservePath(this.host, r.target!, r.addr, n, start);
-              const leave = this.fabric.lastLeaveNs;
+              const pt = this.times;
+              this.fabric.reservePath(this.host, r.target!, r.addr, n, start, MAX_TLP_BYTES, pt);
+              jobLand = pt.landNs;
+              const leave = pt.leaveNs;
               // The engine, not the link, is the bottleneck: the tail leaves when the engine is done.
               if (engineEnd > leave) {
                 jobLand += engineEnd - leave;
@@ -289,7 +355,7 @@ export class HrdmaEngine {
           job = this.errorJob(ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: immediate length ${len}`);
           jobLand = start;
         } else {
-          const r = this.fabric.resolve(this.host, dst, len);
+          const r = this.fabric.resolve(this.host, dst, len, this.route);
           if (r.kind === RouteKind.ERROR) {
             job = this.errorJob(r.code!, `descriptor ${this.head}: destination 0x${dst.toString(16)} refused`);
             jobLand = start;
@@ -298,9 +364,10 @@ export class HrdmaEngine {
             const ib = job.immBuf;
             for (let k = 0; k < len; k++) ib[k] = dv.getUint8(o + Desc.IMM + k);
             job.imm = job.immBuf;
-            jobLand = r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG
-              ? this.fabric.reservePath(this.host, r.target!, r.addr, len, start)
-              : start;
+            if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
+              this.fabric.reservePath(this.host, r.target!, r.addr, len, start, MAX_TLP_BYTES, this.times);
+              jobLand = this.times.landNs;
+            } else jobLand = start;
           }
         }
         t = start;
@@ -352,7 +419,7 @@ export class HrdmaEngine {
     let next: DmaJob | null;
     for (let j: DmaJob | null = first; j; j = next) {
       next = j.next as DmaJob | null;
-      const code = j.failed ?? landWrite(this.fabric, this.host, j);
+      const code = j.failed ?? this.fabric.land(this.host, j);
       if (this.pool.length < 4096) this.pool.push(j);
       if (!j.last) continue;
       const a = this.descAddr(j.descIndex);
@@ -362,7 +429,7 @@ export class HrdmaEngine {
         this.errors++;
         if (!j.failed) this.drops.add(code);
         dv.setUint32(o + Desc.STATUS, DescStatus.ERROR, true);
-        dv.setUint32(o + Desc.ERROR, ERROR_TABLE.indexOf(code), true);
+        dv.setUint32(o + Desc.ERROR, descErrorId(code), true);
       } else {
         dv.setUint32(o + Desc.STATUS, DescStatus.DONE, true);
       }

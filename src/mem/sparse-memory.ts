@@ -10,6 +10,7 @@
  *   need a view of a crossing range pass a scratch buffer to `read()` instead.
  */
 import { EopError, ErrorCode } from '../errors.js';
+import { readU32le, writeU32le } from '../wire/bytes.js';
 import type { Bytes } from '../time/units.js';
 
 export const DEFAULT_PAGE_BYTES: Bytes = 64 * 1024;
@@ -207,26 +208,23 @@ export class SparseMemory {
     if (off + 4 > this.pageBytes) {
       const b = new Uint8Array(4);
       this.read(addr, b);
-      return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+      return readU32le(b, 0);
     }
     const p = this.pageIfPresent(pageNo);
     if (!p) return 0;
-    return (p[off]! | (p[off + 1]! << 8) | (p[off + 2]! << 16) | (p[off + 3]! << 24)) >>> 0;
+    return readU32le(p, off);
   }
 
   writeU32(addr: number, v: number): void {
     const pageNo = Math.floor(addr / this.pageBytes);
     const off = addr - pageNo * this.pageBytes;
     if (addr < 0 || addr + 4 > this.sizeBytes || off + 4 > this.pageBytes) {
-      const b = new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
+      const b = new Uint8Array(4);
+      writeU32le(b, 0, v);
       this.write(addr, b);
       return;
     }
-    const p = this.page(pageNo);
-    p[off] = v;
-    p[off + 1] = v >>> 8;
-    p[off + 2] = v >>> 16;
-    p[off + 3] = v >>> 24;
+    writeU32le(this.page(pageNo), off, v);
   }
 
   /** 64-bit little-endian value as a number; values above 2^53 are a caller bug. */

@@ -9,21 +9,23 @@
  *    Cut-through: the target link starts as soon as the first TLP is through the switch, and
  *    cannot finish before the last TLP left the source plus the path latency. The slower link
  *    sets the pace; a busy direction makes the write queue.
- * 2. `land*` at the land time (the caller schedules it): the target NTB's requester-ID table
+ * 2. `land` at the land time (the caller schedules it): the target NTB's requester-ID table
  *    and the target IOMMU are checked, then the bytes are written into the target's memory, or
  *    an MSI is raised, or an NTB register is written. A refused write is dropped, counted under
  *    its stable code and logged; it never lands anywhere else.
+ * Results go into structs the caller owns (`Route`, `PathTimes`), so the per-write path allocates
+ * nothing and no result is left in a shared field for someone else to read by mistake.
  */
 import { DropCounters, EopError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   HOST_APERTURE_BYTES,
-
   NTB_REGS_BASE,
   NTB_REGS_STRIDE,
   isMsiAddr,
 } from '../mem/address-map.js';
 import type { SparseMemory } from '../mem/sparse-memory.js';
+import { readU32le } from '../wire/bytes.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
@@ -67,7 +69,7 @@ export const RouteKind = {
 } as const;
 export type RouteKind = (typeof RouteKind)[keyof typeof RouteKind];
 
-/** Result of `resolve`, reused between calls: copy the fields you need. */
+/** Result of `resolve`, in a struct the caller owns and reuses (`newRoute()`). */
 export interface Route {
   kind: RouteKind;
   target: Endpoint | null;
@@ -76,12 +78,34 @@ export interface Route {
   code: ErrorCode | null;
 }
 
+export function newRoute(): Route {
+  return { kind: RouteKind.ERROR, target: null, addr: 0, code: null };
+}
+
+/** Result of `reservePath`, in a struct the caller owns and reuses. */
+export interface PathTimes {
+  /** When the last TLP left the requester's link. */
+  leaveNs: Ns;
+  /** When the last byte lands at the target. */
+  landNs: Ns;
+}
+
+/** A posted write as the fabric lands it (the issuer's pooled job implements this). */
+export interface PostedWrite {
+  readonly routeKind: RouteKind;
+  readonly target: Endpoint;
+  /** Target-local address, or register offset for REMOTE_REG. */
+  readonly addr: number;
+  readonly len: Bytes;
+  /** Without `imm`: read the bytes from the requester's memory at `srcAddr` at land time. */
+  readonly srcAddr: number;
+  /** Immediate bytes carried by the write itself (≤ 16: headers, indices, interrupt words). */
+  readonly imm: Uint8Array | null;
+}
+
 export class Fabric {
   readonly endpoints: Endpoint[] = [];
   readonly drops = new DropCounters();
-  readonly route: Route = { kind: RouteKind.ERROR, target: null, addr: 0, code: null };
-  /** Set by `reservePath`: when the last TLP left the requester's link. */
-  lastLeaveNs: Ns = 0;
   writesLanded = 0;
   bytesLanded: Bytes = 0;
 
@@ -103,9 +127,8 @@ export class Fabric {
     return code;
   }
 
-  /** Where the requester-local range [addr, addr+len) leads. Fills and returns `this.route`. */
-  resolve(req: Endpoint, addr: number, len: Bytes): Route {
-    const r = this.route;
+  /** Where the requester-local range [addr, addr+len) leads. Fills and returns `r`. */
+  resolve(req: Endpoint, addr: number, len: Bytes, r: Route): Route {
     r.target = null;
     r.code = null;
     r.addr = 0;
@@ -146,7 +169,7 @@ export class Fabric {
     } else {
       g = addr; // the management host's addresses are global addresses
     }
-    this.routeGlobal(req, g, len);
+    this.routeGlobal(req, g, len, r);
     const t = r.target as Endpoint | null;
     if (w && r.kind === RouteKind.REMOTE && t!.ntb && t!.ntb.inbound) {
       // Remember the requester-local range that maps linearly onto this target's inbound window.
@@ -173,8 +196,7 @@ export class Fabric {
     delta: 0,
   };
 
-  private routeGlobal(req: Endpoint, g: number, len: Bytes): Route {
-    const r = this.route;
+  private routeGlobal(req: Endpoint, g: number, len: Bytes, r: Route): Route {
     if (g >= NTB_REGS_BASE) {
       const h = Math.floor((g - NTB_REGS_BASE) / NTB_REGS_STRIDE);
       const t = this.endpoints[h];
@@ -228,10 +250,10 @@ export class Fabric {
 
   /**
    * Reserve wire time for a write of `len` bytes landing at target-local `addr`, in TLPs of at most
-   * `tlpMax` bytes (the path's smallest MPS applies too). Returns the time the last byte lands;
-   * `lastLeaveNs` tells when it left the requester's link.
+   * `tlpMax` bytes (the path's smallest MPS applies too). Fills `out` with when the last TLP leaves
+   * the requester's link and when the last byte lands.
    */
-  reservePath(src: Endpoint, dst: Endpoint, addr: number, len: Bytes, notBefore: Ns, tlpMax: Bytes = 4096): Ns {
+  reservePath(src: Endpoint, dst: Endpoint, addr: number, len: Bytes, notBefore: Ns, tlpMax: Bytes, out: PathTimes): void {
     const a = src.link;
     const b = dst.link;
     let mps = tlpMax;
@@ -259,8 +281,8 @@ export class Fabric {
     down.busyNs += serB;
     down.payloadBytes += len;
     down.tlps += n;
-    this.lastLeaveNs = eA;
-    return eB;
+    out.leaveNs = eA;
+    out.landNs = eB;
   }
 
   /**
@@ -298,8 +320,21 @@ export class Fabric {
     return null;
   }
 
+  /** Land one posted write (at its land time); null, or the refusal code (already counted). */
+  land(req: Endpoint, w: PostedWrite): ErrorCode | null {
+    switch (w.routeKind) {
+      case RouteKind.REMOTE_REG:
+        return this.landRegister(req, w.target, w.addr, readU32le(w.imm!, 0));
+      case RouteKind.LOCAL_MSI:
+        req.deliverMsi(w.imm ? readU32le(w.imm, 0) : req.memory.readU32(w.srcAddr));
+        return null;
+      default:
+        return w.imm ? this.landBytes(req, w.target, w.addr, w.imm, 0, w.len) : this.landFromMemory(req, w.target, w.addr, req.memory, w.srcAddr, w.len);
+    }
+  }
+
   /** Land `len` bytes read from `srcMem` at `srcAddr` into `target` at target-local `addr`. */
-  landFromMemory(req: Endpoint, target: Endpoint, addr: number, srcMem: SparseMemory, srcAddr: number, len: Bytes): ErrorCode | null {
+  private landFromMemory(req: Endpoint, target: Endpoint, addr: number, srcMem: SparseMemory, srcAddr: number, len: Bytes): ErrorCode | null {
     const denied = this.admit(req, target, addr, len);
     if (denied) return denied;
     if (isMsiAddr(addr)) {
@@ -317,11 +352,11 @@ export class Fabric {
   }
 
   /** Land immediate bytes (a slot header, a credit index, an MSI) into `target`. */
-  landBytes(req: Endpoint, target: Endpoint, addr: number, src: Uint8Array, off: number, len: Bytes): ErrorCode | null {
+  private landBytes(req: Endpoint, target: Endpoint, addr: number, src: Uint8Array, off: number, len: Bytes): ErrorCode | null {
     const denied = this.admit(req, target, addr, len);
     if (denied) return denied;
     if (isMsiAddr(addr)) {
-      target.deliverMsi((src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0);
+      target.deliverMsi(readU32le(src, off));
       return null;
     }
     try {
@@ -335,7 +370,7 @@ export class Fabric {
   }
 
   /** A 32-bit MMIO write into `target`'s NTB registers. */
-  landRegister(req: Endpoint, target: Endpoint, offset: number, value: number): ErrorCode | null {
+  private landRegister(req: Endpoint, target: Endpoint, offset: number, value: number): ErrorCode | null {
     const ntb = target.ntb;
     if (!ntb) return this.refuse(ErrorCode.ADDR_UNMAPPED, req, `${target.name} has no NTB registers`);
     if (target !== req && !ntb.lut.has(req.rid)) {

@@ -39,7 +39,6 @@ export const NtbReg = {
 } as const;
 
 export type DoorbellHandler = (pendingBits: number) => void;
-export type LinkEventHandler = (up: boolean) => void;
 
 export class Ntb {
   readonly outbound: NtbWindow[] = [];
@@ -51,7 +50,6 @@ export class Ntb {
   doorbellMask = 0;
   linkUp = false;
   onDoorbell: DoorbellHandler | null = null;
-  onLinkEvent: LinkEventHandler | null = null;
 
   constructor(
     readonly name: string,
@@ -113,7 +111,6 @@ export class Ntb {
   setLink(up: boolean): void {
     if (this.linkUp === up) return;
     this.linkUp = up;
-    this.onLinkEvent?.(up);
   }
 
   /** MMIO write into this port's register aperture. Returns false for an unknown register. */

@@ -2,7 +2,7 @@
  * Turns a run into a report: a plain object (for --json) and aligned text tables (for people).
  */
 import { effectiveWriteGbps } from '../pcie/link.js';
-import { StackDrop } from '../stack/host-stack.js';
+import { codeInfo, isByDesign } from '../errors.js';
 import { formatNs, gbpsOf, type Ns } from '../time/units.js';
 import type { RunResult } from './run-rack.js';
 
@@ -184,19 +184,9 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
-/** Stack counters that are normal traffic handling, not losses (frames meant for someone else). */
-const BY_DESIGN = new Set<string>([
-  StackDrop.NOT_FOR_US,
-  StackDrop.ARP_OTHER_TARGET,
-  StackDrop.IP_NOT_FOR_US,
-  StackDrop.UDP_PORT_CLOSED,
-  StackDrop.UNKNOWN_ETHERTYPE,
-  StackDrop.UNKNOWN_IP_PROTOCOL,
-  StackDrop.VLAN_TAGGED,
-]);
 
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
-  return Object.fromEntries(Object.entries(d).filter(([k]) => !BY_DESIGN.has(k) === errors));
+  return Object.fromEntries(Object.entries(d).filter(([k]) => !isByDesign(k) === errors));
 }
 
 function round2(x: number): number {
@@ -292,6 +282,9 @@ export function formatReport(rep: Report): string {
     );
   }
   out.push('', `Fabric drops: ${drops(rep.fabricDrops)}`);
+  const seen = new Set<string>(Object.keys(rep.fabricDrops));
+  for (const i of rep.interfaces) for (const d of [i.drops, i.stackDrops, i.stackIgnored]) for (const k of Object.keys(d)) seen.add(k);
+  if (seen.size > 0) out.push('Drop codes above:', ...[...seen].sort().map((k) => `  ${k.replace(/^ERR_/, '')}: ${codeInfo(k)?.meaning ?? 'unregistered code'}`));
   if (rep.captures.length > 0) out.push(`Captures: ${rep.captures.join(', ')}`);
   if (rep.problems.length > 0) out.push('', 'Problems:', ...rep.problems.map((p) => `  - ${p}`));
   return out.join('\n');

@@ -21,7 +21,7 @@
  *   generators in their own) and handed to `port.transmit`, which copies them at once. Frames to
  *   an address not yet resolved wait in the neighbour cache (see neighbor-cache.ts).
  */
-import { DropCounters, EopError, ErrorCode } from '../errors.js';
+import { DropCounters, EopError, ErrorCode, StackDrop } from '../errors.js';
 import type { FramePort, FrameReceiver, TxMeta } from '../eop/frame-port.js';
 import type { Logger } from '../log.js';
 import type { Scheduler } from '../time/scheduler.js';
@@ -91,35 +91,8 @@ export interface HostStackOptions {
   neighbor?: NeighborCacheOptions;
 }
 
-/** Reasons (besides ErrorCode values) under which `HostStack.drops` counts received frames. */
-export const StackDrop = {
-  /** Unicast to another MAC, or a multicast group we did not join. */
-  NOT_FOR_US: 'not-for-us',
-  VLAN_TAGGED: 'vlan-tagged',
-  UNKNOWN_ETHERTYPE: 'unknown-ethertype',
-  /** IPv4 protocol or IPv6 next header we do not speak (extension headers included). */
-  UNKNOWN_IP_PROTOCOL: 'unknown-ip-protocol',
-  IP_NOT_FOR_US: 'ip-not-for-us',
-  IPV4_FRAGMENT: 'ipv4-fragment',
-  UNKNOWN_ICMP_TYPE: 'unknown-icmp-type',
-  /** An echo request to a broadcast or multicast address (not answered, as Linux by default). */
-  ECHO_TO_GROUP: 'echo-to-group',
-  /** An echo reply no pinger of ours is waiting for. */
-  ECHO_REPLY_UNMATCHED: 'echo-reply-unmatched',
-  ARP_OTHER_TARGET: 'arp-other-target',
-  ARP_UNKNOWN_OP: 'arp-unknown-op',
-  NDP_BAD_HOP_LIMIT: 'ndp-bad-hop-limit',
-  NDP_BAD_CODE: 'ndp-bad-code',
-  NDP_OTHER_TARGET: 'ndp-other-target',
-  /** An NA for an address we were not resolving (RFC 4861 §7.2.5: discard). */
-  NA_UNSOLICITED: 'ndp-na-unsolicited',
-  UDP_PORT_CLOSED: 'udp-port-closed',
-  /** An echo (ICMP or UDP port 7) whose reply would exceed our MTU (nothing here fragments). */
-  REPLY_TOO_BIG: 'reply-exceeds-mtu',
-  SINK_FLOWS_FULL: 'sink-flows-full',
-  /** A bug in the stack, caught so the interface carries on; logged as an error. */
-  INTERNAL: 'stack-internal-error',
-} as const;
+/** Reasons (besides ErrorCode values) under which `HostStack.drops` counts received frames (src/errors.ts). */
+export { StackDrop };
 
 export class ProtoCounters {
   arp = 0;

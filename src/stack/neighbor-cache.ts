@@ -13,7 +13,7 @@
  * - IPv4 keys are the address as a number; IPv6 keys are an 8-character string made from the
  *   address (one small string per lookup: senders that care keep the entry, not the address).
  */
-import type { DropCounters } from '../errors.js';
+import { NeighborDrop, type DropCounters } from '../errors.js';
 import type { EventId, Scheduler } from '../time/scheduler.js';
 import { NS_PER_MS, type Bytes, type Ns } from '../time/units.js';
 import { formatIpv4, formatIpv6, formatMac, writeMac } from '../wire/index.js';
@@ -23,12 +23,8 @@ export type NeighborState = 'incomplete' | 'reachable';
 /** Called once with the MAC when the address resolves, or null when resolution gives up. */
 export type ResolveCallback = (mac: number | null) => void;
 
-/** Drop reasons the cache counts in the owner's DropCounters. */
-export const NeighborDrop = {
-  QUEUE_FULL: 'neighbor-queue-full',
-  UNRESOLVED: 'neighbor-unresolved',
-  CACHE_FULL: 'neighbor-cache-full',
-} as const;
+/** Drop reasons the cache counts in the owner's DropCounters (src/errors.ts). */
+export { NeighborDrop };
 
 export class NeighborEntry {
   state: NeighborState = 'incomplete';

@@ -42,6 +42,7 @@ export {
   readMac,
   writeMac,
 } from './mac.js';
+export { readU32le, writeU32le } from './bytes.js';
 export { internetChecksum, onesSum, pseudoHeaderSum4, pseudoHeaderSum6 } from './checksum.js';
 export {
   checkEdgeFrame,

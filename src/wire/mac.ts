@@ -39,9 +39,12 @@ export function parseMac(str: string): number | null {
   return MAC_RE.test(s) ? parseInt(s.replace(/[:-]/g, ''), 16) : null;
 }
 
-/** I/G bit of the first octet; broadcast counts as multicast. */
+/**
+ * I/G bit of the first octet (group address); broadcast counts as multicast. The one test of it:
+ * frame bytes go through `readMac` first. `& 1` truncates the quotient, which is below 256.
+ */
 export function isMulticastMac(mac: number): boolean {
-  return (Math.floor(mac / TWO40) & 1) === 1;
+  return ((mac / TWO40) & 1) === 1;
 }
 
 /** RFC 2464 §7: 33:33 followed by the last four octets of the IPv6 destination at `addr[off..]`. */
