@@ -64,6 +64,7 @@ const REGISTRY = {
     // config / CLI
     CONFIG_INVALID: { code: 'ERR_CONFIG_INVALID', layer: 'config', meaning: 'a rack or scenario file, or a value in it, is invalid' },
     CONFIG_UNREADABLE: { code: 'ERR_CONFIG_UNREADABLE', layer: 'config', meaning: 'a rack or scenario file cannot be read' },
+    LIMIT_EXCEEDED: { code: 'ERR_LIMIT_EXCEEDED', layer: 'config', meaning: 'valid input that asks for more than a documented input limit (src/topology/limits.ts)' },
     USAGE: { code: 'ERR_USAGE', layer: 'config', meaning: 'a command, option or API called with values it does not accept' },
     // captures
     CAPTURE_IO: { code: 'ERR_CAPTURE_IO', layer: 'capture', meaning: 'a capture file cannot be opened or written' },

@@ -381,7 +381,9 @@ describe('traffic that cannot work is refused up front', () => {
     expect(e.code).toBe(ErrorCode.CONFIG_INVALID);
     expect(e.message).toContain('traffic[0].dstPort: port 7 is the echo service');
     expect(e.message).toContain('traffic[1].messageBytes: 2000 bytes do not fit the MTU of "a" (1500): at most 1472');
-    expect(e.message).not.toContain('traffic[2]'); // b has MTU 9000: 8972 fits
+    expect(e.message).not.toContain('traffic[2].messageBytes'); // b has MTU 9000: 8972 fits
+    // ...but a (MTU 1500) and b (9000) never bring their EOP link up: nothing between them can flow
+    expect(e.message).toContain('traffic[2].to: "b" has MTU 9000 and "a" MTU 1500: an EOP link comes up only between equal MTUs');
     expect(e.message).toContain('traffic[3].payloadBytes: 1460 bytes do not fit the MTU of "a" (1500): at most 1452');
     expect(e.message).toContain('traffic[4].messageBytes: a UDP stream needs at least 16 bytes');
   });

@@ -11,13 +11,12 @@
  * "did you mean" for misspelt keys and values. A bad file is an `EopError(CONFIG_INVALID)`: the CLI
  * exits 2.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EopError, ErrorCode } from '../errors.js';
-import { osReason } from '../topology/load.js';
+import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../topology/limits.js';
 import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
 import { formatPath, showValue } from '../topology/problems.js';
-import { parseSourceText, type Locator } from '../topology/source.js';
+import { parseSourceText, readSourceFile, type Locator } from '../topology/source.js';
 import { leaf, obj } from '../topology/zod-fields.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
 
@@ -310,7 +309,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): { present: boole
 }
 
 /** Validate an already parsed scenario (from YAML or JSON). Throws EopError(CONFIG_INVALID). */
-export function parseScenario(input: unknown, source: string, locate?: Locator): Scenario {
+export function parseScenario(input: unknown, source: string, locate?: Locator, limits: InputLimits = DEFAULT_INPUT_LIMITS): Scenario {
   const r = ScenarioSchema.safeParse(input);
   if (!r.success) {
     const seen = new Set<string>();
@@ -332,22 +331,33 @@ export function parseScenario(input: unknown, source: string, locate?: Locator):
   if (m?.minMessages !== undefined && m.maxMessages !== undefined && m.minMessages > m.maxMessages) {
     throw invalid(source, [`measure.maxMessages: must be at least measure.minMessages (${m.minMessages}) (got ${m.maxMessages})`]);
   }
+  checkPoints(file, source, locate, limits.maxMatrixPoints);
   return expand(file, source);
 }
 
-/** Parse scenario text (YAML; JSON is YAML too). */
-export function parseScenarioText(text: string, source: string): Scenario {
-  const parsed = parseSourceText(text, source, 'yaml', { what: 'a scenario' });
-  if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, parsed.problems.join('\n'));
-  return parseScenario(parsed.value, source, parsed.locate);
+/** Refuses a scenario whose expansion exceeds `maxPoints`, before expanding anything. */
+function checkPoints(file: ScenarioFile, source: string, locate: Locator | undefined, maxPoints: number): void {
+  const axes = (Object.values(file.matrix ?? {}) as (readonly unknown[] | undefined)[]).filter((vs) => vs !== undefined);
+  const factors = [file.variants.length, ...axes.map((vs) => vs!.length), file.messageBytes.length];
+  const points = factors.reduce((a, b) => a * b, 1);
+  if (points <= maxPoints) return;
+  const at = file.matrix !== undefined ? 'matrix' : 'variants';
+  const pos = locate?.([at], true);
+  throw new EopError(
+    ErrorCode.LIMIT_EXCEEDED,
+    `${source}:${pos ? `${pos.line}:${pos.col}:` : ''} ${at}: this scenario expands to ${points.toLocaleString('en-US')} points ` +
+      `(variants × matrix values × messageBytes = ${factors.join(' × ')}), above the limit of ${maxPoints} (maxMatrixPoints); ` +
+      `split the scenario or raise the limit with ${LIMIT_FLAGS.maxMatrixPoints} <n>`,
+  );
 }
 
-export function loadScenario(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read scenario file "${path}": ${osReason(e)}`);
-  }
-  return parseScenarioText(text, path);
+/** Parse scenario text (YAML; JSON is YAML too). */
+export function parseScenarioText(text: string, source: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Scenario {
+  const parsed = parseSourceText(text, source, 'yaml', { what: 'a scenario' });
+  if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, parsed.problems.join('\n'));
+  return parseScenario(parsed.value, source, parsed.locate, limits);
+}
+
+export function loadScenario(path: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Scenario {
+  return parseScenarioText(readSourceFile(path, 'scenario file', limits.maxInputBytes), path, limits);
 }

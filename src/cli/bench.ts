@@ -13,6 +13,7 @@ import { EopError, ErrorCode } from '../errors.js';
 import { formatMatrix, formatTable, toCsv, toJsonLines, toSvg } from '../bench/report.js';
 import { runScenario, type Progress } from '../bench/run.js';
 import { loadScenario } from '../bench/scenario.js';
+import { addLimitOptions, limitsFromFlags, limitsHelp, safeJson, safeText, type LimitFlags } from './input-options.js';
 
 /** The default sweep: Marlin's inter-host figure. */
 export const DEFAULT_SCENARIO_FILE = 'marlin-inter-host.yaml';
@@ -29,7 +30,7 @@ export function scenariosDir(): string | null {
   return existsSync(join(here, DEFAULT_SCENARIO_FILE)) ? here : null;
 }
 
-interface BenchFlags {
+interface BenchFlags extends LimitFlags {
   json?: boolean;
   csv?: string;
   svg?: string;
@@ -118,7 +119,7 @@ function benchCommand(path: string | undefined, flags: BenchFlags): number {
   if (flags.svg) checkOutputPath(flags.svg, '--svg');
   if (flags.csv) checkOutputPath(flags.csv, '--csv');
   if (flags.svg && flags.csv && resolve(flags.svg) === resolve(flags.csv)) throw new EopError(ErrorCode.USAGE, `--svg and --csv name the same file (${flags.svg})`);
-  const scenario = loadScenario(resolveScenario(path));
+  const scenario = loadScenario(resolveScenario(path), limitsFromFlags(flags));
   const showProgress = flags.progress ?? process.stderr.isTTY === true;
   let lastDraw = 0;
   const run = runScenario(scenario, {
@@ -138,9 +139,10 @@ function benchCommand(path: string | undefined, flags: BenchFlags): number {
   });
   if (flags.seed !== undefined) run.scenario = { ...run.scenario, seed: flags.seed };
   const toStdout = flags.json || flags.csv === '-';
-  if (flags.json) process.stdout.write(toJsonLines(run));
-  else if (flags.csv === '-') process.stdout.write(toCsv(run));
-  else process.stdout.write(formatTable(run) + '\n\nGb/s by message size\n' + formatMatrix(run) + '\n');
+  // variant names come from the scenario file: escaped before they reach a terminal
+  if (flags.json) process.stdout.write(safeJson(toJsonLines(run)));
+  else if (flags.csv === '-') process.stdout.write(safeText(toCsv(run)));
+  else process.stdout.write(safeText(formatTable(run) + '\n\nGb/s by message size\n' + formatMatrix(run)) + '\n');
   // Files last: a path that became unwritable during the run must not cost the results printed.
   const written: string[] = [];
   const failed: string[] = [];
@@ -191,8 +193,10 @@ function seedArg(v: string): number {
   return n;
 }
 
+const BENCH_LIMITS = ['maxInputBytes', 'maxMatrixPoints'] as const;
+
 export function registerBench(program: Command): void {
-  program
+  const bench = program
     .command('bench')
     .description('Sweep throughput and latency in virtual time (message size, alignment, link, MPS, copy path, interrupts, flows).')
     .argument('[scenario]', `a shipped scenario's NAME (see --list) or a scenario file (YAML); default: ${DEFAULT_SCENARIO_FILE.replace(/\.yaml$/, '')} (Marlin's inter-host figure)`)
@@ -202,11 +206,9 @@ export function registerBench(program: Command): void {
     .option('--seed <n>', "override the scenario's seed", seedArg)
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show the progress bar')
-    .option('--list', 'list the shipped scenarios (NAME and a one-line description) and exit')
-    .addHelpText(
-      'after',
-      BENCH_HELP_AFTER,
-    )
+    .option('--list', 'list the shipped scenarios (NAME and a one-line description) and exit');
+  addLimitOptions(bench, BENCH_LIMITS)
+    .addHelpText('after', `${BENCH_HELP_AFTER}\n\n${limitsHelp(BENCH_LIMITS)}`)
     .action((path: string | undefined, flags: BenchFlags) => {
       process.exitCode = benchCommand(path, flags);
     });

@@ -13,8 +13,10 @@ import { formatLogRecord, type LogLevel } from '../log.js';
 import { buildReport, formatReport } from '../run/report.js';
 import { runTopologyAsync } from '../run/run-rack.js';
 import { DEFAULT_RACK, DEFAULT_RACK_YAML } from '../topology/default-rack.js';
-import { loadTopology } from '../topology/load.js';
+import { checkTopologyLimits, loadTopology } from '../topology/load.js';
+import type { InputLimits } from '../topology/limits.js';
 import type { Topology } from '../topology/schema.js';
+import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, safeJson, safeText, type LimitFlags } from './input-options.js';
 import { registerLiveCommands } from './up-command.js';
 import { registerBench } from './bench.js';
 
@@ -56,11 +58,11 @@ function numArg(name: string, minExclusive: number) {
   };
 }
 
-function loadOrDefault(path: string | undefined): Topology {
-  return path ? loadTopology(path) : DEFAULT_RACK;
+function loadOrDefault(path: string | undefined, limits: InputLimits): Topology {
+  return path !== undefined ? loadTopology(path, limits) : DEFAULT_RACK;
 }
 
-interface RunFlags {
+interface RunFlags extends LimitFlags {
   durationMs?: number;
   seed?: number;
   captures: boolean;
@@ -73,13 +75,20 @@ interface RunFlags {
 
 async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
   if (flags.printDefault) {
+    if (path !== undefined) {
+      throw new EopError(ErrorCode.USAGE, '--print-default prints the embedded rack and reads no file: drop the rack file argument');
+    }
     process.stdout.write(DEFAULT_RACK_YAML);
     return EXIT_OK;
   }
-  let topo = loadOrDefault(path);
+  const limits = limitsFromFlags(flags);
+  checkDirFlag(flags.captureDir, '--capture-dir');
+  let topo = loadOrDefault(checkPathArg(path, 'rack file'), limits);
   if (flags.durationMs !== undefined || flags.seed !== undefined) {
     topo = { ...topo, ...(flags.durationMs !== undefined ? { durationMs: flags.durationMs } : {}), ...(flags.seed !== undefined ? { seed: flags.seed } : {}) };
   }
+  // the flags meet the same limits as the file (and the embedded rack as any other)
+  checkTopologyLimits(topo, limits);
   const attached = topo.hosts.filter((h) => h.attach !== 'builtin');
   if (attached.length > 0) {
     process.stderr.write(
@@ -99,23 +108,27 @@ async function runCommand(path: string | undefined, flags: RunFlags): Promise<nu
   );
   result.captures?.closeAll();
   const report = buildReport(result);
-  process.stdout.write((flags.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
+  process.stdout.write((flags.json ? safeJson(JSON.stringify(report, null, 2)) : safeText(formatReport(report))) + '\n');
   return flags.strict && report.problems.length > 0 ? EXIT_PROBLEMS : EXIT_OK;
 }
 
-function validateCommand(path: string): number {
-  const t = loadTopology(path);
+function validateCommand(path: string, flags: LimitFlags): number {
+  const t = loadTopology(checkPathArg(path, 'rack file')!, limitsFromFlags(flags));
   const traffic = t.traffic.length;
   process.stdout.write(
-    `${path}: valid. Rack "${t.name}": ${t.hosts.length} compute host(s)${t.management ? ` + management host ${t.management.name}` : ''}, ` +
+    `${safeText(path)}: valid. Rack "${t.name}": ${t.hosts.length} compute host(s)${t.management ? ` + management host ${t.management.name}` : ''}, ` +
       `Gen${t.link.gen} x${t.link.width} MPS ${t.link.mpsBytes}, MTU ${t.mtu}, ${traffic} traffic item(s) after expansion.\n`,
   );
   return EXIT_OK;
 }
 
+const RACK_LIMITS = ['maxInputBytes', 'maxDurationMs', 'maxMemoryMiB'] as const;
+
 export function buildProgram(): Command {
   const program = new Command();
   program
+    // commander echoes arguments in its errors: never let them drive the terminal
+    .configureOutput({ writeErr: (str) => process.stderr.write(safeText(str)) })
     .name('eop')
     .description(
       'EOP: an Ethernet-over-PCIe rack network emulator. Hosts joined by a PCIe switch with NTBs exchange real\n' +
@@ -125,7 +138,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  program
+  const run = program
     .command('run')
     .description('Run a rack in virtual time and print per-host and per-queue-pair counters, ping RTTs and throughput.')
     .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack (mh + h1..h4, Gen3 x8, ping-all + one UDP stream)')
@@ -136,27 +149,40 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .option('--strict', 'exit 1 if any ping is lost, any datagram lost or corrupt, or a link stays down')
     .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'))
-    .option('--print-default', 'print the embedded default rack as YAML (a starting point for your own) and exit')
+    .option('--print-default', 'print the embedded default rack as YAML (every setting with its default and a description: a starting point for your own) and exit');
+  addLimitOptions(run, RACK_LIMITS)
     .addHelpText(
       'after',
-      '\nExamples:\n  eop run                          # the embedded default rack\n  eop run rack.yaml --json\n  eop run --print-default > rack.yaml\n\nCaptures are written to captures/<interface>.pcapng; open them with wireshark or tshark -r.',
+      '\nExamples:\n  eop run                          # the embedded default rack\n  eop run rack.yaml --json\n  eop run --print-default > rack.yaml\n\nCaptures are written to captures/<interface>.pcapng; open them with wireshark or tshark -r.\n' +
+        '\n' +
+        limitsHelp(RACK_LIMITS),
     )
     .action(async (path: string | undefined, flags: RunFlags) => {
       process.exitCode = await runCommand(path, flags);
     });
 
-  program
+  const validate = program
     .command('validate')
-    .description('Check a rack file and say what it describes; every invalid field is named (exit 2).')
-    .argument('<topology>', 'rack file (YAML or JSON)')
-    .action((path: string) => {
-      process.exitCode = validateCommand(path);
+    .description('Check a rack file and say what it describes; every invalid field is named (exit 2). What it accepts, "eop run" and "eop up" run.')
+    .argument('<topology>', 'rack file (YAML or JSON)');
+  addLimitOptions(validate, RACK_LIMITS)
+    .addHelpText('after', '\n' + limitsHelp(RACK_LIMITS))
+    .action((path: string, flags: LimitFlags) => {
+      process.exitCode = validateCommand(path, flags);
     });
 
   registerLiveCommands(program); // up, down, exec (live mode with TAPs)
   registerBench(program); // bench: scripted sweeps (src/bench)
   return program;
 }
+
+/** Errors that mean "the input (a file, a flag, an argument) is wrong": exit 2. */
+export const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.CONFIG_INVALID,
+  ErrorCode.CONFIG_UNREADABLE,
+  ErrorCode.LIMIT_EXCEEDED,
+  ErrorCode.USAGE,
+]);
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -169,10 +195,10 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (e instanceof EopError) {
-      process.stderr.write(`eop: ${e.message}\n`);
-      return e.code === ErrorCode.CONFIG_INVALID || e.code === ErrorCode.CONFIG_UNREADABLE || e.code === ErrorCode.USAGE ? EXIT_USAGE : EXIT_PROBLEMS;
+      process.stderr.write(`eop: ${safeText(e.message)}\n`);
+      return BAD_INPUT_CODES.has(e.code) ? EXIT_USAGE : EXIT_PROBLEMS;
     }
-    process.stderr.write(`eop: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(`eop: internal error: ${safeText(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
     return EXIT_PROBLEMS;
   }
 }

@@ -25,11 +25,12 @@ import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
 import { defaultRack } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
+import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, type LimitFlags } from './input-options.js';
 import type { Topology } from '../topology/schema.js';
 
 const STATE_DIR = '/run/eop';
 
-interface UpFlags {
+interface UpFlags extends LimitFlags {
   captures: boolean;
   captureDir?: string;
   stats?: number | boolean;
@@ -81,8 +82,10 @@ function runningInstances(): { pid: number; namespaces: string[] }[] {
   return out;
 }
 
-function topologyForUp(path: string | undefined): Topology {
-  if (path) return loadTopology(path);
+function topologyForUp(path: string | undefined, flags: UpFlags): Topology {
+  // the same validation and limits as `eop validate` and `eop run`
+  checkDirFlag(flags.captureDir, '--capture-dir');
+  if (checkPathArg(path, 'rack file') !== undefined) return loadTopology(path!, limitsFromFlags(flags));
   const t = defaultRack();
   return { ...t, traffic: [], hosts: t.hosts.map((h) => ({ ...h, attach: 'tap' as const })) };
 }
@@ -93,7 +96,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     process.stderr.write(`eop up: ${missing}\n`);
     return 2;
   }
-  const topo = topologyForUp(path);
+  const topo = topologyForUp(path, flags);
   const taps = topo.hosts.filter((h) => h.attach === 'tap');
   if (taps.length === 0) {
     process.stderr.write(`eop up: no host of rack "${topo.name}" has attach: tap, so there is nothing to bring up (set attach: tap on the hosts to reach from namespaces).\n`);
@@ -281,8 +284,10 @@ function execCommand(host: string, command: string[]): number {
 }
 
 /** Registers up, down and exec on the program. Actions set process.exitCode. */
+const UP_LIMITS = ['maxInputBytes', 'maxDurationMs', 'maxMemoryMiB'] as const;
+
 export function registerLiveCommands(program: Command): void {
-  program
+  const up = program
     .command('up')
     .description('Bring a rack up live: one network namespace per TAP host (eop-<host>), real frames through the model until Ctrl-C.')
     .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack with h1..h4 all on TAPs')
@@ -291,10 +296,12 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
-    .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn')
+    .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn');
+  addLimitOptions(up, UP_LIMITS)
     .addHelpText(
       'after',
-      '\nExamples:\n  sudo eop up --stats 5            # default rack, h1..h4 in eop-h1..eop-h4\n  sudo eop exec h1 -- ping 10.11.0.2\n  sudo eop down                    # after a crash',
+      '\nExamples:\n  sudo eop up --stats 5            # default rack, h1..h4 in eop-h1..eop-h4\n  sudo eop exec h1 -- ping 10.11.0.2\n  sudo eop down                    # after a crash\n\n' +
+        limitsHelp(UP_LIMITS),
     )
     .action(async (path: string | undefined, flags: UpFlags) => {
       process.exitCode = await upCommand(path, flags);

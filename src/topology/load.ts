@@ -7,55 +7,74 @@
  * - malformed YAML / JSON      → TopologyError(CONFIG_INVALID) with the line and column
  * - valid syntax, bad contents → TopologyError(CONFIG_INVALID) listing every problem
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { ErrorCode, EopError } from '../errors.js';
+import { DEFAULT_INPUT_LIMITS, limitProblems, type InputLimits } from './limits.js';
 import type { ConfigProblem } from './problems.js';
-import { parseSourceText, type Locator, type Position, type SourceFormat } from './source.js';
+import { parseSourceText, readSourceFile, type Locator, type Position, type SourceFormat } from './source.js';
 import type { Topology } from './types.js';
 import { validateTopology } from './validate.js';
 
-/** CONFIG_INVALID with the problems also available one by one (each is one line of `message`). */
+/**
+ * CONFIG_INVALID (or LIMIT_EXCEEDED) with the problems also available one by one (each is one
+ * line of `message`). At most `MAX_PROBLEMS_SHOWN` are listed: a file that is not a rack file at all
+ * (`eop validate /etc/passwd`) would otherwise be echoed back line by line.
+ */
 export class TopologyError extends EopError {
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-  ) {
-    super(ErrorCode.CONFIG_INVALID, message);
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[], code: ErrorCode = ErrorCode.CONFIG_INVALID) {
+    const shown = problems.length > MAX_PROBLEMS_SHOWN ? [...problems.slice(0, MAX_PROBLEMS_SHOWN), `… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems`] : problems;
+    super(code, problems.length > MAX_PROBLEMS_SHOWN ? shown.join('\n') : message);
+    this.problems = shown;
     this.name = 'TopologyError';
   }
 }
 
 export type TopologyFormat = SourceFormat;
 
-/** Reads and validates a rack file: `.json` as JSON, anything else (`.yaml`, `.yml`, …) as YAML. */
-export function loadTopology(path: string): Topology {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read topology file "${path}": ${osReason(err)}`);
-  }
+export const MAX_PROBLEMS_SHOWN = 20;
+
+/**
+ * Reads and validates a rack file: `.json` as JSON, anything else (`.yaml`, `.yml`, …) as YAML.
+ * The one validation behind `eop validate`, `run` and `up`: what it accepts, they run.
+ */
+export function loadTopology(path: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Topology {
+  const text = readSourceFile(path, 'topology file', limits.maxInputBytes);
   const format: TopologyFormat = extname(path).toLowerCase() === '.json' ? 'json' : 'yaml';
-  return parseTopologyText(text, path, format);
+  return parseTopologyText(text, path, format, limits);
 }
 
 /** Parses rack text (as read from a file called `source`) and validates it. */
-export function parseTopologyText(text: string, source: string, format: TopologyFormat = 'yaml'): Topology {
+export function parseTopologyText(text: string, source: string, format: TopologyFormat = 'yaml', limits: InputLimits = DEFAULT_INPUT_LIMITS): Topology {
   const parsed = parseSourceText(text, source, format, { what: 'a rack file' });
   if (!parsed.ok) throw new TopologyError(parsed.problems.join('\n'), parsed.problems);
-  return check(parsed.value, source, parsed.locate);
+  return check(parsed.value, source, parsed.locate, limits);
 }
 
 /** Validates an already parsed rack description (`source` names it in messages). */
-export function parseTopology(obj: unknown, source: string): Topology {
-  return check(obj, source, undefined);
+export function parseTopology(obj: unknown, source: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Topology {
+  return check(obj, source, undefined, limits);
 }
 
-function check(obj: unknown, source: string, locate: Locator | undefined): Topology {
+/**
+ * Throws EopError(LIMIT_EXCEEDED) if `t` asks for more than `limits` allow: for a topology changed
+ * after loading (`eop run --duration-ms`), so the flags meet the same limits as the file.
+ */
+export function checkTopologyLimits(t: Topology, limits: InputLimits = DEFAULT_INPUT_LIMITS): void {
+  const problems = limitProblems(t, limits);
+  if (problems.length > 0) throwProblems(problems, t.source, undefined, ErrorCode.LIMIT_EXCEEDED);
+}
+
+function check(obj: unknown, source: string, locate: Locator | undefined, limits: InputLimits): Topology {
   const result = validateTopology(obj, source);
-  if (result.ok) return result.topology;
-  const located = result.problems.map((p, order) => ({ p, order, pos: locate?.(p.path, p.atKey) }));
+  if (!result.ok) throwProblems(result.problems, source, locate, ErrorCode.CONFIG_INVALID);
+  const over = limitProblems(result.topology, limits);
+  if (over.length > 0) throwProblems(over, source, locate, ErrorCode.LIMIT_EXCEEDED);
+  return result.topology;
+}
+
+function throwProblems(problems: readonly ConfigProblem[], source: string, locate: Locator | undefined, code: ErrorCode): never {
+  const located = problems.map((p, order) => ({ p, order, pos: locate?.(p.path, p.atKey) }));
   // file order when positions are known; positionless problems keep their order, after the others
   located.sort((a, b) => {
     const la = a.pos ? a.pos.line * 1e6 + a.pos.col : Infinity;
@@ -63,16 +82,10 @@ function check(obj: unknown, source: string, locate: Locator | undefined): Topol
     return la !== lb ? (la < lb ? -1 : 1) : a.order - b.order;
   });
   const lines = located.map(({ p, pos }) => problemLine(source, pos, p));
-  throw new TopologyError(lines.join('\n'), lines);
+  throw new TopologyError(lines.join('\n'), lines, code);
 }
 
 function problemLine(source: string, pos: Position | undefined, p: ConfigProblem): string {
   const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
   return `${where}: ${p.pathText}: ${p.message}`;
-}
-
-/** "ENOENT: no such file or directory, open 'x.yaml'" → "ENOENT: no such file or directory" */
-export function osReason(err: unknown): string {
-  if (err instanceof Error) return err.message.replace(/, \w+ '.*'$/s, '');
-  return String(err);
 }

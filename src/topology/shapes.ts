@@ -85,11 +85,13 @@ const hostSchema = z.preprocess(
   obj(hostShape, 'a host name or a mapping with at least "name"'),
 );
 
+const PING_COUNT_WHY = ' (ICMP echo sequence numbers are 16 bits)';
+
 const pingShape = {
   kind: z.literal('ping'),
   from: leaf<string>(checkHostRef),
   to: leaf<string>(checkPingTo),
-  count: leaf<number>(integer(1)).default(DEFAULTS.ping.count),
+  count: leaf<number>(integer(1, LIMITS.maxPingCount, PING_COUNT_WHY)).default(DEFAULTS.ping.count),
   intervalUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.ping.intervalUs),
   payloadBytes: leaf<number>(integer(0, 65000)).default(DEFAULTS.ping.payloadBytes),
   ipv6: leaf<boolean>(isBool).default(DEFAULTS.ping.ipv6),
@@ -110,7 +112,7 @@ const udpShape = {
 
 const pingAllShape = {
   kind: z.literal('ping-all'),
-  count: leaf<number>(integer(1)).default(DEFAULTS.pingAll.count),
+  count: leaf<number>(integer(1, LIMITS.maxPingCount, PING_COUNT_WHY)).default(DEFAULTS.pingAll.count),
   intervalUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.pingAll.intervalUs),
 };
 
@@ -134,80 +136,98 @@ const trafficSchema = keyCheck(
   }),
 );
 
+const switchShape = {
+  hopLatencyNs: leaf<number>(num({ ge: 0 })),
+  ntbTranslateNs: leaf<number>(num({ ge: 0 })),
+};
+
+const dmaShape = {
+  setupNs: leaf<number>(num({ ge: 0 })),
+  peakGbps: leaf<number>(num({ gt: 0 })),
+  unalignedRateFactor: leaf<number>(num({ gt: 0, le: 1 })),
+  alignmentBytes: leaf<number>(powerOf2(1, 4096)),
+  ringSlots: leaf<number>(powerOf2(16, 65536)),
+  copyThresholdBytes: leaf<number>(integer(0)),
+};
+
+const cpuShape = {
+  copyGbps: leaf<number>(num({ gt: 0 })),
+  copySetupNs: leaf<number>(num({ ge: 0 })),
+};
+
+const interruptsShape = {
+  mode: leaf<InterruptMode>(oneOf(['msi', 'doorbell'])),
+  msiHandlerNs: leaf<number>(num({ ge: 0 })),
+  doorbellExtraNs: leaf<number>(num({ ge: 0 })),
+  coalesceNs: leaf<number>(num({ ge: 0 })),
+  jitterNs: leaf<number>(num({ ge: 0 })),
+};
+
+const eopShape = {
+  ringSlots: leaf<number>(powerOf2(4, 4096)),
+  batchFrames: leaf<number>(integer(1, 256)),
+  txQueueFrames: leaf<number>(integer(1, 65536)),
+  version: leaf<number>(integer(0, 0xffff_ffff, ' (it travels in a 32-bit scratchpad register)')),
+};
+
+/** Control characters have no place in a name or a path (and a NUL cannot be in a path). */
+const NO_CONTROLS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+const capturesShape = {
+  enabled: leaf<boolean>(isBool),
+  dir: leaf<string>(nonEmptyString(4096, { re: NO_CONTROLS, desc: 'without control characters' })),
+  format: leaf<CaptureFormat>(oneOf(['pcap', 'pcapng'])),
+  maxFileMiB: leaf<number>(num({ ge: LIMITS.minCaptureFileMiB, le: LIMITS.maxCaptureFileMiB })),
+  maxFiles: leaf<number>(integer(1)),
+};
+
+const rackShape = {
+  name: leaf<string>(
+    nonEmptyString(64, { re: /^[^/\\\u0000-\u001f\u007f-\u009f]*$/, desc: 'without "/", "\\" or control characters' }),
+  ).default(DEFAULTS.name),
+  seed: leaf<number>(integer(0, 0xffff_ffff, ' (the generator takes a 32-bit seed)')).default(DEFAULTS.seed),
+  durationMs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.durationMs),
+  mtu: mtuField.default(DEFAULTS.mtu),
+  link: section(linkShape, DEFAULTS.link, 'a mapping of link settings'),
+  switch: section(switchShape, DEFAULTS.switch, 'a mapping of switch settings'),
+  dma: section(dmaShape, DEFAULTS.dma, 'a mapping of DMA engine settings'),
+  cpu: section(cpuShape, DEFAULTS.cpu, 'a mapping of CPU copy settings'),
+  interrupts: section(interruptsShape, DEFAULTS.interrupts, 'a mapping of interrupt settings'),
+  eop: section(eopShape, DEFAULTS.eop, 'a mapping of EOP driver settings'),
+  captures: section(capturesShape, DEFAULTS.captures, 'a mapping of capture settings'),
+  hosts: z
+    .array(hostSchema, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
+    .min(1, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
+    .max(LIMITS.maxHosts, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` }),
+  management: leaf<boolean>(isBool).default(DEFAULTS.management),
+  traffic: z.preprocess(
+    nullToUndefined,
+    z.array(trafficSchema, { error: () => 'must be a list of traffic entries' }).default([]),
+  ),
+};
+
 /** The rack file's schema: validates leaves and keys, fills defaults. Cross-field checks are separate. */
-export const TopologySchema = obj(
-  {
-    name: leaf<string>(nonEmptyString(64, { re: /^[^/\\]*$/, desc: 'without "/" or "\\"' })).default(DEFAULTS.name),
-    seed: leaf<number>(integer(0, 0xffff_ffff, ' (the generator takes a 32-bit seed)')).default(DEFAULTS.seed),
-    durationMs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.durationMs),
-    mtu: mtuField.default(DEFAULTS.mtu),
-    link: section(linkShape, DEFAULTS.link, 'a mapping of link settings'),
-    switch: section(
-      { hopLatencyNs: leaf<number>(num({ ge: 0 })), ntbTranslateNs: leaf<number>(num({ ge: 0 })) },
-      DEFAULTS.switch,
-      'a mapping of switch settings',
-    ),
-    dma: section(
-      {
-        setupNs: leaf<number>(num({ ge: 0 })),
-        peakGbps: leaf<number>(num({ gt: 0 })),
-        unalignedRateFactor: leaf<number>(num({ gt: 0, le: 1 })),
-        alignmentBytes: leaf<number>(powerOf2(1, 4096)),
-        ringSlots: leaf<number>(powerOf2(16, 65536)),
-        copyThresholdBytes: leaf<number>(integer(0)),
-      },
-      DEFAULTS.dma,
-      'a mapping of DMA engine settings',
-    ),
-    cpu: section(
-      { copyGbps: leaf<number>(num({ gt: 0 })), copySetupNs: leaf<number>(num({ ge: 0 })) },
-      DEFAULTS.cpu,
-      'a mapping of CPU copy settings',
-    ),
-    interrupts: section(
-      {
-        mode: leaf<InterruptMode>(oneOf(['msi', 'doorbell'])),
-        msiHandlerNs: leaf<number>(num({ ge: 0 })),
-        doorbellExtraNs: leaf<number>(num({ ge: 0 })),
-        coalesceNs: leaf<number>(num({ ge: 0 })),
-        jitterNs: leaf<number>(num({ ge: 0 })),
-      },
-      DEFAULTS.interrupts,
-      'a mapping of interrupt settings',
-    ),
-    eop: section(
-      {
-        ringSlots: leaf<number>(powerOf2(4, 4096)),
-        batchFrames: leaf<number>(integer(1, 256)),
-        txQueueFrames: leaf<number>(integer(1, 65536)),
-        version: leaf<number>(integer(0, 0xffff_ffff, ' (it travels in a 32-bit scratchpad register)')),
-      },
-      DEFAULTS.eop,
-      'a mapping of EOP driver settings',
-    ),
-    captures: section(
-      {
-        enabled: leaf<boolean>(isBool),
-        dir: leaf<string>(nonEmptyString(4096)),
-        format: leaf<CaptureFormat>(oneOf(['pcap', 'pcapng'])),
-        maxFileMiB: leaf<number>(num({ gt: 0 })),
-        maxFiles: leaf<number>(integer(1)),
-      },
-      DEFAULTS.captures,
-      'a mapping of capture settings',
-    ),
-    hosts: z
-      .array(hostSchema, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
-      .min(1, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
-      .max(LIMITS.maxHosts, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` }),
-    management: leaf<boolean>(isBool).default(DEFAULTS.management),
-    traffic: z.preprocess(
-      nullToUndefined,
-      z.array(trafficSchema, { error: () => 'must be a list of traffic entries' }).default([]),
-    ),
-  },
-  'a mapping of rack settings with at least "hosts"',
-);
+export const TopologySchema = obj(rackShape, 'a mapping of rack settings with at least "hosts"');
+
+/**
+ * Every key of the file format, by where it may appear: `rack` (top level), one entry per section,
+ * `host` (an entry of `hosts`) and one per traffic kind. The printed default rack and its test read
+ * this, so a key added to the schema cannot be left out of the documentation.
+ */
+export const SCHEMA_KEYS = {
+  rack: Object.keys(rackShape),
+  link: Object.keys(linkShape),
+  switch: Object.keys(switchShape),
+  dma: Object.keys(dmaShape),
+  cpu: Object.keys(cpuShape),
+  interrupts: Object.keys(interruptsShape),
+  eop: Object.keys(eopShape),
+  captures: Object.keys(capturesShape),
+  host: Object.keys(hostShape),
+  ping: Object.keys(pingShape),
+  udp: Object.keys(udpShape),
+  'ping-all': Object.keys(pingAllShape),
+} as const satisfies Record<string, readonly string[]>;
 
 /** The schema's output: defaults filled in, not yet normalized. */
 export type TopologyFile = z.output<typeof TopologySchema>;

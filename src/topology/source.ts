@@ -10,7 +10,11 @@
  * Nothing here throws for bad input: the result says `ok: false` with one message per problem,
  * each `source:line:col: malformed YAML|JSON: reason`; the caller wraps them in its EopError.
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { EopError, ErrorCode } from '../errors.js';
+import { KiB } from '../time/units.js';
+import { LIMIT_FLAGS } from './limits.js';
 import type { ConfigPath } from './problems.js';
 
 export type SourceFormat = 'yaml' | 'json';
@@ -33,6 +37,107 @@ const MAX_ALIAS_COUNT = 1000;
 export interface ParseOptions {
   /** What a multi-document YAML error calls the input: "a rack file", "a scenario". */
   what: string;
+}
+
+/**
+ * Reads an input file as UTF-8 text, at most `maxBytes` of it (checked while reading, so
+ * `/dev/zero` is refused after `maxBytes`, not read until memory runs out).
+ * - cannot open or read → EopError(CONFIG_UNREADABLE) naming the path and the OS reason
+ * - too large           → EopError(LIMIT_EXCEEDED) naming the limit and its flag
+ * - not UTF-8           → EopError(CONFIG_INVALID) with the line and column of the first bad byte
+ */
+export function readSourceFile(path: string, what: string, maxBytes: number): string {
+  const unreadable = (err: unknown): EopError =>
+    new EopError(ErrorCode.CONFIG_UNREADABLE, `cannot read ${what} "${path}": ${osReason(err)}`);
+  if (path.includes('\0')) throw unreadable(new Error('a path cannot contain a NUL byte'));
+  let fd: number;
+  try {
+    // non-blocking: a FIFO without a writer is an error, not a hang
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw unreadable(err);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    if (fstatSync(fd).isDirectory()) throw unreadable(new Error('EISDIR: illegal operation on a directory'));
+    const chunk = Buffer.allocUnsafe(64 * KiB);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        throw unreadable(err);
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) {
+        throw new EopError(
+          ErrorCode.LIMIT_EXCEEDED,
+          `${path}: the ${what} is larger than the input limit of ${Math.floor(maxBytes / KiB)} KiB (maxInputBytes); ` +
+            `raise it with ${LIMIT_FLAGS.maxInputBytes} <KiB>`,
+        );
+      }
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return decodeUtf8(Buffer.concat(chunks, total), path);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Strict UTF-8: a bad byte is an error at its line and column, never a silent U+FFFD. */
+function decodeUtf8(bytes: Uint8Array, path: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const before = new TextDecoder('utf-8').decode(bytes.subarray(0, Math.max(0, at)));
+    const line = before.split('\n').length;
+    const col = before.length - before.lastIndexOf('\n');
+    const byte = at >= 0 ? ` (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at})` : '';
+    throw new EopError(ErrorCode.CONFIG_INVALID, `${path}:${line}:${col}: not valid UTF-8${byte}; save the file as UTF-8`);
+  }
+}
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629), or -1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0; // overlong
+      if (c === 0xed) hi = 0x9f; // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90; // overlong
+      if (c === 0xf4) hi = 0x8f; // above U+10FFFF
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined) return i;
+      if (k === 1 ? d < lo || d > hi : (d & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** "ENOENT: no such file or directory, open 'x.yaml'" → "ENOENT: no such file or directory" */
+function osReason(err: unknown): string {
+  if (err instanceof Error) return err.message.replace(/, \w+ '.*'$/s, '');
+  return String(err);
 }
 
 /** Parses `text` (as read from `source`) into a value and its locator. A leading BOM is not content. */
@@ -66,7 +171,7 @@ function parseJson(text: string, source: string): ParsedSource {
   const lineCounter = new LineCounter();
   let doc: Document | undefined;
   try {
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, version: '1.2' });
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   } catch {
     doc = undefined;
   }
@@ -78,6 +183,17 @@ function parseJson(text: string, source: string): ParsedSource {
     const yamlPos = doc && doc.errors.length > 0 ? lineCounter.linePos(doc.errors[0]!.pos[0]) : undefined;
     const pos = jsonErrorPosition(text, msg) ?? yamlPos;
     return { ok: false, problems: [`${source}:${pos ? `${pos.line}:${pos.col}: ` : ' '}malformed JSON: ${jsonReason(msg)}`] };
+  }
+  // JSON.parse keeps the last of duplicate keys without a word; a rack file must not hide one
+  const dups = doc?.errors.filter((e) => e.code === 'DUPLICATE_KEY') ?? [];
+  if (dups.length > 0) {
+    return {
+      ok: false,
+      problems: dups.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return `${source}:${pos.line}:${pos.col}: malformed JSON: keys must be unique (this one appears earlier in the same object)`;
+      }),
+    };
   }
   const locate = doc && doc.errors.length === 0 ? yamlLocator(doc, lineCounter) : undefined;
   return { ok: true, value, locate };

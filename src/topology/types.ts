@@ -63,6 +63,12 @@ export const LIMITS = {
   maxMtu: 65510,
   /** Default IPv4 addresses are 10.11.0.1 .. 10.11.0.254. */
   maxDefaultIpv4Hosts: 254,
+  /** ICMP echo sequence numbers are 16 bits; a ping never wraps them. */
+  maxPingCount: 65535,
+  /** A capture file holds at least 64 KiB (a few frames of the largest MTU) before it rotates. */
+  minCaptureFileMiB: 1 / 16,
+  /** 1 TiB: the byte count must stay an exact integer. */
+  maxCaptureFileMiB: 1024 * 1024,
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -34,11 +34,13 @@ import {
 } from './addresses.js';
 import { checkHostName, isRecord } from './checks.js';
 import { formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
-import { TopologySchema, type TopologyFile } from './shapes.js';
+import { SCHEMA_KEYS, TopologySchema, type TopologyFile } from './shapes.js';
 import {
   DEFAULTS,
   LIMITS,
   type HostConfig,
+  type Ipv4Cidr,
+  type Ipv6Cidr,
   type HostRole,
   type LinkConfig,
   type ManagementHostConfig,
@@ -211,6 +213,18 @@ function crossProblems(input: unknown): RawProblem[] {
   });
 
   // ---- traffic endpoints ----
+  const onLinkProblem = (fromName: string, toName: string, v6: boolean): string | null => {
+    const a = byName.get(fromName);
+    const b = byName.get(toName);
+    if (!a || !b || a.role !== 'compute' || b.role !== 'compute') return null;
+    const mtuA = a.raw.mtu ?? input.mtu ?? DEFAULTS.mtu;
+    const mtuB = b.raw.mtu ?? input.mtu ?? DEFAULTS.mtu;
+    if (typeof mtuA === 'number' && typeof mtuB === 'number' && mtuA !== mtuB) {
+      // EOP negotiation (src/eop/negotiation.ts) keeps the link down between different MTUs
+      return `"${fromName}" has MTU ${mtuA} and "${toName}" MTU ${mtuB}: an EOP link comes up only between equal MTUs, so nothing could flow; give both the same mtu`;
+    }
+    return v6 ? ipv6OffLink(a, b) : ipv4OffLink(a, b);
+  };
   const computeNames = compute.map((h) => h.name).filter((n): n is string => n !== null);
   const computeSet = new Set(computeNames);
   const mgmtNames = new Set(mgmt.map((h) => h.name).filter((n): n is string => n !== null));
@@ -242,6 +256,18 @@ function crossProblems(input: unknown): RawProblem[] {
     if (refs.length === 2 && refs[0]!.v === refs[1]!.v) {
       add(['traffic', i, 'to'], `must differ from "from" (both are "${refs[0]!.v}")`);
     }
+    if (refs.length === 2 && refs[0]!.v !== refs[1]!.v) {
+      const why = onLinkProblem(refs[0]!.v, refs[1]!.v, t.kind === 'ping' && t.ipv6 === true);
+      if (why !== null) add(['traffic', i, 'to'], why);
+    } else if (t.kind === 'ping' && t.to === 'all' && typeof t.from === 'string') {
+      for (const other of computeNames) {
+        const why = other === t.from ? null : onLinkProblem(t.from, other, t.ipv6 === true);
+        if (why !== null) {
+          add(['traffic', i, 'to'], why);
+          break;
+        }
+      }
+    }
     if (t.kind === 'udp' && t.dstPort === 7) {
       add(['traffic', i, 'dstPort'], 'port 7 is the echo service: the datagrams would come back, not be counted; use 9 (discard) or any other port');
     }
@@ -267,6 +293,16 @@ function crossProblems(input: unknown): RawProblem[] {
     }
   });
 
+  trafficRaw.forEach((t, i) => {
+    if (!isRecord(t) || t.kind !== 'ping-all') return;
+    for (const a of computeNames) {
+      for (const b of computeNames) {
+        const why = a === b ? null : onLinkProblem(a, b, false);
+        if (why !== null) return add(['traffic', i, 'kind'], `ping-all needs every pair of hosts on one link: ${why}`);
+      }
+    }
+  });
+
   // ---- EOP ring ----
   if (isRecord(input.eop)) {
     const ring = input.eop.ringSlots === undefined ? DEFAULTS.eop.ringSlots : input.eop.ringSlots;
@@ -278,12 +314,71 @@ function crossProblems(input: unknown): RawProblem[] {
   return out;
 }
 
+/** The address a compute host ends up with (explicit if valid, else its default); null if invalid. */
+function ipv4Of(h: HostFacts): Ipv4Cidr | null {
+  if (h.raw.ipv4 === undefined) return defaultIpv4(h.computeIndex);
+  return checkIpv4(h.raw.ipv4) === null ? parseIpv4Cidr(h.raw.ipv4 as string) : null;
+}
+
+function ipv6Of(h: HostFacts): Ipv6Cidr | null {
+  if (h.raw.ipv6 === undefined) return defaultIpv6(h.computeIndex);
+  return checkIpv6(h.raw.ipv6) === null ? parseIpv6Cidr(h.raw.ipv6 as string) : null;
+}
+
+/** Why `b` cannot be reached from `a` over IPv4 (the stacks have no router), or null if it can. */
+function ipv4OffLink(a: HostFacts, b: HostFacts): string | null {
+  const src = ipv4Of(a);
+  const dst = ipv4Of(b);
+  if (src === null || dst === null) return null;
+  const hostBits = 32 - src.prefix;
+  const net = (x: number): number => Math.floor(x / 2 ** hostBits);
+  if (net(src.addr) !== net(dst.addr)) {
+    return `"${b.name}" (${dst.text}) is not in the subnet of "${a.name}" (${src.cidr}), and the hosts have no router: give them addresses in one subnet`;
+  }
+  if (src.prefix <= 30 && dst.addr % 2 ** hostBits === 2 ** hostBits - 1) {
+    return `"${b.name}" (${dst.text}) is the broadcast address of the subnet of "${a.name}" (${src.cidr})`;
+  }
+  return null;
+}
+
+function ipv6OffLink(a: HostFacts, b: HostFacts): string | null {
+  const src = ipv6Of(a);
+  const dst = ipv6Of(b);
+  if (src === null || dst === null) return null;
+  for (let bit = 0; bit < src.prefix; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if ((src.bytes[bit >> 3]! & mask) !== (dst.bytes[bit >> 3]! & mask)) {
+      return `"${b.name}" (${dst.text}) is not in the prefix of "${a.name}" (${src.cidr}), and the hosts have no router: give them addresses in one prefix`;
+    }
+  }
+  return null;
+}
+
+/**
+ * A mapping none of whose keys is a rack setting is some other file (`eop validate /etc/passwd`):
+ * one problem, at its first key, instead of one per line quoting the whole file back.
+ */
+function notARackFile(input: unknown): ConfigProblem | null {
+  if (!isRecord(input)) return null;
+  const keys = Object.keys(input);
+  if (keys.length < 2 || keys.some((k) => (SCHEMA_KEYS.rack as readonly string[]).includes(k))) return null;
+  // no key quoted: the keys are the file's lines
+  return {
+    path: [],
+    pathText: formatPath([]),
+    message: `this is not a rack file: none of its ${keys.length} top-level keys is a rack setting (allowed: ${SCHEMA_KEYS.rack.join(', ')})`,
+    atKey: false,
+  };
+}
+
 export type ValidationResult =
   | { ok: true; topology: Topology; problems: [] }
   | { ok: false; topology: null; problems: ConfigProblem[] };
 
 /** Validates and normalizes a parsed rack file. Never throws for bad input; lists every problem. */
 export function validateTopology(input: unknown, source: string): ValidationResult {
+  const foreign = notARackFile(input);
+  if (foreign !== null) return { ok: false, topology: null, problems: [foreign] };
   const parsed = TopologySchema.safeParse(input);
   const raw: RawProblem[] = [...(parsed.success ? [] : zodProblems(parsed.error.issues)), ...crossProblems(input)];
   if (raw.length > 0 || !parsed.success) {
