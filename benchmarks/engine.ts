@@ -14,25 +14,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
+import { HostPorts, installStacks } from '../src/topology/install.js';
 import { runTopology } from '../src/run/run-rack.js';
-import { HostStack } from '../src/stack/host-stack.js';
 import { Scheduler } from '../src/time/scheduler.js';
+import { rackSpecFromTopology } from '../src/topology/build.js';
 import { parseTopology } from '../src/topology/load.js';
-import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+import { Rack } from '../src/topology/rack.js';
+import type { Topology } from '../src/topology/schema.js';
 
-const MAC1 = 0x02e000000001;
+/** h1 and h2's default MACs (02:e0:00:00:00:01 and …02). */
 const MAC2 = 0x02e000000002;
 
-function twoHostRack(mtu: number): Rack {
-  const hosts: HostSpec[] = [
-    { name: 'mh', mac: 0, management: true },
-    { name: 'h1', mac: MAC1 },
-    { name: 'h2', mac: MAC2 },
-  ];
-  const rack = new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP, mtu } }));
-  rack.boot();
-  return rack;
+/** Two compute hosts (and the management host) with the file defaults; no captures. */
+function twoHosts(mtu: number): Topology {
+  return parseTopology({ name: 'engine', hosts: ['h1', 'h2'], mtu, captures: { enabled: false } }, '<bench engine>');
 }
 
 interface Figure {
@@ -44,7 +39,8 @@ interface Figure {
 
 /** Raw frames offered to h1's interface as fast as it takes them. */
 function rawStream(frameBytes: number, mtu: number, frames: number): Figure {
-  const rack = twoHostRack(mtu);
+  const rack = new Rack(rackSpecFromTopology(twoHosts(mtu)));
+  rack.boot();
   const h1 = rack.nic('h1');
   const h2 = rack.nic('h2');
   // Let h1 learn h2's MAC so the stream is unicast.
@@ -79,23 +75,18 @@ function rawStream(frameBytes: number, mtu: number, frames: number): Figure {
 
 /** A UDP stream through the built-in stacks (build, checksum, sink verification). */
 function udpStream(mtu: number, frames: number): Figure {
-  const rack = twoHostRack(mtu);
-  const mk = (name: string, mac: number, ip: number): HostStack =>
-    new HostStack({
-      port: rack.nic(name),
-      sched: rack.sched,
-      mac,
-      ipv4: { addr: ip, prefix: 24 },
-      ipv6: { bytes: new Uint8Array(16).fill(ip & 0xff, 15), prefix: 64 },
-      name,
-    });
-  const s1 = mk('h1', MAC1, 0x0a0b0001);
-  const s2 = mk('h2', MAC2, 0x0a0b0002);
-  const stream = s1.udpStream({ dst: 0x0a0b0002, dstPort: 9, messageBytes: mtu - 28, count: frames });
+  const topo = twoHosts(mtu);
+  const rack = new Rack(rackSpecFromTopology(topo));
+  const stacks = installStacks(rack, new HostPorts(rack), topo.hosts);
+  rack.boot();
+  const [h1, h2] = topo.hosts;
+  // Started here rather than from a `traffic:` entry: the rack file caps messageBytes at 65,000,
+  // below the 65,482 bytes an MTU of 65,510 carries.
+  const stream = stacks.get('h1')!.udpStream({ dst: h2!.ipv4.addr, dstPort: 9, messageBytes: mtu - 28, count: frames });
   const w0 = performance.now();
   rack.sched.run();
   const wallMs = performance.now() - w0;
-  const flow = s2.sinkStats(0x0a0b0001, stream.stats.srcPort)!;
+  const flow = stacks.get('h2')!.sinkStats(h1!.ipv4.addr, stream.stats.srcPort)!;
   if (flow.received !== frames || flow.corrupt !== 0) throw new Error(`udp stream: ${flow.received} of ${frames} received, ${flow.corrupt} corrupt`);
   return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: ((flow.receivedBytes + frames * 42) * 8) / (flow.lastRxNs - flow.firstRxNs) };
 }

@@ -20,13 +20,12 @@
  * before the error propagates. `stop()` removes every namespace and TAP this rack made (idempotent).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CaptureSet } from '../src/capture/capture-set.js';
-import type { CaptureFile } from '../src/capture/capture-file.js';
+import type { CaptureSet } from '../src/capture/capture-set.js';
 import type { EopNic } from '../src/eop/eop-nic.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 import type { LogSink } from '../src/log.js';
-import { HostStack } from '../src/stack/host-stack.js';
+import { HostPorts, installCaptures, installStacks } from '../src/topology/install.js';
+import type { HostStack } from '../src/stack/host-stack.js';
 import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
@@ -158,9 +157,9 @@ export class LiveRack {
   readonly rack: Rack;
   readonly runner: LiveRunner;
   readonly tapHosts: TapHost[] = [];
-  readonly stacks = new Map<string, HostStack>();
-  readonly captures: CaptureSet | null;
-  readonly capturePaths: string[] = [];
+  readonly stacks: Map<string, HostStack>;
+  readonly captures: CaptureSet | null = null;
+  readonly capturePaths: readonly string[] = [];
   readonly notes: string[] = [];
   /** Unix epoch ns at virtual time 0. */
   /** Unix epoch ns at virtual time 0; set again when the runner starts (that fixes the mapping). */
@@ -185,20 +184,30 @@ export class LiveRack {
     if (opts.logSink) this.rack.log.setSink(opts.logSink);
     this.runner = new LiveRunner(this.rack.sched, this.clock, this.lagTol);
     this.startWallNs = this.clock.nowNs();
-    this.captures = (opts.captures ?? topo.captures.enabled) ? new CaptureSet() : null;
+    // Until boot sets it; the capture timestamps read it per frame, so a later value applies.
+    this.epoch0Ns = 0;
+    const ports = new HostPorts(this.rack);
     try {
-      for (const h of topo.hosts) {
-        if (h.attach === 'tap') this.attachTap(h, `${prefix}${h.name}`, opts);
-        else {
-          if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve; it runs the built-in stack`);
-          this.attachStack(h);
-        }
+      // Captures wrap the ports before the TAP bridges and stacks take them.
+      if (opts.captures ?? topo.captures.enabled) {
+        const sched = this.rack.sched;
+        const c = installCaptures(topo, this.rack, ports, {
+          ...(opts.captureDir !== undefined ? { dir: opts.captureDir } : {}),
+          stampNs: () => this.epoch0Ns + sched.now,
+          note: 'live, wall-clock timestamps',
+        });
+        this.captures = c.set;
+        this.capturePaths = c.paths;
       }
+      for (const h of topo.hosts) {
+        if (h.attach === 'tap') this.attachTap(h, `${prefix}${h.name}`, ports, opts);
+        else if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve; it runs the built-in stack`);
+      }
+      this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap'));
       // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
       this.rack.boot();
       // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
       this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
-      if (this.captures) this.openCaptures(opts);
     } catch (e) {
       // Anything failing after the first TAP (a capture directory we cannot write…) still
       // removes every namespace and TAP made so far.
@@ -207,7 +216,7 @@ export class LiveRack {
     }
   }
 
-  private attachTap(h: HostConfig, ns: string, opts: LiveRackOptions): void {
+  private attachTap(h: HostConfig, ns: string, ports: HostPorts, opts: LiveRackOptions): void {
     if (netnsExists(ns)) {
       throw new EopError(ErrorCode.TAP_OPEN, `network namespace ${ns} already exists (left over from a crash? run "eop down")`);
     }
@@ -228,7 +237,7 @@ export class LiveRack {
     ip(['-6', 'addr', 'add', h.ipv6.cidr, 'dev', dev, 'nodad'], { ns });
     ip(['link', 'set', 'dev', dev, 'up'], { ns });
     const nic = this.rack.nic(h.name);
-    const bridge = new TapBridge(h.name, tap, nic, {
+    const bridge = new TapBridge(h.name, tap, ports.take(h.name), {
       sync: this.sync,
       poke: this.afterInject,
       onFailure: (msg) => {
@@ -237,43 +246,6 @@ export class LiveRack {
       },
     });
     this.tapHosts.push({ cfg: h, ns, nic, bridge });
-  }
-
-  private attachStack(h: HostConfig): void {
-    const nic = this.rack.nic(h.name);
-    this.stacks.set(
-      h.name,
-      new HostStack({
-        port: nic,
-        sched: this.rack.sched,
-        mac: h.mac.addr,
-        ipv4: { addr: h.ipv4.addr, prefix: h.ipv4.prefix },
-        ipv6: { bytes: h.ipv6.bytes, prefix: h.ipv6.prefix },
-        log: this.rack.log,
-        name: h.name,
-      }),
-    );
-  }
-
-  private openCaptures(opts: LiveRackOptions): void {
-    const dir = opts.captureDir ?? this.topo.captures.dir;
-    for (const nic of this.rack.nics) {
-      const path = join(dir, `${nic.name}.${this.topo.captures.format}`);
-      const file: CaptureFile = this.captures!.open({
-        path,
-        format: this.topo.captures.format,
-        interfaceName: nic.name,
-        description: `EOP interface of ${nic.host.name} (${this.topo.name}, live, wall-clock timestamps)`,
-        maxFileBytes: Math.floor(this.topo.captures.maxFileMiB * 1024 * 1024),
-        maxFiles: this.topo.captures.maxFiles,
-      });
-      this.capturePaths.push(path);
-
-      nic.trace = {
-        tx: (frame, t) => file.write(this.epoch0Ns + t, frame, 'out'),
-        rx: (frame, t) => file.write(this.epoch0Ns + t, frame, 'in'),
-      };
-    }
   }
 
   /** Brings the model up to the current live time (runs every due event). */

@@ -92,11 +92,6 @@ export const DEFAULT_EOP: EopConfig = {
   controlLatencyNs: 10_000,
 };
 
-export interface FrameTrace {
-  tx(frame: Uint8Array, timeNs: Ns): void;
-  rx(frame: Uint8Array, timeNs: Ns): void;
-}
-
 
 export class NicCounters {
   txFrames = 0;
@@ -125,7 +120,6 @@ export class EopNic implements FramePort {
   readonly drops = new DropCounters();
   readonly qps: (QueuePair | undefined)[] = [];
   readonly macTable = new Map<number, QueuePair>();
-  trace: FrameTrace | null = null;
   running = false;
   generation = 0;
   private stoppedAt: Ns = -1;
@@ -433,7 +427,6 @@ export class EopNic implements FramePort {
     }
     this.c.txFrames++;
     this.c.txBytes += len;
-    this.trace?.tx(frame, this.host.sched.now);
     return true;
   }
 
@@ -741,7 +734,6 @@ export class EopNic implements FramePort {
     qp.c.rxBytes += len;
     this.c.rxFrames++;
     this.c.rxBytes += len;
-    this.trace?.rx(frame, this.host.sched.now);
     this.receiver(frame);
   }
 }

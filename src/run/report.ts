@@ -156,7 +156,7 @@ export function buildReport(r: RunResult): Report {
     streams: r.streams.map(({ spec, stream, dstStack }) => {
       const st = stream.stats;
       const srcIp = r.topology.hosts.find((h) => h.name === spec.from)!.ipv4.addr;
-      const flow = dstStack.sinkStats(srcIp, st.srcPort);
+      const flow = dstStack?.sinkStats(srcIp, st.srcPort);
       const received = flow?.received ?? 0;
       const lost = st.sentFrames - received;
       if (lost > 0 || (flow?.corrupt ?? 0) > 0) problems.push(`udp ${spec.from} → ${spec.to}: ${lost} lost, ${flow?.corrupt ?? 0} corrupt`);
