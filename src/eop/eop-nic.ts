@@ -68,6 +68,12 @@ export interface EopConfig {
   doorbellExtraNs: Ns;
   /** Management-plane delay for telling hosts about a link event. */
   controlLatencyNs: Ns;
+  /**
+   * Learned MACs kept per interface. When full, the oldest learned entry is evicted (counted in
+   * `macEvictions`; its owner is relearned from its next frame, and frames to it flood meanwhile),
+   * so a storm of random source MACs costs a bounded table, never memory for good.
+   */
+  macTableEntries: number;
 }
 
 /**
@@ -90,6 +96,7 @@ export const DEFAULT_EOP: EopConfig = {
   rxFrameNs: 50,
   doorbellExtraNs: 2000,
   controlLatencyNs: 10_000,
+  macTableEntries: 4096,
 };
 
 
@@ -102,6 +109,8 @@ export class NicCounters {
   dmaCompletions = 0;
   /** Frames refused because every transmit staging buffer was in use. */
   stagingFull = 0;
+  /** Learned MACs forgotten because the table was full (oldest first). */
+  macEvictions = 0;
 }
 
 /** What the NIC needs from the management plane. */
@@ -121,6 +130,8 @@ export class EopNic implements FramePort {
   readonly qps: (QueuePair | undefined)[] = [];
   readonly macTable = new Map<number, QueuePair>();
   running = false;
+  /** How the interface last stopped (null: never); a crash left in place is a problem in the report. */
+  lastStop: 'clean' | 'crash' | null = null;
   generation = 0;
   private stoppedAt: Ns = -1;
 
@@ -261,7 +272,8 @@ export class EopNic implements FramePort {
         this.postInterrupt(qp, false, false); // the data vector: the peer must read its ring
       }
     }
-    for (const qp of this.qps) if (qp) this.peerDown(qp, clean ? 'interface stopped' : 'host crashed', true);
+    this.lastStop = clean ? 'clean' : 'crash';
+    for (const qp of this.qps) if (qp) this.peerDown(qp, clean ? 'interface stopped' : 'host crashed', true, clean);
     const drop = (): void => {
       if (clean) ntb.clearScratchpads();
       ntb.setLink(false);
@@ -276,7 +288,8 @@ export class EopNic implements FramePort {
     const qp = this.qps[p];
     if (!qp || !this.running) return;
     if (!up) {
-      if (qp.state !== 'down') this.peerDown(qp, `${qp.peerName}'s link went down`, false);
+      // Without a LINK_DOWN entry first: the peer crashed (or its link failed).
+      if (qp.state !== 'down') this.peerDown(qp, `${qp.peerName}'s link went down`, false, false);
       return;
     }
     qp.state = 'negotiating';
@@ -340,11 +353,12 @@ export class EopNic implements FramePort {
     this.markDirty(qp);
   }
 
-  private peerDown(qp: QueuePair, reason: string, local: boolean): void {
+  private peerDown(qp: QueuePair, reason: string, local: boolean, clean: boolean): void {
     const h = this.host;
     const wasUp = qp.state === 'up';
     qp.state = 'down';
     qp.reason = reason;
+    qp.downClean = clean;
     qp.localReady = false;
     if (wasUp) qp.c.linkDowns++;
     while (qp.txCount > 0) {
@@ -698,7 +712,7 @@ export class EopNic implements FramePort {
       n++;
     }
     if (linkDown) {
-      this.peerDown(qp, `${qp.peerName} went down cleanly`, false);
+      this.peerDown(qp, `${qp.peerName} went down cleanly`, false, true);
       return;
     }
     if (n === 0) {
@@ -721,6 +735,16 @@ export class EopNic implements FramePort {
     }
   }
 
+  /** `mac` is behind `qp` now. A full table forgets its oldest entry first (a Map iterates in insertion order). */
+  private learn(mac: number, qp: QueuePair): void {
+    const t = this.macTable;
+    if (t.size >= this.cfg.macTableEntries && !t.has(mac)) {
+      t.delete(t.keys().next().value!);
+      this.c.macEvictions++;
+    }
+    t.set(mac, qp);
+  }
+
   private deliver(qp: QueuePair, addr: number, len: Bytes): void {
     const m = this.host.memory;
     let frame = m.view(addr, len);
@@ -729,7 +753,7 @@ export class EopNic implements FramePort {
       frame = this.scratch.subarray(0, len);
     }
     const src = readMac(frame, 6);
-    if (!isMulticastMac(src) && this.macTable.get(src) !== qp) this.macTable.set(src, qp);
+    if (!isMulticastMac(src) && this.macTable.get(src) !== qp) this.learn(src, qp);
     qp.c.rxFrames++;
     qp.c.rxBytes += len;
     this.c.rxFrames++;

@@ -38,6 +38,8 @@ export class QpCounters {
 export class QueuePair {
   state: QpState = 'down';
   reason = '';
+  /** The link went down on purpose (a clean stop on either side), not by a crash. */
+  downClean = false;
   readonly c = new QpCounters();
 
   /** We agreed with the peer's parameters and granted it our ring. */

@@ -24,6 +24,9 @@ export interface Report {
     rxFrames: number;
     rxBytes: number;
     floods: number;
+    /** Learned MACs in the interface's table, and how many were forgotten because it was full. */
+    macEntries: number;
+    macEvictions: number;
     drops: Record<string, number>;
     /** Frames the built-in stack refused as malformed (ERR_* codes). */
     stackDrops: Record<string, number>;
@@ -106,6 +109,8 @@ export function buildReport(r: RunResult): Report {
       rxFrames: n.c.rxFrames,
       rxBytes: n.c.rxBytes,
       floods: n.c.floods,
+      macEntries: n.macTable.size,
+      macEvictions: n.c.macEvictions,
       drops: n.drops.toJSON(),
       stackDrops: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, true),
       stackIgnored: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, false),
@@ -180,10 +185,31 @@ export function buildReport(r: RunResult): Report {
     problems,
   };
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
+  problems.push(...linksLeftDown(r));
   if (!r.finished) problems.push('traffic did not finish within durationMs');
   return report;
 }
 
+
+/**
+ * Links a crash left down at the end of the run (a clean stop is deliberate and not listed): the
+ * crashed interface once, and every queue pair of a running interface that is down without a
+ * clean stop on either side, or never came up.
+ */
+function linksLeftDown(r: RunResult): string[] {
+  const out: string[] = [];
+  for (const n of r.rack.nics) {
+    if (!n.running) {
+      if (n.lastStop === 'crash') out.push(`${n.host.name}: crashed and not restarted; its links are down`);
+      continue;
+    }
+    for (const q of n.qps) {
+      if (!q || q.state === 'up' || q.state === 'mismatch' || (q.state === 'down' && q.downClean)) continue;
+      out.push(`${n.host.name} ↔ ${q.peerName}: link ${q.state === 'down' ? `down (${q.reason})` : `not up (${q.state})`} at the end of the run`);
+    }
+  }
+  return out;
+}
 
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
   return Object.fromEntries(Object.entries(d).filter(([k]) => !isByDesign(k) === errors));
