@@ -56,3 +56,4 @@ writeFileSync(log, out);
 if (r.status !== 0 || !existsSync(join(root, 'build', 'Release', 'eop_tap.node'))) {
   fail(`node-gyp ${r.error ? `could not start: ${r.error.message}` : `exited ${r.status}`}; log in build/addon-build.log`, out);
 }
+process.stdout.write('eop: built the TAP addon: build/Release/eop_tap.node\n');
