@@ -25,6 +25,7 @@ import type { EopNic } from '../src/eop/eop-nic.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 import type { LogSink } from '../src/log.js';
 import { HostPorts, installCaptures, installStacks } from '../src/topology/install.js';
+import { formatDropCounts, splitStackCounts } from '../src/run/report.js';
 import type { HostStack } from '../src/stack/host-stack.js';
 import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
@@ -32,7 +33,7 @@ import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
-import { TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
+import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
 
 export interface LiveRackOptions {
   /** Write captures (default: the topology's captures.enabled). */
@@ -68,8 +69,10 @@ export interface HostStatus {
   /** Rates since the previous status() call. */
   txGbps: number;
   rxGbps: number;
-  /** Drops by reason: the EOP interface's and the bridge's (or stack's). */
+  /** Drops by reason: the EOP interface's and the bridge's (or the stack's, as `eop run` counts them). */
   drops: Record<string, number>;
+  /** Frames the built-in stack ignored by design (`eop run`'s "stack ignored"). */
+  ignored: Record<string, number>;
   /** Queue pairs up / total, and the names of peers whose link is not up. */
   linksUp: number;
   links: number;
@@ -137,7 +140,7 @@ export function liveRackPreflight(): string | null {
   if (!existsSync('/dev/net/tun')) {
     return '/dev/net/tun is missing: load the tun module (modprobe tun) or give the container the device (--device /dev/net/tun).';
   }
-  if (!tapAddonAvailable()) return `the TAP addon is not built (${tapAddonPath()}): run npm ci.`;
+  if (!tapAddonAvailable()) return `the TAP addon is not built (${tapAddonPath()}): ${ADDON_BUILD_HINT}.`;
   try {
     ip(['-V']);
   } catch {
@@ -303,8 +306,9 @@ export class LiveRack {
       const rxGbps = dt > 0 ? ((nic.c.rxBytes - (prev?.rx ?? 0)) * 8) / dt / 1e9 : 0;
       this.prev.set(h.name, { t: now, tx: nic.c.txBytes, rx: nic.c.rxBytes });
       const drops: Record<string, number> = { ...nic.drops.toJSON() };
-      const extra = th ? th.bridge.drops : this.stacks.get(h.name)?.drops;
-      for (const [k, v] of extra?.entries() ?? []) drops[k] = (drops[k] ?? 0) + v;
+      const stack = splitStackCounts(this.stacks.get(h.name)?.drops.toJSON() ?? {});
+      const extra = th ? th.bridge.drops.toJSON() : stack.drops;
+      for (const [k, v] of Object.entries(extra)) drops[k] = (drops[k] ?? 0) + v;
       let links = 0;
       let up = 0;
       const down: string[] = [];
@@ -326,6 +330,7 @@ export class LiveRack {
         txGbps,
         rxGbps,
         drops,
+        ignored: th ? {} : stack.ignored,
         linksUp: up,
         links,
         linksDown: down,
@@ -402,15 +407,12 @@ function fmtGbps(g: number): string {
 export function formatLiveStatus(s: LiveStatus): string {
   const lines: string[] = [];
   for (const h of s.hosts) {
-    const drops = Object.entries(h.drops)
-      .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k}=${n}`)
-      .join(' ');
     const links = h.linksUp === h.links ? `links ${h.linksUp}/${h.links} up` : `links ${h.linksUp}/${h.links} up (${h.linksDown.join(', ')})`;
     lines.push(
       `  ${h.name.padEnd(8)} ${(h.attach === 'tap' ? `tap ${h.netns}` : 'built-in').padEnd(14)} ` +
         `tx ${h.txFrames} fr ${fmtGbps(h.txGbps)} Gb/s  rx ${h.rxFrames} fr ${fmtGbps(h.rxGbps)} Gb/s  ${links}` +
-        `  drops ${drops || '0'}` +
+        `  drops ${formatDropCounts(h.drops)}` +
+        (Object.keys(h.ignored).length ? `  stack ignored ${formatDropCounts(h.ignored)}` : '') +
         (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
         (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +

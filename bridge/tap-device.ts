@@ -179,6 +179,9 @@ function packageRoot(): string {
 let addon: NativeAddon | null = null;
 
 /** Path of the compiled addon. */
+/** How to build the addon (scripts/build-addon.mjs says the same when it skips the build). */
+export const ADDON_BUILD_HINT = 'install a C++ toolchain (Debian/Ubuntu: apt-get install g++ make python3), then run npm run build:addon';
+
 export function tapAddonPath(): string {
   return join(packageRoot(), 'build', 'Release', 'eop_tap.node');
 }
@@ -190,7 +193,7 @@ export function loadTapAddon(): NativeAddon {
   if (!existsSync(path)) {
     throw new EopError(
       ErrorCode.TAP_ADDON_MISSING,
-      `the TAP addon is not built (${path} is missing): run npm ci`,
+      `the TAP addon is not built (${path} is missing): ${ADDON_BUILD_HINT}`,
     );
   }
   const require = createRequire(import.meta.url);
@@ -199,7 +202,7 @@ export function loadTapAddon(): NativeAddon {
   } catch (e) {
     throw new EopError(
       ErrorCode.TAP_ADDON_MISSING,
-      `the TAP addon at ${path} does not load (${(e as Error).message}): rebuild it with npm ci`,
+      `the TAP addon at ${path} does not load (${(e as Error).message}): ${ADDON_BUILD_HINT}`,
     );
   }
   return addon;

@@ -215,6 +215,15 @@ function pick(d: Record<string, number>, errors: boolean): Record<string, number
   return Object.fromEntries(Object.entries(d).filter(([k]) => !isByDesign(k) === errors));
 }
 
+/**
+ * A stack's counts split as both reports show them: `drops` (malformed or lost) and `ignored`
+ * (frames meant for someone else, by design). `eop run` and `eop up` use this one split, so a
+ * frame gets the same name in both.
+ */
+export function splitStackCounts(d: Record<string, number>): { drops: Record<string, number>; ignored: Record<string, number> } {
+  return { drops: pick(d, true), ignored: pick(d, false) };
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -241,9 +250,10 @@ function fmtNum(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
-function drops(d: Record<string, number>): string {
-  const e = Object.entries(d);
-  return e.length === 0 ? '-' : e.map(([k, v]) => `${k.replace(/^ERR_/, '')}=${v}`).join(' ');
+/** Counts by their stable code (`ERR_EOP_RING_FULL=3 not-for-us=2`), '-' for none; shared with `eop up`. */
+export function formatDropCounts(d: Record<string, number>): string {
+  const e = Object.entries(d).filter(([, v]) => v > 0);
+  return e.length === 0 ? '-' : e.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 export function formatReport(rep: Report): string {
@@ -258,7 +268,7 @@ export function formatReport(rep: Report): string {
   out.push(
     table(
       ['interface', 'tx frames', 'tx bytes', 'rx frames', 'rx bytes', 'floods', 'drops', 'stack drops', 'stack ignored'],
-      rep.interfaces.map((i) => [i.name, i.txFrames, i.txBytes, i.rxFrames, i.rxBytes, i.floods, drops(i.drops), drops(i.stackDrops), drops(i.stackIgnored)]),
+      rep.interfaces.map((i) => [i.name, i.txFrames, i.txBytes, i.rxFrames, i.rxBytes, i.floods, formatDropCounts(i.drops), formatDropCounts(i.stackDrops), formatDropCounts(i.stackIgnored)]),
     ),
   );
   out.push('', 'Queue pairs');
@@ -307,10 +317,10 @@ export function formatReport(rep: Report): string {
       ),
     );
   }
-  out.push('', `Fabric drops: ${drops(rep.fabricDrops)}`);
+  out.push('', `Fabric drops: ${formatDropCounts(rep.fabricDrops)}`);
   const seen = new Set<string>(Object.keys(rep.fabricDrops));
   for (const i of rep.interfaces) for (const d of [i.drops, i.stackDrops, i.stackIgnored]) for (const k of Object.keys(d)) seen.add(k);
-  if (seen.size > 0) out.push('Drop codes above:', ...[...seen].sort().map((k) => `  ${k.replace(/^ERR_/, '')}: ${codeInfo(k)?.meaning ?? 'unregistered code'}`));
+  if (seen.size > 0) out.push('Drop codes above:', ...[...seen].sort().map((k) => `  ${k}: ${codeInfo(k)?.meaning ?? 'unregistered code'}`));
   if (rep.captures.length > 0) out.push(`Captures: ${rep.captures.join(', ')}`);
   if (rep.problems.length > 0) out.push('', 'Problems:', ...rep.problems.map((p) => `  - ${p}`));
   return out.join('\n');
