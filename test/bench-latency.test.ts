@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CPU } from '../src/host/cpu-copy.js';
 import { DEFAULT_SWITCH } from '../src/pcie/fabric.js';
-import { DEFAULT_LINK, dataRateGbps } from '../src/pcie/link.js';
+import { DEFAULT_LINK, nsPerWireByte } from '../src/pcie/link.js';
 import { DEFAULT_IRQ_HANDLER_NS } from '../src/topology/rack.js';
 import { parseScenario } from '../src/bench/scenario.js';
 import { DEFAULT_STACK, UDP_FRAME_OVERHEAD } from '../src/bench/stack-model.js';
@@ -32,9 +32,11 @@ describe('bench: latency of one 64-byte frame', () => {
     const st = DEFAULT_STACK;
     const cpu = DEFAULT_CPU;
     const l = DEFAULT_LINK;
-    const nsPerWireByte = (8 * (1 + l.linkLayerOverhead)) / dataRateGbps({ gen: 2, width: 8 }); // 0.26 ns
-    const tlp = 16 + 8; // 64-bit header + framing/sequence/LCRC, one TLP each (all writes < 64 B)
-    const ser = (bytes: number): number => (bytes + tlp) * nsPerWireByte;
+    const nsPerByte = nsPerWireByte({ gen: 2, width: 8 }); // 8 / (32 × 1534/1538) = 0.2506519 ns (SKP included)
+    // One TLP each (every write here is < 64 B). Up-links carry 4-DW headers (the requester's NTB
+    // window is above 4 GiB), h2's down-link 3-DW ones (its ring and MSI address are below 4 GiB).
+    const up = (bytes: number): number => (bytes + 16 + 8) * nsPerByte;
+    const down = (bytes: number): number => (bytes + 12 + 8) * nsPerByte;
     const path = l.latencyNs + DEFAULT_SWITCH.hopLatencyNs + 2 * DEFAULT_SWITCH.ntbTranslateNs + l.latencyNs; // 450 ns
 
     // Sender application: one send call, the message copied from user space.
@@ -42,22 +44,21 @@ describe('bench: latency of one 64-byte frame', () => {
     // Driver: the CPU copies the frame into the peer's ring through the window (setup, then stores).
     const copySetup = cpu.copySetupNs;
     // The frame (one 64-byte TLP) crosses the sender's up-link, the switch and both NTBs.
-    const frameUpAndAcross = ser(64) + path;
+    const frameUpAndAcross = up(64) + path;
     // On h2's down-link the frame, its 12-byte slot header and the 4-byte MSI follow back to back:
     // the down-link, not the sending CPU, paces them at Gen2 x8. Each is one TLP (CPU stores leave
     // through a write-combining buffer: 64-byte TLP grid).
-    const headerTlps = 1;
-    const downLink = ser(64) + (12 + headerTlps * tlp) * nsPerWireByte + ser(4);
+    const downLink = down(64) + down(12) + down(4);
     // The CPU's MSI store (storeNs) outlasts its TLP on the up-link; the model adds the difference
     // to the time the write lands.
-    const storeTail = cpu.storeNs - ser(4);
+    const storeTail = cpu.storeNs - up(4);
     // Interrupt entry on h2, then the driver hands the frame up (rxFrameNs is charged after delivery).
     const irq = DEFAULT_IRQ_HANDLER_NS;
     // Receiving application: per-datagram stack cost and the copy to user space.
     const recv = st.rxSegmentNs + (payload * 8) / st.userCopyGbps;
     const expected = send + copySetup + frameUpAndAcross + downLink + storeTail + irq + recv;
-    // 1004.4 + 100 + (22.88 + 450) + (22.88 + 9.36 + 7.28) + 12.72 + 700 + 804.4 = 3133.92 ns
-    expect(expected).toBeCloseTo(3133.92, 1);
+    // 1004.4 + 100 + (22.0574 + 450) + (21.0548 + 8.0209 + 6.0156) + 12.9817 + 700 + 804.4 = 3128.93 ns
+    expect(expected).toBeCloseTo(3128.93, 1);
     expect(p.latencyUs.p50 * 1000).toBeCloseTo(expected, 0);
     expect(p.latencyUs.p99 * 1000).toBeCloseTo(expected, 0);
     // The round trip is about two such one-way trips (the server answers with a 64-byte frame too;

@@ -307,12 +307,12 @@ describe('fabric timing', () => {
     //   switch hop                                                        150 ns
     //   2 × NTB translation (h1's port out, h2's port in)                 100 ns
     //   h2 link latency                                                   100 ns
-    //   serialization of the TLP on h2's down-link: 8 B payload + 24 B overhead = 32 B,
-    //     × 1.04 = 33.28 B = 266.24 bits / (8192/130 Gb/s) = 4.225 ns        4.225 ns
-    //   total                                                            474.225 ns
-    // (The same TLP on h1's up-link also takes 4.225 ns, but it starts with the store and ends
+    //   serialization of the TLP on h2's down-link: 8 B payload + 16 B header (BASE is above
+    //     4 GiB) + 8 B framing = 32 B × 8 / (63.01538 × 374/375 Gb/s) (link.ts)     4.07336 ns
+    //   total                                                            474.07336 ns
+    // (The same TLP on h1's up-link also takes 4.07 ns, but it starts with the store and ends
     // before the store's 20 ns are over, so the store's end is what leaves h1 last.)
-    expect(landedAt - t0).toBeCloseTo(474.225, 6);
+    expect(landedAt - t0).toBeCloseTo(474.07336, 4);
     expect(h2.memory.readU32(BASE + 64)).toBe(0x04030201);
     expect(h1.link.up.tlps).toBeGreaterThan(0);
   });

@@ -43,9 +43,7 @@ describe('defaults', () => {
       gen: 3,
       width: 8,
       mpsBytes: 256,
-      addr64: true,
       ecrc: false,
-      linkLayerOverhead: 0.04,
       latencyNs: 100,
     });
     expect(t.switch).toEqual({ hopLatencyNs: 150, ntbTranslateNs: 50 });

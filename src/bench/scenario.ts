@@ -55,9 +55,7 @@ const linkShape = {
   gen: oneOfNums([1, 2, 3, 4, 5] as const).optional(),
   width: oneOfNums([1, 2, 4, 8, 16] as const).optional(),
   mpsBytes: oneOfNums([128, 256, 512] as const).optional(),
-  addr64: bool.optional(),
   ecrc: bool.optional(),
-  linkLayerOverhead: num(0, 0.5).optional(),
   latencyNs: num(0).optional(),
 };
 

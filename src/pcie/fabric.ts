@@ -1,6 +1,7 @@
 /**
- * The rack fabric: every host's link to one top-of-rack switch, the global address map, and the
- * one place where bytes cross from one host into another.
+ * The rack fabric: every host's link to its top-of-rack switch (one, or several joined by a spine:
+ * switch-tiers.ts), the global address map, and the one place where bytes cross from one host into
+ * another.
  *
  * A write is handled in two steps, like a posted write in hardware:
  * 1. `resolve` + `reservePath` at issue time: the requester's address goes through its NTB's
@@ -29,8 +30,10 @@ import { readU32le } from '../wire/bytes.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
-import type { Link } from './link.js';
 import type { Ntb, NtbWindow } from './ntb.js';
+import { Path, reserveRead, reserveWrite, type PathTimes } from './path.js';
+import type { SwitchTiers } from './switch-tiers.js';
+import type { Link } from './link.js';
 
 export interface SwitchConfig {
   /** Cut-through forwarding per switch hop (Marlin seed: 150 ns per hop). */
@@ -82,13 +85,7 @@ export function newRoute(): Route {
   return { kind: RouteKind.ERROR, target: null, addr: 0, code: null };
 }
 
-/** Result of `reservePath`, in a struct the caller owns and reuses. */
-export interface PathTimes {
-  /** When the last TLP left the requester's link. */
-  leaveNs: Ns;
-  /** When the last byte lands at the target. */
-  landNs: Ns;
-}
+export type { PathTimes } from './path.js';
 
 /** A posted write as the fabric lands it (the issuer's pooled job implements this). */
 export interface PostedWrite {
@@ -108,6 +105,8 @@ export class Fabric {
   readonly drops = new DropCounters();
   writesLanded = 0;
   bytesLanded: Bytes = 0;
+  /** ToR switches and spine, when the rack has more than one switch (set by the topology builder). */
+  tiers: SwitchTiers | null = null;
 
   constructor(
     readonly sched: Scheduler,
@@ -232,57 +231,64 @@ export class Fabric {
 
   /** Fixed latency of a crossing from `src` to `dst`, excluding serialization. */
   pathLatencyNs(src: Endpoint, dst: Endpoint): Ns {
-    const ntbs = (src.ntb ? 1 : 0) + (dst.ntb ? 1 : 0);
-    return src.link.cfg.latencyNs + this.sw.hopLatencyNs + ntbs * this.sw.ntbTranslateNs + dst.link.cfg.latencyNs;
+    return this.path(src, dst).fixedNs;
   }
 
-  private latencyCache: Float64Array | null = null;
+  /** Paths by (src, dst) index pair, built on first use (see path.ts and switch-tiers.ts). */
+  private paths: (Path | undefined)[] = [];
+  private pathsFor = 0;
 
-  private cachedPathLatencyNs(src: Endpoint, dst: Endpoint): Ns {
+  path(src: Endpoint, dst: Endpoint): Path {
     const n = this.endpoints.length;
-    let c = this.latencyCache;
-    if (!c || c.length !== n * n) c = this.latencyCache = new Float64Array(n * n).fill(-1);
+    if (this.pathsFor !== n) {
+      this.paths = [];
+      this.pathsFor = n;
+    }
     const k = src.index * n + dst.index;
-    let v = c[k]!;
-    if (v < 0) v = c[k] = this.pathLatencyNs(src, dst);
-    return v;
+    return this.paths[k] ?? (this.paths[k] = this.buildPath(src, dst));
+  }
+
+  private buildPath(src: Endpoint, dst: Endpoint): Path {
+    const hop = this.sw.hopLatencyNs;
+    const tr = this.sw.ntbTranslateNs;
+    const ntbIn = src.ntb ? tr : 0;
+    const ntbOut = dst.ntb ? tr : 0;
+    const base = dst.index * HOST_APERTURE_BYTES;
+    const t = this.tiers;
+    const ta = t ? t.torOf[src.index] ?? 0 : 0;
+    const tb = t ? t.torOf[dst.index] ?? 0 : 0;
+    if (!t || ta === tb) {
+      return new Path([src.link, dst.link], 1, [src.link.cfg.latencyNs + hop + ntbIn + ntbOut + dst.link.cfg.latencyNs], base, 1);
+    }
+    const ua: Link = t.uplinks[ta]!;
+    const ub: Link = t.uplinks[tb]!;
+    return new Path(
+      [src.link, ua, ub, dst.link],
+      2,
+      [src.link.cfg.latencyNs + hop + ntbIn, ua.cfg.latencyNs + hop, ub.cfg.latencyNs + hop + ntbOut + dst.link.cfg.latencyNs],
+      base,
+      3,
+    );
   }
 
   /**
    * Reserve wire time for a write of `len` bytes landing at target-local `addr`, in TLPs of at most
    * `tlpMax` bytes (the path's smallest MPS applies too). Fills `out` with when the last TLP leaves
-   * the requester's link and when the last byte lands.
+   * the requester's link and when the last byte lands (path.ts `reserveWrite`).
    */
   reservePath(src: Endpoint, dst: Endpoint, addr: number, len: Bytes, notBefore: Ns, tlpMax: Bytes, out: PathTimes): void {
-    const a = src.link;
-    const b = dst.link;
-    let mps = tlpMax;
-    if (a.cfg.mpsBytes < mps) mps = a.cfg.mpsBytes;
-    if (b.cfg.mpsBytes < mps) mps = b.cfg.mpsBytes;
-    // TLP count and dword-padded payload, as in link.ts (low 32 bits suffice for power-of-two grids).
-    const lo = addr >>> 0;
-    const head = (mps & (mps - 1)) === 0 ? lo & (mps - 1) : addr % mps;
-    const n = Math.ceil((head + len) / mps) || 1;
-    const payload = Math.ceil(((lo & 3) + len) / 4) * 4;
-    const serA = (payload + n * a.tlpOverhead) * a.nsPerByte;
-    const serB = a.nsPerByte === b.nsPerByte && a.tlpOverhead === b.tlpOverhead ? serA : (payload + n * b.tlpOverhead) * b.nsPerByte;
-    const sA = a.up.reserve(notBefore, serA);
-    const eA = sA + serA;
-    a.up.payloadBytes += len;
-    a.up.tlps += n;
-    const fixed = this.cachedPathLatencyNs(src, dst);
-    const firstThrough = sA + serA / n + fixed;
-    const down = b.down;
-    const sB = firstThrough > down.busyUntil ? firstThrough : down.busyUntil;
-    let eB = sB + serB;
-    const tailBound = eA + fixed + serB / n;
-    if (tailBound > eB) eB = tailBound;
-    down.busyUntil = eB;
-    down.busyNs += serB;
-    down.payloadBytes += len;
-    down.tlps += n;
-    out.leaveNs = eA;
-    out.landNs = eB;
+    reserveWrite(this.path(src, dst), addr, len, notBefore, tlpMax, out);
+  }
+
+  /**
+   * Reserve a non-posted read by `req` of `len` bytes at `target`-local `addr`: requests out,
+   * completions back (path.ts `reserveRead`), at most `tagFree.length` outstanding (the requester's
+   * tag table, free times, reused across reads). `completerNs` is the target's time to answer
+   * (memory or register access). Fills `out`; `out.landNs` is when the last completion arrived.
+   */
+  reserveRead(req: Endpoint, target: Endpoint, addr: number, len: Bytes, notBefore: Ns, completerNs: Ns, tagFree: Float64Array, out: PathTimes): void {
+    const c = req.link.cfg;
+    reserveRead(this.path(req, target), this.path(target, req), addr, len, notBefore, { mrrsBytes: c.mrrsBytes, rcbBytes: c.rcbBytes, completerNs, tagFree }, out);
   }
 
   /**

@@ -8,12 +8,12 @@ import { DEFAULT_CPU } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES } from '../host/host.js';
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
-import type { LinkConfig as ModelLink } from '../pcie/link.js';
+import { DEFAULT_LINK, type LinkConfig as ModelLink } from '../pcie/link.js';
 import type { HostSpec, RackSpec } from './rack.js';
 import type { LinkConfig, Topology } from './schema.js';
 
 function link(l: LinkConfig): ModelLink {
-  return { ...l };
+  return { ...DEFAULT_LINK, gen: l.gen, width: l.width, mpsBytes: l.mpsBytes, ecrc: l.ecrc, latencyNs: l.latencyNs };
 }
 
 export function rackSpecFromTopology(t: Topology): RackSpec {

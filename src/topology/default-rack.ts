@@ -29,9 +29,7 @@ link:                 # every host's link to the switch (a host may override any
   gen: 3              # PCIe generation 1..5
   width: 8            # lanes: 1, 2, 4, 8, 16
   mpsBytes: 256       # max payload size: 128, 256, 512
-  addr64: true        # 64-bit TLP headers (16 B) instead of 32-bit (12 B)
-  ecrc: false
-  linkLayerOverhead: 0.04   # DLLP (ACK, UpdateFC) and SKP share of the busy direction
+  ecrc: false         # TLP headers (3 or 4 DW) follow each address; ACK/UpdateFC/SKP follow the spec
   latencyNs: 100      # PHY + data-link traversal per link
 
 switch:

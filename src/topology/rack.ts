@@ -3,6 +3,7 @@
  * their links, NTB windows and lookup tables, EOP interfaces and the management plane. Models never
  * build topologies; this helper does (as ns-3's helpers do).
  */
+import { EopError, ErrorCode } from '../errors.js';
 import { Logger } from '../log.js';
 import {
   HOST_APERTURE_BYTES,
@@ -20,6 +21,7 @@ import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES, Host } from '../host/host.js';
 import { DEFAULT_SWITCH, Fabric, type SwitchConfig } from '../pcie/fabric.js';
 import { DEFAULT_LINK, type LinkConfig } from '../pcie/link.js';
+import { SwitchTiers, type TorSpec } from '../pcie/switch-tiers.js';
 import { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 
@@ -33,6 +35,8 @@ export interface HostSpec {
   link?: Partial<LinkConfig>;
   /** Per-host EOP overrides (e.g. MTU, protocol version). */
   eop?: Partial<EopConfig>;
+  /** The top-of-rack switch the host's link ends at (a name from `RackSpec.tors`; default the first). */
+  tor?: string;
 }
 
 export interface RackSpec {
@@ -49,6 +53,11 @@ export interface RackSpec {
   ramBytes: Bytes;
   pageBytes: Bytes;
   hosts: HostSpec[];
+  /**
+   * Two or more top-of-rack switches joined by a spine (src/pcie/switch-tiers.ts); absent or one:
+   * every host on one switch.
+   */
+  tors?: TorSpec[];
 }
 
 /** Interrupt entry: from MSI landing to the handler running. With the fabric path this gives
@@ -116,6 +125,15 @@ export class Rack {
       this.hosts.push(host);
       this.byName.set(hs.name, host);
     });
+    const tors = spec.tors ?? [];
+    if (tors.length > 1) {
+      const torOf = spec.hosts.map((hs) => {
+        const t = hs.tor === undefined ? 0 : tors.findIndex((x) => x.name === hs.tor);
+        if (t < 0) throw new EopError(ErrorCode.CONFIG_INVALID, `host ${hs.name}: no top-of-rack switch named "${hs.tor}" (have ${tors.map((x) => x.name).join(', ')})`);
+        return t;
+      });
+      this.fabric.tiers = new SwitchTiers(tors, torOf);
+    }
     // Every host of the rack may send through every NTB port; the IOMMUs decide what lands.
     for (const h of this.hosts) if (h.ntb) for (const o of this.hosts) h.ntb.lut.add(o.rid);
     for (const [i, hs] of spec.hosts.entries()) {

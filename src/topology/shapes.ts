@@ -61,9 +61,7 @@ const linkShape = {
   gen: leaf<PcieGen>(oneOf([1, 2, 3, 4, 5])),
   width: leaf<PcieWidth>(oneOf([1, 2, 4, 8, 16])),
   mpsBytes: leaf<MpsBytes>(oneOf([128, 256, 512])),
-  addr64: leaf<boolean>(isBool),
   ecrc: leaf<boolean>(isBool),
-  linkLayerOverhead: leaf<number>(num({ ge: 0, le: 0.5 })),
   latencyNs: leaf<number>(num({ ge: 0 })),
 };
 

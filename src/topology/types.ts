@@ -19,7 +19,7 @@ export const DEFAULTS = {
   management: true,
   managementHostName: 'mh',
   // The model's own defaults, so the file format and the model cannot drift apart.
-  link: { ...DEFAULT_LINK },
+  link: { gen: DEFAULT_LINK.gen, width: DEFAULT_LINK.width, mpsBytes: DEFAULT_LINK.mpsBytes, ecrc: DEFAULT_LINK.ecrc, latencyNs: DEFAULT_LINK.latencyNs },
   switch: { ...DEFAULT_SWITCH },
   dma: {
     setupNs: DEFAULT_HRDMA.setupNs,
@@ -87,11 +87,7 @@ export interface LinkConfig {
   gen: PcieGen;
   width: PcieWidth;
   mpsBytes: MpsBytes;
-  /** 64-bit TLP headers (16 B) vs 32-bit (12 B). */
-  addr64: boolean;
   ecrc: boolean;
-  /** DLLP (ACK, UpdateFC) and SKP share of the busy direction, 0..0.5. */
-  linkLayerOverhead: number;
   /** PHY + data-link traversal per link. */
   latencyNs: number;
 }

@@ -1,0 +1,105 @@
+/**
+ * A rack of two top-of-rack switches joined by a spine: where hosts sit sets their path latency
+ * (one switch hop or three) and which links their traffic shares (the ToR uplinks).
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
+import { EopError } from '../src/errors.js';
+import { DEFAULT_LINK, effectiveWriteGbps, type LinkConfig } from '../src/pcie/link.js';
+import { Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
+import { MAC, rawFrame } from './helpers/raw-frame.js';
+
+const uplink: LinkConfig = { ...DEFAULT_LINK }; // Gen3 x8, as the hosts' links
+
+function build(torOfHost: string[], up: LinkConfig = uplink): Rack {
+  const hosts: HostSpec[] = [{ name: 'mh', mac: 0, management: true, tor: 'torA' }];
+  torOfHost.forEach((tor, i) => hosts.push({ name: `h${i + 1}`, mac: MAC[i + 1]!, tor }));
+  const rack = new Rack(
+    rackSpec(hosts, {
+      eop: { ...DEFAULT_EOP, ringSlots: 64 },
+      tors: [
+        { name: 'torA', uplink: up },
+        { name: 'torB', uplink: up },
+      ],
+    }),
+  );
+  rack.boot();
+  for (let i = 1; i <= torOfHost.length; i++) rack.nic(`h${i}`).transmit(rawFrame(0xffffffffffff, MAC[i]!, 60));
+  rack.sched.run();
+  return rack;
+}
+
+function oneFrame(rack: Rack, from: number, to: number): number {
+  let at = -1;
+  rack.nic(`h${to}`).setReceiver(() => (at = rack.sched.now));
+  const t0 = rack.sched.now;
+  rack.nic(`h${from}`).transmit(rawFrame(MAC[to]!, MAC[from]!, 100, 1));
+  rack.sched.run();
+  return at - t0;
+}
+
+describe('two switch tiers', () => {
+  it('a frame between racks crosses three switches and two more links than one within a rack', () => {
+    const rack = build(['torA', 'torA', 'torB', 'torB']);
+    expect(rack.fabric.path(rack.host('h1'), rack.host('h2')).hops).toBe(1);
+    expect(rack.fabric.path(rack.host('h1'), rack.host('h3')).hops).toBe(3);
+    // fixed latency: 100 + 150 + 2 × 50 + 100 = 450 within a rack;
+    // across: 100 + 150 + 50 | 100 + 150 | 100 + 150 + 50 + 100 = 950
+    expect(rack.fabric.pathLatencyNs(rack.host('h1'), rack.host('h2'))).toBe(450);
+    expect(rack.fabric.pathLatencyNs(rack.host('h1'), rack.host('h3'))).toBe(950);
+    const local = oneFrame(rack, 1, 2);
+    const remote = oneFrame(rack, 1, 3);
+    // The last write (the MSI: one 4-byte TLP) decides: 500 ns more fixed latency, plus its
+    // serialization on the two uplinks it now crosses (4 + 24 B each at 0.1272926 ns/B = 3.5642 ns).
+    expect(remote - local).toBeCloseTo(500 + 2 * 28 * (8 / (63.01538461538462 * (374 / 375))), 3);
+  });
+
+  it('two streams between the racks share the uplinks; two within their racks do not', () => {
+    // A slow uplink (Gen2 x4: 14.6 Gb/s one way) against Gen3 x8 hosts (57.5 Gb/s).
+    const slow: LinkConfig = { ...DEFAULT_LINK, gen: 2, width: 4 };
+    const measure = (tors: string[], flows: [number, number][]): number => {
+      const rack = build(tors, slow);
+      let bytes = 0;
+      let last = 0;
+      for (const [, to] of flows) {
+        rack.nic(`h${to}`).setReceiver((f) => {
+          bytes += f.length;
+          last = rack.sched.now;
+        });
+      }
+      const t0 = rack.sched.now;
+      for (const [from, to] of flows) {
+        const nic = rack.nic(`h${from}`);
+        const f = rawFrame(MAC[to]!, MAC[from]!, 1514);
+        let sent = 0;
+        const pump = (): void => {
+          let room = nic.txSpace(MAC[to]!);
+          while (room-- > 0 && sent < 2000) if (nic.transmit(f)) sent++;
+          if (sent < 2000) nic.onTxDrained(pump);
+        };
+        pump();
+      }
+      rack.sched.run();
+      return (bytes * 8) / (last - t0);
+    };
+    const limit = effectiveWriteGbps(slow); // 4 × 4 × 1534/1538 × 256/280 = 14.59 Gb/s
+    // h1 → h3 and h2 → h4, both across: together at most one uplink's worth
+    const across = measure(['torA', 'torA', 'torB', 'torB'], [
+      [1, 3],
+      [2, 4],
+    ]);
+    expect(across).toBeLessThanOrEqual(limit);
+    expect(across).toBeGreaterThan(0.8 * limit);
+    // h1 → h2 within torA and h3 → h4 within torB: the uplinks are not on their paths
+    const within = measure(['torA', 'torA', 'torB', 'torB'], [
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(within).toBeGreaterThan(2 * limit);
+  });
+
+  it('a host on an unknown ToR is a configuration error', () => {
+    expect(() => build(['torA', 'torC'])).toThrow(EopError);
+    expect(() => build(['torA', 'torC'])).toThrow(/no top-of-rack switch named "torC"/);
+  });
+});
