@@ -44,8 +44,8 @@ describe('bench: scenario files', () => {
   });
 
   it('names an unknown key, a bad number and a missing field, all at once', () => {
-    const msg = problems('name: x\nmessageBytes: [1024, 100000]\nrack:\n  link: {gen: 6}\nvariants:\n  - name: a\n    flowz: 2\n');
-    expect(msg).toContain('messageBytes[1]: must be an integer from 1 to 65536 (got 100000)');
+    const msg = problems('name: x\nmessageBytes: [1024, 20000000]\nrack:\n  link: {gen: 6}\nvariants:\n  - name: a\n    flowz: 2\n');
+    expect(msg).toContain('messageBytes[1]: must be an integer from 1 to 16777216 (got 20000000)');
     expect(msg).toContain('rack.link.gen: must be one of 1, 2, 3, 4, 5 (got 6)');
     expect(msg).toContain('variants[0].flowz: unknown key; did you mean "flows"?');
     expect(problems('name: x\nvariants: [{name: a}]\n')).toContain('messageBytes: required');

@@ -16,6 +16,8 @@ import { UDP_FRAME_OVERHEAD, type StackModel } from './stack-model.js';
 export class PingPong {
   private round = 0;
   private reqAt: Ns = 0;
+  /** When the current request's first frame was handed to the interface. */
+  private reqTxAt: Ns = 0;
   private readonly bufs: [Uint8Array, Uint8Array];
   private readonly payloadMax: Bytes;
   private readonly frames: number;
@@ -74,6 +76,7 @@ export class PingPong {
   private readonly emitResp = (): void => this.emit(1);
 
   private emit(side: 0 | 1): void {
+    if (side === 0) this.reqTxAt = this.sched.now;
     const nic = side === 0 ? this.client : this.server;
     const peer = side === 0 ? this.server : this.client;
     const align = this.alignment === 'unaligned' ? 1 + this.rng.int(63) : 0;
@@ -108,7 +111,7 @@ export class PingPong {
     this.rxCount[0] = 0;
     const now = this.sched.now;
     this.rec.rtt.push(now - this.reqAt);
-    this.rec.deliveries.push({ t: now, bytes: 2 * this.messageBytes, frames: 2 * this.frames, flow: this.id });
+    this.rec.deliveries.push({ t: now, firstTx: this.reqTxAt, bytes: 2 * this.messageBytes, frames: 2 * this.frames, flow: this.id });
     this.rec.lastByFlow[this.id] = now;
     if (++this.round < this.rounds) this.sched.after(this.st.thinkNs, () => this.send(0));
   };

@@ -46,10 +46,13 @@ export interface PointResult {
   /** Application goodput, Gbit/s. */
   gbps: number;
   /**
-   * The PCIe limit: a stream of full, aligned MPS-sized memory writes on the link
-   * (`effectiveWriteGbps`), times the number of links the flows do not share.
+   * The PCIe limit (measure.ts `limitOf`): a stream of full, aligned writes of the copy path's TLP
+   * size (MPS for HRDMA, 64 B for CPU stores) on the link, times the number of links the flows do
+   * not share. `gbps` never exceeds it, by construction of the measuring window.
    */
   limitGbps: number;
+  /** TLP payload the limit assumes: the link's MPS, or 64 for CPU copies. */
+  limitTlpBytes: number;
   /** How many links' limits `limitGbps` adds up (links not shared by the flows). */
   limitLinks: number;
   /** gbps / limitGbps. */
@@ -158,7 +161,10 @@ export function runPoint(p: PointSpec): PointResult {
   const finished = sched.pending === 0;
 
   const tp = throughputOf(rec, p.measure.warmupFraction);
-  const limit = limitOf(spec.link, ends);
+  // The data frames go by CPU copy when the variant says so, or when even the largest is below
+  // the copy threshold (the driver picks DMA for a batch holding any frame at or above it).
+  const cpuOnly = v.copyPath === 'cpu' || frameBytes < spec.eop.copyThresholdBytes;
+  const limit = limitOf(spec.link, ends, { cpuOnly });
   const rttKnown = v.traffic !== 'udp' && rec.rtt.length > 0;
   return {
     scenario: p.scenario,
@@ -176,6 +182,7 @@ export function runPoint(p: PointSpec): PointResult {
     gbps: round(tp.gbps, 3),
     limitGbps: round(limit.gbps, 3),
     limitLinks: limit.links,
+    limitTlpBytes: limit.tlpBytes,
     efficiency: round(tp.gbps / limit.gbps, 4),
     framesPerSec: Math.round(tp.framesPerSec),
     latencyUs: percentilesUs(rec.oneWay, p.measure.warmupFraction),

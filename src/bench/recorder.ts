@@ -19,7 +19,10 @@ export class Core {
 }
 
 export interface Delivery {
+  /** When the receiving application had the whole message. */
   t: Ns;
+  /** When the message's first frame was handed to the sending interface (nothing of it was on a link before). */
+  firstTx: Ns;
   bytes: Bytes;
   frames: number;
   flow: number;

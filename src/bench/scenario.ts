@@ -31,9 +31,13 @@ export type CopyPath = (typeof COPY_PATHS)[number];
 export const PATTERNS = ['pairs', 'incast'] as const;
 export type Pattern = (typeof PATTERNS)[number];
 
-/** Message sizes the issue asks the general sweep to cover: 64 B to 64 KiB. */
+/**
+ * Message sizes: an application's send size, segmented into MTU-sized frames (ntb_netdev's MTU is
+ * at most 65,510, so anything above is several frames). 16 MiB bounds one point's memory
+ * (per-segment bookkeeping) and time; the point's message count is clamped separately.
+ */
 export const MIN_MESSAGE_BYTES = 1;
-export const MAX_MESSAGE_BYTES = 65536;
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 // ------------------------------------------------------------------------------------- helpers
 

@@ -49,8 +49,10 @@ export class StreamFlow {
   private readonly segLen: number[] = [];
   private readonly sentAt: number[] = [];
   private readonly sendCallAt: number[] = [];
+  /** Per message, when its first segment was handed to the interface (-1: not yet). */
+  private readonly firstTxAt: Float64Array;
   // receiver state
-  private readonly rxSegs: Uint16Array;
+  private readonly rxSegs: Uint32Array;
   private segsSinceAck = 0;
   private rxPendingBytes: Bytes = 0;
   private ackPending = -1;
@@ -81,7 +83,8 @@ export class StreamFlow {
     this.overhead = kind === 'tcp' ? TCP_FRAME_OVERHEAD : UDP_FRAME_OVERHEAD;
     this.payloadMax = kind === 'tcp' ? mtu - 40 : mtu - 28;
     this.segsPerMsg = Math.ceil(messageBytes / this.payloadMax);
-    this.rxSegs = new Uint16Array(messages);
+    this.rxSegs = new Uint32Array(messages);
+    this.firstTxAt = new Float64Array(messages).fill(-1);
     this.buf = new Uint8Array(Math.min(messageBytes, this.payloadMax) + this.overhead);
     header(this.buf, rx.mac, tx.mac, Kind.DATA, id);
     header(this.ackBuf, tx.mac, rx.mac, Kind.ACK, id);
@@ -156,6 +159,7 @@ export class StreamFlow {
       writeU32(f, Hdr.MSG, seg.msg);
       if (!this.tx.transmit(f, { alignOffset: seg.align })) throw new Error(`bench flow ${this.id}: interface dropped a frame it had room for`);
       room--;
+      if (this.firstTxAt[seg.msg]! < 0) this.firstTxAt[seg.msg] = this.sched.now;
       this.segLen[seq] = seg.len;
       this.sentAt[seq] = this.sched.now;
       this.inflightBytes += seg.len;
@@ -204,7 +208,7 @@ export class StreamFlow {
     this.rxPendingBytes -= s.len;
     const now = this.sched.now;
     if (++this.rxSegs[s.msg]! === this.segsPerMsg) {
-      this.rec.deliveries.push({ t: now, bytes: this.messageBytes, frames: this.segsPerMsg, flow: this.id });
+      this.rec.deliveries.push({ t: now, firstTx: this.firstTxAt[s.msg]!, bytes: this.messageBytes, frames: this.segsPerMsg, flow: this.id });
       this.rec.oneWay.push(now - this.sendCallAt[s.msg]!);
       this.rec.lastByFlow[this.id] = now;
     }
