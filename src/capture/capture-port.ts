@@ -20,6 +20,9 @@ export interface FrameRecorder {
 }
 
 export class CapturePort implements FramePort {
+  readonly name: string;
+  readonly mac: number;
+  readonly mtu: number;
   private receiver: FrameReceiver = () => {};
 
   constructor(
@@ -27,17 +30,10 @@ export class CapturePort implements FramePort {
     private readonly file: FrameRecorder,
     private readonly stampNs: () => Ns,
   ) {
+    this.name = inner.name;
+    this.mac = inner.mac;
+    this.mtu = inner.mtu;
     inner.setReceiver(this.up);
-  }
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get mac(): number {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
   }
 
   transmit(frame: Uint8Array, meta?: TxMeta): boolean {
