@@ -183,7 +183,8 @@ async function eopCase(mtu: number, captures: boolean, gro = true): Promise<Resu
     const r = await measure(label);
     const before = out.length;
     child.kill('SIGUSR1');
-    await sleep(300);
+    // The status comes once the kernel counters were read inside the namespaces (a process each).
+    for (let i = 0; i < 50 && !/\n {2}live: .*\n/.test(out.slice(before)); i++) await sleep(100);
     const status = out.slice(before);
     const live = /live: (.*)/.exec(status)?.[1] ?? '';
     const drops = [...status.matchAll(/^ {2}(h\d) .*drops (.*)$/gm)].map((m) => `${m[1]} drops ${m[2]}`).join('; ');

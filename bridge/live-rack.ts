@@ -27,11 +27,12 @@ import type { LogSink } from '../src/log.js';
 import { HostPorts, installCaptures, installStacks } from '../src/topology/install.js';
 import { formatDropCounts, splitStackCounts } from '../src/run/report.js';
 import type { HostStack } from '../src/stack/host-stack.js';
-import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
+import { LiveRunner, type RecentLag, type WallClock } from '../src/time/live-runner.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
-import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, removeQuietly } from './netns.js';
+import { readKernelCounters, readKernelCountersSync, type KernelCounters } from './kernel-counters.js';
+import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
 import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
 
@@ -55,6 +56,10 @@ export interface LiveRackOptions {
   gro?: boolean;
   /** Wall clock (default process.hrtime.bigint). */
   clock?: WallClock;
+  /** Capture snap length (default: whole frames); e.g. HEADERS_SNAPLEN for long runs. */
+  snaplenBytes?: number;
+  /** An I/O error stopped a capture (a full disk): said once, the rack keeps running. */
+  onCaptureError?: (message: string) => void;
 }
 
 export interface HostStatus {
@@ -79,8 +84,13 @@ export interface HostStatus {
   linksDown: string[];
   /** TAP failure, if any. */
   failure: string | null;
-  /** Kernel-side TAP counters (TAP hosts). */
+  /** Frames the TAP addon could not write into the kernel (its write queue full, or EAGAIN). */
   tapWriteDropped: number;
+  /**
+   * Kernel-side losses read inside the namespace (TAP hosts; null until first read or if unreadable):
+   * TAP TX/RX dropped and UDP receive-buffer errors. See bridge/kernel-counters.ts.
+   */
+  kernel: KernelCounters | null;
   paused: boolean;
   /** Times reading from the TAP paused because the EOP interface was full (back-pressure). */
   tapPauses: number;
@@ -100,9 +110,17 @@ export interface LiveStatus {
   maxLagNs: number;
   lastLagNs: number;
   batches: number;
+  /** "Behind now": lateness over the last `recent.windowNs` of wall time (the totals above are since start). */
+  recent: RecentLag;
   eventsRun: number;
   captureFrames: number;
   captureDrops: number;
+  /** Of captureDrops: the capture writer thread had every buffer (disk slower than the frames). */
+  captureQueueFull: number;
+  /** Frames captured, then deleted with the oldest file by rotation. */
+  captureRotatedOut: number;
+  /** One sentence per capture file that stopped on an I/O error (a full disk). */
+  captureErrors: string[];
 }
 
 /** Spin for batches of at most this many frames read from a TAP. */
@@ -175,6 +193,7 @@ export class LiveRack {
   private readonly startWallNs: number;
   private readonly lagTol: number;
   private prev = new Map<string, { t: number; tx: number; rx: number }>();
+  private readonly kernel = new Map<string, KernelCounters>();
 
   constructor(
     readonly topo: Topology,
@@ -194,10 +213,15 @@ export class LiveRack {
       // Captures wrap the ports before the TAP bridges and stacks take them.
       if (opts.captures ?? topo.captures.enabled) {
         const sched = this.rack.sched;
+        // Written by a worker thread (never blocking frames), flushed 4 times a second. Frames are
+        // stamped with virtual time; the files add the epoch origin as an exact integer (start()).
         const c = installCaptures(topo, this.rack, ports, {
           ...(opts.captureDir !== undefined ? { dir: opts.captureDir } : {}),
-          stampNs: () => this.epoch0Ns + sched.now,
+          stampNs: () => sched.now,
           note: 'live, wall-clock timestamps',
+          threaded: true,
+          ...(opts.onCaptureError ? { onError: opts.onCaptureError } : {}),
+          ...(opts.snaplenBytes !== undefined ? { snaplenBytes: opts.snaplenBytes } : {}),
         });
         this.captures = c.set;
         this.capturePaths = c.paths;
@@ -211,6 +235,7 @@ export class LiveRack {
       this.rack.boot();
       // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
       this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
+      this.captures?.setTimeOrigin(this.epoch0());
     } catch (e) {
       // Anything failing after the first TAP (a capture directory we cannot write…) still
       // removes every namespace and TAP made so far.
@@ -232,6 +257,11 @@ export class LiveRack {
     this.madeTaps.push(tap);
     netnsAdd(ns);
     this.madeNs.push(ns);
+    // Names: `ping h2` inside any namespace (removed with the namespace by removeQuietly).
+    netnsWriteHosts(
+      ns,
+      this.topo.hosts.map((o) => ({ name: o.name, addrs: [o.ipv4.text, o.ipv6.text] })),
+    );
     linkSetNetns(h.ifName, ns);
     const dev = h.ifName;
     ip(['link', 'set', 'dev', 'lo', 'up'], { ns });
@@ -284,7 +314,14 @@ export class LiveRack {
     this.started = true;
     // The runner maps virtual time onto the wall clock from this moment on: so do the captures.
     this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
+    this.captures?.setTimeOrigin(this.epoch0());
     this.runner.start();
+  }
+
+  /** Unix epoch ns at virtual time 0, as an exact integer (µs-accurate clock read). */
+  private epoch0(): bigint {
+    const nowUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+    return nowUs * 1000n - BigInt(Math.floor(this.rack.sched.now));
   }
 
   /** Late event batches and the largest lag so far (cheap; status() has the rest). */
@@ -336,6 +373,7 @@ export class LiveRack {
         linksDown: down,
         failure: th?.bridge.failure ?? null,
         tapWriteDropped: ts?.writeDropped ?? 0,
+        kernel: th ? (this.kernel.get(h.name) ?? null) : null,
         paused: th?.bridge.isPaused ?? false,
         tapPauses: th?.bridge.c.pauses ?? 0,
         groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
@@ -346,9 +384,15 @@ export class LiveRack {
     const rs = this.runner.stats;
     let captureFrames = 0;
     let captureDrops = 0;
+    let captureQueueFull = 0;
+    let captureRotatedOut = 0;
+    const captureErrors: string[] = [];
     for (const s of Object.values(this.captures?.stats() ?? {})) {
       captureFrames += s.frames;
       captureDrops += s.droppedFrames;
+      captureQueueFull += s.queueFullFrames;
+      captureRotatedOut += s.rotatedOutFrames;
+      if (s.lastError) captureErrors.push(s.lastError);
     }
     return {
       uptimeS: (now - this.startWallNs) / 1e9,
@@ -357,10 +401,37 @@ export class LiveRack {
       maxLagNs: rs.maxLagNs,
       lastLagNs: rs.lastLagNs,
       batches: rs.batches,
+      recent: this.runner.recent(),
       eventsRun: this.rack.sched.executed,
       captureFrames,
       captureDrops,
+      captureQueueFull,
+      captureRotatedOut,
+      captureErrors,
     };
+  }
+
+  /**
+   * Reads the kernel-side loss counters of every TAP host (in parallel, without blocking the event
+   * loop); status() shows the latest values. `sync`: block instead (for the final report, before the
+   * namespaces go).
+   */
+  async refreshKernelCounters(): Promise<void> {
+    if (this.stopped) return;
+    await Promise.all(
+      this.tapHosts.map(async (t) => {
+        const k = await readKernelCounters(t.ns, t.cfg.ifName);
+        if (k) this.kernel.set(t.cfg.name, k);
+      }),
+    );
+  }
+
+  refreshKernelCountersSync(): void {
+    if (this.stopped) return;
+    for (const t of this.tapHosts) {
+      const k = readKernelCountersSync(t.ns, t.cfg.ifName);
+      if (k) this.kernel.set(t.cfg.name, k);
+    }
   }
 
   /** Removes every namespace and TAP this rack made; closes captures. Idempotent. */
@@ -403,6 +474,17 @@ function fmtGbps(g: number): string {
   return g >= 10 ? g.toFixed(1) : g >= 0.01 ? g.toFixed(2) : g === 0 ? '0' : g.toFixed(4);
 }
 
+/** Kernel-side losses of a TAP host, only those that happened. */
+function formatKernel(k: KernelCounters | null): string {
+  if (!k) return '';
+  return (
+    (k.tapTxDropped ? `  kernel: tap-tx-dropped ${k.tapTxDropped} (namespace → EOP queue full)` : '') +
+    (k.tapRxDropped ? `  kernel: tap-rx-dropped ${k.tapRxDropped}` : '') +
+    (k.udpRcvbufErrors ? `  kernel: udp-rcvbuf-errors ${k.udpRcvbufErrors} (receiver too slow)` : '') +
+    (k.udpInErrors > k.udpRcvbufErrors ? `  kernel: udp-in-errors ${k.udpInErrors}` : '')
+  );
+}
+
 /** The status view: one line per host, then the live-mode health line. */
 export function formatLiveStatus(s: LiveStatus): string {
   const lines: string[] = [];
@@ -414,18 +496,23 @@ export function formatLiveStatus(s: LiveStatus): string {
         `  drops ${formatDropCounts(h.drops)}` +
         (Object.keys(h.ignored).length ? `  stack ignored ${formatDropCounts(h.ignored)}` : '') +
         (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
+        formatKernel(h.kernel) +
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
         (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +
         (h.groBadChecksum ? `  bad-csum-to-kernel ${h.groBadChecksum}` : '') +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
     );
   }
-  const behind =
-    s.lateBatches > 0
-      ? `BEHIND: emulator slower than the model: ${s.lateBatches} of ${s.batches} event batches late (beyond the lag tolerance), max lag ${(s.maxLagNs / 1e6).toFixed(2)} ms`
-      : `keeping up: 0 of ${s.batches} event batches late, max lag ${(s.maxLagNs / 1e6).toFixed(3)} ms`;
-  lines.push(
-    `  live: ${behind}; ${s.eventsRun} events; captures ${s.captureFrames} frames${s.captureDrops ? `, ${s.captureDrops} dropped` : ''}`,
-  );
+  const w = `${(s.recent.windowNs / 1e9).toFixed(0)} s`;
+  const now = s.recent.behind
+    ? `BEHIND now: emulator slower than the model: ${s.recent.lateBatches} of ${s.recent.batches} event batches late in the last ${w}, max lag ${(s.recent.maxLagNs / 1e6).toFixed(2)} ms`
+    : `keeping up now: 0 of ${s.recent.batches} event batches late in the last ${w}`;
+  const totals = `totals: ${s.lateBatches} of ${s.batches} event batches late (beyond the lag tolerance), max lag ${(s.maxLagNs / 1e6).toFixed(3)} ms`;
+  const cap =
+    `captures ${s.captureFrames} frames` +
+    (s.captureDrops ? `, ${s.captureDrops} not captured${s.captureQueueFull ? ` (${s.captureQueueFull} because the disk did not keep up)` : ''}` : '') +
+    (s.captureRotatedOut ? `, ${s.captureRotatedOut} discarded by rotation` : '');
+  lines.push(`  live: ${now}; ${totals}; ${s.eventsRun} events; ${cap}`);
+  for (const e of s.captureErrors) lines.push(`  capture problem: ${e}`);
   return `status at ${s.uptimeS.toFixed(1)} s:\n${lines.join('\n')}`;
 }

@@ -6,6 +6,7 @@
  * quotes ip's own complaint.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 
@@ -176,15 +177,26 @@ function opt(ns: string | undefined): IpOptions {
 }
 
 /**
- * Removes namespaces and then links, ignoring what is already gone or refuses: for cleanup paths
- * (after a failure, after a test) that must get as far as they can.
+ * Removes namespaces (first ending the processes still in them, and their /etc/netns files) and then
+ * links, ignoring what is already gone or refuses: for cleanup paths (after a failure, after a test)
+ * that must get as far as they can.
  */
 export function removeQuietly(namespaces: readonly string[], links: readonly string[] = []): void {
   for (const ns of namespaces) {
     try {
+      netnsKillAll(ns);
+    } catch {
+      // best effort
+    }
+    try {
       netnsDelete(ns);
     } catch {
       // best effort: `eop down` finds what is left
+    }
+    try {
+      netnsRemoveEtc(ns);
+    } catch {
+      // best effort
     }
   }
   for (const l of links) {
@@ -216,4 +228,101 @@ export function netnsExecAsync(ns: string, cmd: readonly string[], timeoutMs = 2
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+// ---- processes and names inside a namespace ----
+
+/** Where `ip netns exec` finds per-namespace files that it bind-mounts over /etc. */
+export const NETNS_ETC_DIR = '/etc/netns';
+
+/** PIDs of the processes whose network namespace is `ns` (`ip netns pids`). */
+export function netnsPids(ns: string): number[] {
+  validateNetnsName(ns);
+  let out: string;
+  try {
+    out = ip(['netns', 'pids', ns]);
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isSafeInteger(n) && n > 1 && n !== process.pid);
+}
+
+/** True if process `pid` exists (EPERM: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks for `ms` (teardown only: it runs in signal and exit paths, where awaiting is not possible). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * Ends every process left in `ns` (started with `eop exec`, daemons like `iperf3 -s -D`): SIGTERM,
+ * up to `graceMs` to exit, then SIGKILL. A process stuck in a deleted namespace would otherwise live
+ * on with no network. Returns the PIDs it signalled.
+ */
+export function netnsKillAll(ns: string, graceMs = 1_000): number[] {
+  const pids = netnsPids(ns);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  let left = pids.filter(pidAlive);
+  while (left.length > 0 && Date.now() < deadline) {
+    sleepSync(20);
+    left = left.filter(pidAlive);
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Writes `/etc/netns/<ns>/hosts` so that programs run with `ip netns exec` (and `eop exec`) resolve
+ * the rack's host names: `ping h2` works inside every namespace.
+ */
+export function netnsWriteHosts(ns: string, entries: readonly { name: string; addrs: readonly string[] }[]): void {
+  validateNetnsName(ns);
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  for (const e of entries) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(e.name)) continue; // not a valid host name: not resolvable
+    for (const a of e.addrs) lines.push(`${a}\t${e.name}`);
+  }
+  const dir = `${NETNS_ETC_DIR}/${ns}`;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  writeFileSync(`${dir}/hosts`, lines.join('\n') + '\n', { mode: 0o644 });
+}
+
+/** Removes `/etc/netns/<ns>` (made by netnsWriteHosts); a missing one is fine. */
+export function netnsRemoveEtc(ns: string): void {
+  validateNetnsName(ns);
+  rmSync(`${NETNS_ETC_DIR}/${ns}`, { recursive: true, force: true });
+}
+
+/** Names of `/etc/netns/<prefix>*` directories (leftovers after a crash). */
+export function netnsEtcLeftovers(prefix: string = EOP_NETNS_PREFIX): string[] {
+  try {
+    return readdirSync(NETNS_ETC_DIR).filter((n) => n.startsWith(prefix) && NAME_RE.test(n));
+  } catch {
+    return [];
+  }
 }

@@ -68,6 +68,7 @@ const REGISTRY = {
     USAGE: { code: 'ERR_USAGE', layer: 'config', meaning: 'a command, option or API called with values it does not accept' },
     // captures
     CAPTURE_IO: { code: 'ERR_CAPTURE_IO', layer: 'capture', meaning: 'a capture file cannot be opened or written' },
+    CAPTURE_UNSAFE: { code: 'ERR_CAPTURE_UNSAFE', layer: 'capture', meaning: 'a capture directory others can write, or a capture name taken by a link or another user\'s file (refused)' },
     // TAP devices (bridge/)
     TAP_OPEN: { code: 'ERR_TAP_OPEN', layer: 'bridge', meaning: 'a TAP device or network namespace cannot be created or opened' },
     TAP_IO: { code: 'ERR_TAP_IO', layer: 'bridge', meaning: 'reading or writing a TAP failed' },

@@ -353,10 +353,11 @@ describe('errors', () => {
     expect((err as EopError).message).toContain(path);
   });
 
-  it.runIf(existsSync('/dev/full'))('a header write failure at open is CAPTURE_IO too', () => {
+  it.runIf(existsSync('/dev/full'))('a device at the capture name is refused (CAPTURE_UNSAFE), never replaced or written', () => {
     expect(() => new CaptureFile({ path: '/dev/full', format: 'pcapng', interfaceName: 'e0' })).toThrow(
-      expect.objectContaining({ code: ErrorCode.CAPTURE_IO }),
+      expect.objectContaining({ code: ErrorCode.CAPTURE_UNSAFE, message: expect.stringContaining('/dev/full exists and is not a regular file') }),
     );
+    expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
   });
 
   it('bad options are CONFIG_INVALID', () => {
@@ -433,9 +434,20 @@ describe('CaptureSet', () => {
     set.uninstallExitHandlers();
   });
 
+  it('listens to every catchable terminating signal (SIGQUIT and SIGUSR2 included)', () => {
+    const proc = new FakeProcess();
+    const set = new CaptureSet();
+    set.installExitHandlers(proc);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGALRM', 'SIGXCPU']) expect(proc.listenerCount(sig), sig).toBe(1);
+    set.uninstallExitHandlers();
+    expect(proc.listenerCount('SIGQUIT')).toBe(0);
+  });
+
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGQUIT', 131],
+    ['SIGUSR2', 140],
   ] as const)('%s closes the files, then re-raises the signal (exit %i as fallback)', (sig, code) => {
     const proc = new FakeProcess();
     const set = new CaptureSet();

@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** Bottom to top. src/errors.ts sits below everything; src/log.ts uses time's units, so sits on time. */
+/**
+ * Bottom to top. src/errors.ts and src/signals.ts (the list of terminating signals) sit below
+ * everything; src/log.ts uses time's units, so sits on time.
+ */
 const LAYERS = ['src/errors.ts', 'src/wire', 'src/time', 'src/mem', 'src/pcie', 'src/host', 'src/eop', 'src/stack', 'src/capture', 'src/topology', 'src/run', 'src/bench', 'bridge', 'src/cli'];
 
 function tsFiles(dir: string): string[] {
@@ -20,7 +23,7 @@ function tsFiles(dir: string): string[] {
 
 function layerOf(file: string): number {
   const f = file.replace(/\.js$/, '.ts');
-  if (f === 'src/errors.ts') return 0;
+  if (f === 'src/errors.ts' || f === 'src/signals.ts') return 0;
   if (f === 'src/log.ts') return LAYERS.indexOf('src/time');
   return LAYERS.indexOf(dirname(f));
 }

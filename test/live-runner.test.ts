@@ -46,4 +46,29 @@ describe('LiveRunner', () => {
     expect(live.stats.lateBatches).toBe(1);
     expect(live.stats.maxLagNs).toBe(2_000_000 - 1_000);
   });
+
+  it('"behind now" covers the last 5 s only: a late batch marks it, 5 quiet seconds clear it, totals stay', async () => {
+    const s = new Scheduler(1);
+    const clock = new FakeClock();
+    const live = new LiveRunner(s, clock, 100_000);
+    live.start();
+    s.at(s.now + 1_000, () => undefined);
+    clock.t += 3_000_000; // 3 ms late
+    live.poke();
+    await tick();
+    expect(live.recent()).toMatchObject({ behind: true, lateBatches: 1, batches: 1, maxLagNs: 3_000_000 - 1_000, windowNs: 5e9 });
+    clock.t += 4e9; // still inside the window
+    expect(live.recent().behind).toBe(true);
+    // An on-time batch after that does not clear it; only the window moving on does.
+    s.at(clock.t - 1_000_000 - 1, () => undefined);
+    live.poke();
+    await tick();
+    expect(live.recent()).toMatchObject({ behind: true, batches: 2 });
+    clock.t += 1.5e9; // the late batch's second has left the window
+    expect(live.recent()).toMatchObject({ behind: false, lateBatches: 0, batches: 1 });
+    clock.t += 10e9;
+    expect(live.recent()).toMatchObject({ behind: false, batches: 0, maxLagNs: 0 });
+    live.stop();
+    expect(live.stats.lateBatches).toBe(1);
+  });
 });

@@ -2,45 +2,58 @@
  * The capture writer the emulator uses: one file (plus rotated siblings) per captured interface.
  *
  * Rules, and why:
- * - `write()` runs per frame (up to ~1M/s), so it encodes the record straight into one preallocated
- *   write-behind Buffer (copying the frame: callers reuse their frame views) and calls fs only when
- *   that buffer is full. A frame bigger than the whole buffer is written through directly after a flush.
- * - All fs calls are synchronous so `flush()`/`close()` work inside `process.on('exit')` and signal
- *   handlers, where asynchronous I/O never completes.
- * - The header(s) are written at open, so even an empty capture is a valid file.
- * - Opening errors throw `EopError(CAPTURE_IO)` (the user named a bad path and should hear it). After
- *   that, I/O errors never throw out of `write()`/`flush()`/`close()`: a full disk must not crash the
- *   emulation. The writer stops, counts what it loses as drops and keeps the message in `lastError`.
+ * - `write()` runs per frame (up to ~1M/s), so it encodes the record straight into a preallocated
+ *   chunk (copying the frame: callers reuse their frame views) and hands the chunk on only when it is
+ *   full or on `flush()`.
+ * - Two ways to write a chunk. Synchronous (default; `eop run`, virtual time, where nothing may be
+ *   lost): fs calls on the caller's thread. Threaded (`thread`: a CaptureThread; live mode): chunks go
+ *   to a worker thread and come back for reuse, so a slow disk never blocks frames; the chunk pool
+ *   (`bufferBytes`) is the bound, and a frame arriving with every chunk in flight is dropped and
+ *   counted (`queueFullFrames`). Either way `close()` returns with everything on disk (it waits for
+ *   the thread), so it works inside `process.on('exit')` and signal handlers.
+ * - Files are created by safe-file.ts: never through a symlink, never into another user's file, in a
+ *   directory others cannot write; a new capture replaces the earlier run's file of the same name and
+ *   removes its rotated siblings, so one run's files never mix with another's. The header(s) are
+ *   written at creation, so even an empty capture is a valid file.
+ * - Opening errors throw `EopError` (CAPTURE_IO, or CAPTURE_UNSAFE for a refused directory or name).
+ *   After that, I/O errors never throw out of `write()`/`flush()`/`close()`: a full disk must not
+ *   crash the emulation. The writer stops, counts what it loses as drops, keeps the message in
+ *   `lastError` and calls `onError` once.
  * - Size cap: a record that would push the current file past `maxFileBytes` first rotates logrotate
  *   style (path.N-1 deleted, path.k -> path.k+1, path -> path.1, new path with fresh headers), so every
- *   file opens on its own and the newest frames are always in `path`. With maxFiles 0/1 there is no
- *   rotation: the file stops growing when full and later frames are counted as drops. A single record
- *   larger than the cap is still written into an otherwise empty file (better than losing it silently).
- *   Stale siblings left by an earlier run are not deleted up front; rotation shifts them out.
+ *   file opens on its own and the newest frames are always in `path`. The frames in the deleted file
+ *   are counted (`rotatedOutFrames`): frames captured = frames in the surviving files + rotated out
+ *   (+ frames of in-flight chunks lost to an I/O error, which move from `frames` to `droppedFrames`).
+ *   With maxFiles 0/1 there is no rotation: the file stops growing when full and later frames are
+ *   counted as drops. A single record larger than the cap is still written into an otherwise empty file.
  * - Frames longer than `snaplenBytes` are cut in the file; the record keeps the real length (orig_len).
- * - Timestamps are whatever ns clock the caller passes (virtual or wall). They are doubles: exact up to
- *   2^53 ns (~104 days of virtual time); wall-clock epoch ns are good to ~256 ns.
+ * - Timestamps: the caller's ns clock (`timeNs`, virtual time) plus `timeOriginNs` (a bigint, e.g. the
+ *   Unix epoch ns of virtual time 0 in live mode), written as exact integer ns (see TimeOrigin).
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EopError, ErrorCode } from '../errors.js';
-import { MiB, type Bytes, type Ns } from '../time/units.js';
+import { KiB, MiB, type Bytes, type Ns } from '../time/units.js';
+import type { CaptureThread, ChunkReply } from './capture-thread.js';
 import {
   DEFAULT_SNAPLEN,
   PCAP_RECORD_HEADER_BYTES,
+  ZERO_ORIGIN,
   encodePcapGlobalHeader,
+  timeOriginFromNs,
   writePcapRecordHeader,
+  type TimeOrigin,
 } from './pcap-format.js';
 import {
   EPB_FLAG_INBOUND,
   EPB_FLAG_OUTBOUND,
-  EPB_HEADER_BYTES,
   encodeInterfaceDescriptionBlock,
   encodeSectionHeaderBlock,
   epbBytes,
   writeEpbHeader,
   writeEpbTrailer,
 } from './pcapng-format.js';
+import { clearEarlierRun, createCaptureFile, prepareCaptureDir, writeAll } from './safe-file.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 export type CaptureDirection = 'in' | 'out';
@@ -59,8 +72,14 @@ export interface CaptureOptions {
   maxFileBytes?: Bytes;
   /** Files kept: path, path.1 … path.(maxFiles-1); default 4. 0/1 = single file, stop when full. */
   maxFiles?: number;
-  /** Write-behind buffer; default 1 MiB. */
+  /** Memory for records not yet on disk; default 1 MiB (synchronous) or 8 MiB (threaded). */
   bufferBytes?: Bytes;
+  /** Write chunks from this worker thread instead of the caller's thread. */
+  thread?: CaptureThread;
+  /** What timeNs 0 stands for, in ns (e.g. Unix epoch ns); default 0. */
+  timeOriginNs?: bigint;
+  /** Called once, with a sentence, when an I/O error stops the capture. */
+  onError?: (message: string) => void;
 }
 
 export interface CaptureStats {
@@ -70,8 +89,12 @@ export interface CaptureStats {
   bytes: Bytes;
   /** Files opened so far (1 + rotations). */
   files: number;
-  /** Frames not captured: single file full, after an I/O error, or after close(). */
+  /** Frames not captured: single file full, writer busy, after an I/O error, or after close(). */
   droppedFrames: number;
+  /** Of droppedFrames: every chunk was still with the writer thread (disk slower than the frames). */
+  queueFullFrames: number;
+  /** Frames captured, then deleted with the oldest file by rotation. */
+  rotatedOutFrames: number;
   /** Frames cut to snaplen. */
   truncatedFrames: number;
   /** Message of the I/O error that stopped the capture, if any. */
@@ -81,8 +104,11 @@ export interface CaptureStats {
 export const DEFAULT_MAX_FILE_BYTES: Bytes = 64 * MiB;
 export const DEFAULT_MAX_FILES = 4;
 export const DEFAULT_BUFFER_BYTES: Bytes = 1 * MiB;
-/** Smallest write-behind buffer: must hold any record's head and tail (EPB: 28 + 3 + 12 + 4). */
-const MIN_BUFFER_BYTES: Bytes = 256;
+/** Threaded: 32 chunks of 256 KiB, ~8 ms of a 1 GB/s capture stream while the disk hiccups. */
+export const DEFAULT_THREAD_BUFFER_BYTES: Bytes = 8 * MiB;
+const THREAD_CHUNK_BYTES: Bytes = 256 * KiB;
+/** Smallest chunk: must hold any record's head and tail (EPB: 28 + 3 + 12 + 4). */
+const MIN_CHUNK_BYTES: Bytes = 256;
 
 function errMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -96,15 +122,6 @@ function checkInt(name: string, v: number | undefined, min: number, dflt: number
   return v;
 }
 
-/** Writes all of b[off, off+len), looping over short writes. Throws on I/O errors. */
-function writeAll(fd: number, b: Uint8Array, off: number, len: number): void {
-  while (len > 0) {
-    const n = writeSync(fd, b, off, len);
-    off += n;
-    len -= n;
-  }
-}
-
 export class CaptureFile {
   readonly path: string;
   readonly format: CaptureFormat;
@@ -114,21 +131,44 @@ export class CaptureFile {
   readonly maxFiles: number;
 
   private readonly ng: boolean;
-  private readonly header: Buffer;
-  private readonly buf: Buffer;
+  private readonly header: Uint8Array;
+  private origin: TimeOrigin;
+  private readonly thread: CaptureThread | null;
+  private readonly onError: ((message: string) => void) | undefined;
+  private readonly chunkBytes: Bytes;
+  private readonly maxChunks: number;
+  /** Chunks allocated so far (threaded), and the ones back from the thread. */
+  private chunksMade = 0;
+  private readonly free: Uint8Array[] = [];
+  /** The chunk being filled (null: none taken yet, or all with the thread). */
+  private chunk: Uint8Array | null = null;
   private fd: number | null = null;
-  /** Bytes waiting in `buf`. */
+  /** Registration with the thread for the current fd. */
+  private threadId = 0;
+  /** Bytes waiting in `chunk`. */
   private len = 0;
-  /** Frames whose records sit in `buf` (lost, and re-counted as drops, if the flush fails). */
+  /** Frames whose records sit in `chunk` (lost, and re-counted as drops, if its write fails). */
   private bufferedFrames = 0;
   private bufferedBytes = 0;
   /** Size of the current file including what is still buffered. */
   private fileBytes = 0;
   private recordsInFile = 0;
+  /** Frames in the current file ([0]) and in each rotated one (path.1, …). */
+  private readonly framesPerFile: number[] = [0];
+  /** File length up to the last record written whole (synchronous mode): a failed write is cut back to it. */
+  private committedBytes = 0;
   /** False once closed, full (single-file mode) or failed. */
   private active = false;
   private closed = false;
-  private readonly s: CaptureStats = { frames: 0, bytes: 0, files: 0, droppedFrames: 0, truncatedFrames: 0 };
+  private readonly s: CaptureStats = {
+    frames: 0,
+    bytes: 0,
+    files: 0,
+    droppedFrames: 0,
+    queueFullFrames: 0,
+    rotatedOutFrames: 0,
+    truncatedFrames: 0,
+  };
 
   constructor(opts: CaptureOptions) {
     if (opts.format !== 'pcap' && opts.format !== 'pcapng') {
@@ -143,7 +183,18 @@ export class CaptureFile {
     if (this.snaplen > 0xffffffff) throw new EopError(ErrorCode.CONFIG_INVALID, 'capture snaplenBytes exceeds 2^32-1');
     this.maxFileBytes = checkInt('maxFileBytes', opts.maxFileBytes, 1, DEFAULT_MAX_FILE_BYTES);
     this.maxFiles = checkInt('maxFiles', opts.maxFiles, 0, DEFAULT_MAX_FILES);
-    const bufferBytes = checkInt('bufferBytes', opts.bufferBytes, 1, DEFAULT_BUFFER_BYTES);
+    this.thread = opts.thread ?? null;
+    this.onError = opts.onError;
+    const bufferBytes = checkInt('bufferBytes', opts.bufferBytes, 1, this.thread ? DEFAULT_THREAD_BUFFER_BYTES : DEFAULT_BUFFER_BYTES);
+    // Every record fits in one chunk (no write-through path): the largest is a snaplen frame.
+    const maxRecord = this.ng ? epbBytes(this.snaplen, true) : PCAP_RECORD_HEADER_BYTES + this.snaplen;
+    this.chunkBytes = Math.max(this.thread ? Math.min(THREAD_CHUNK_BYTES, bufferBytes) : bufferBytes, MIN_CHUNK_BYTES, maxRecord);
+    this.maxChunks = this.thread ? Math.max(2, Math.ceil(bufferBytes / this.chunkBytes)) : 1;
+    try {
+      this.origin = opts.timeOriginNs === undefined ? ZERO_ORIGIN : timeOriginFromNs(opts.timeOriginNs);
+    } catch (e) {
+      throw new EopError(ErrorCode.CONFIG_INVALID, `capture option timeOriginNs: ${errMessage(e)}`);
+    }
 
     this.header = this.ng
       ? Buffer.concat([
@@ -155,13 +206,13 @@ export class CaptureFile {
           }),
         ])
       : encodePcapGlobalHeader(this.snaplen);
-    this.buf = Buffer.allocUnsafe(Math.max(bufferBytes, MIN_BUFFER_BYTES));
 
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
+      prepareCaptureDir(dirname(this.path));
+      clearEarlierRun(this.path);
       this.openFile();
     } catch (e) {
-      this.closeFd();
+      if (e instanceof EopError && e.code !== ErrorCode.CAPTURE_IO) throw e;
       throw new EopError(ErrorCode.CAPTURE_IO, `cannot open capture file ${this.path}: ${errMessage(e)}`);
     }
     this.active = true;
@@ -173,6 +224,11 @@ export class CaptureFile {
 
   get lastError(): string | undefined {
     return this.s.lastError;
+  }
+
+  /** Changes what timeNs 0 stands for, for frames written from now on (live mode fixes it at start). */
+  setTimeOrigin(originNs: bigint): void {
+    this.origin = timeOriginFromNs(originNs);
   }
 
   /** True while frames are still being captured. */
@@ -187,10 +243,7 @@ export class CaptureFile {
     }
     const origLen = frame.length;
     let capLen = origLen;
-    if (capLen > this.snaplen) {
-      capLen = this.snaplen;
-      this.s.truncatedFrames++;
-    }
+    if (capLen > this.snaplen) capLen = this.snaplen;
     const flags = direction === 'in' ? EPB_FLAG_INBOUND : direction === 'out' ? EPB_FLAG_OUTBOUND : 0;
     const rec = this.ng ? epbBytes(capLen, flags !== 0) : PCAP_RECORD_HEADER_BYTES + capLen;
 
@@ -208,21 +261,20 @@ export class CaptureFile {
       }
     }
 
-    if (rec > this.buf.length - this.len) {
-      if (!this.flushBuffer()) {
-        this.s.droppedFrames++;
-        return;
-      }
-      if (rec > this.buf.length) {
-        this.writeThrough(timeNs, frame, capLen, origLen, flags, rec);
-        return;
-      }
+    if (this.chunk !== null && rec > this.chunkBytes - this.len && !this.submitChunk()) {
+      this.s.droppedFrames++;
+      return;
     }
-
-    const b = this.buf;
+    const b = this.chunk ?? this.takeChunk();
+    if (b === null) {
+      this.s.droppedFrames++;
+      this.s.queueFullFrames++;
+      return;
+    }
+    if (capLen < origLen) this.s.truncatedFrames++;
     let off = this.len;
-    if (this.ng) off = writeEpbHeader(b, off, rec, 0, timeNs, capLen, origLen);
-    else off = writePcapRecordHeader(b, off, timeNs, capLen, origLen);
+    if (this.ng) off = writeEpbHeader(b, off, rec, 0, timeNs, capLen, origLen, this.origin);
+    else off = writePcapRecordHeader(b, off, timeNs, capLen, origLen, this.origin);
     // Common case copies the whole view: no subarray allocation.
     if (capLen === origLen) b.set(frame, off);
     else b.set(frame.subarray(0, capLen), off);
@@ -232,36 +284,45 @@ export class CaptureFile {
 
     this.bufferedFrames++;
     this.bufferedBytes += rec;
-    this.account(rec);
+    this.fileBytes += rec;
+    this.recordsInFile++;
+    this.framesPerFile[0]!++;
+    this.s.frames++;
+    this.s.bytes += rec;
   }
 
-  /** Writes buffered records to the file (synchronously). Never throws; see `lastError`. */
+  /** Hands buffered records on to the file (threaded: to the writer thread). Never throws; see `lastError`. */
   flush(): void {
-    if (this.fd !== null && this.len > 0) this.flushBuffer();
+    if (this.fd !== null && this.len > 0) this.submitChunk();
   }
 
-  /** Flushes and closes. Idempotent; never throws. */
+  /** Flushes and closes, waiting for the writer thread. Idempotent; never throws. */
   close(): void {
     if (this.closed) return;
     this.flush();
     this.active = false;
     this.closed = true;
     this.closeFd();
+    this.thread?.drain();
   }
 
   // ---- internals ----
 
-  private account(rec: number): void {
-    this.fileBytes += rec;
-    this.recordsInFile++;
-    this.s.frames++;
-    this.s.bytes += rec;
+  private takeChunk(): Uint8Array | null {
+    let c = this.free.pop() ?? null;
+    if (c === null && this.chunksMade < this.maxChunks) {
+      c = new Uint8Array(this.chunkBytes);
+      this.chunksMade++;
+    }
+    this.chunk = c;
+    return c;
   }
 
   private openFile(): void {
-    this.fd = openSync(this.path, 'w');
-    writeAll(this.fd, this.header, 0, this.header.length);
+    const fd = createCaptureFile(this.path, this.header);
+    this.fd = fd;
     this.committedBytes = this.header.length;
+    if (this.thread) this.threadId = this.thread.open(fd, this.header.length, this.onReply);
     this.fileBytes = this.header.length;
     this.recordsInFile = 0;
     this.s.files++;
@@ -272,6 +333,10 @@ export class CaptureFile {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
+    if (this.thread) {
+      this.thread.close(this.threadId);
+      return;
+    }
     try {
       closeSync(fd);
     } catch (e) {
@@ -279,13 +344,11 @@ export class CaptureFile {
     }
   }
 
-  /** File length up to the last record written whole: a failed write is cut back to it. */
-  private committedBytes = 0;
-
   /** Stops capturing after an I/O error; buffered frames become drops. */
   private fail(what: string, e: unknown): void {
+    const first = this.s.lastError === undefined;
     this.s.lastError = `capture ${this.path}: ${what}: ${errMessage(e)}`;
-    if (this.fd !== null) {
+    if (this.fd !== null && !this.thread) {
       try {
         // A torn last record would make the whole file unreadable to some tools: cut it off.
         ftruncateSync(this.fd, this.committedBytes);
@@ -293,60 +356,74 @@ export class CaptureFile {
         // best effort: the disk that failed the write may fail this too
       }
     }
-    this.s.frames -= this.bufferedFrames;
-    this.s.bytes -= this.bufferedBytes;
-    this.s.droppedFrames += this.bufferedFrames;
+    this.lose(this.bufferedFrames, this.bufferedBytes);
     this.len = 0;
     this.bufferedFrames = 0;
     this.bufferedBytes = 0;
     this.active = false;
     this.closeFd();
+    if (first) this.onError?.(this.s.lastError);
   }
 
-  private flushBuffer(): boolean {
+  /** Frames counted as captured that never reached the disk. */
+  private lose(frames: number, bytes: number): void {
+    this.s.frames -= frames;
+    this.s.bytes -= bytes;
+    this.s.droppedFrames += frames;
+  }
+
+  /** Sends the current chunk to the file. False if the capture failed (synchronous mode). */
+  private submitChunk(): boolean {
     if (this.len === 0) return true;
-    if (this.fd === null) return false;
-    try {
-      writeAll(this.fd, this.buf, 0, this.len);
-    } catch (e) {
-      this.fail('write failed', e);
-      return false;
+    if (this.fd === null || this.chunk === null) return false;
+    if (this.thread) {
+      this.thread.write(this.threadId, this.chunk.buffer as ArrayBuffer, this.len, this.bufferedFrames);
+      this.inflightFrames += this.bufferedFrames;
+      this.inflightBytes += this.bufferedBytes;
+      this.chunk = null;
+    } else {
+      try {
+        writeAll(this.fd, this.chunk, 0, this.len);
+      } catch (e) {
+        this.fail('write failed', e);
+        return false;
+      }
+      this.committedBytes += this.len;
     }
-    this.committedBytes += this.len;
     this.len = 0;
     this.bufferedFrames = 0;
     this.bufferedBytes = 0;
     return true;
   }
 
-  /** A record larger than the whole buffer (buffer already flushed): head, frame, tail straight to fs. */
-  private writeThrough(timeNs: Ns, frame: Uint8Array, capLen: number, origLen: number, flags: number, rec: number): void {
-    const fd = this.fd!;
-    const b = this.buf;
-    try {
-      if (this.ng) {
-        writeEpbHeader(b, 0, rec, 0, timeNs, capLen, origLen);
-        writeAll(fd, b, 0, EPB_HEADER_BYTES);
-        writeAll(fd, frame, 0, capLen);
-        const end = writeEpbTrailer(b, 0, capLen, flags, rec);
-        writeAll(fd, b, 0, end);
-      } else {
-        writePcapRecordHeader(b, 0, timeNs, capLen, origLen);
-        writeAll(fd, b, 0, PCAP_RECORD_HEADER_BYTES);
-        writeAll(fd, frame, 0, capLen);
-      }
-    } catch (e) {
-      this.s.droppedFrames++;
-      this.fail('write failed', e);
-      return;
+  /** Frames and bytes with the writer thread. */
+  private inflightFrames = 0;
+  private inflightBytes = 0;
+
+  private readonly onReply = (r: ChunkReply): void => {
+    if (r.buf !== undefined) {
+      this.inflightFrames -= r.frames;
+      this.inflightBytes -= r.bytes;
+      if (!this.closed) this.free.push(new Uint8Array(r.buf));
+      if (!r.ok) this.lose(r.frames, r.bytes);
+    } else if (r.threadLost) {
+      this.lose(this.inflightFrames, this.inflightBytes);
+      this.inflightFrames = 0;
+      this.inflightBytes = 0;
     }
-    this.committedBytes += rec;
-    this.account(rec);
-  }
+    if (r.error !== undefined) {
+      if (r.buf === undefined && !r.threadLost) this.s.lastError ??= `capture ${this.path}: ${r.error}`;
+      else if (this.active) this.fail('write failed', r.error);
+      else if (this.s.lastError === undefined) {
+        this.s.lastError = `capture ${this.path}: write failed: ${r.error}`;
+        this.onError?.(this.s.lastError);
+      }
+    }
+  };
 
   /** logrotate-style: drop path.(maxFiles-1), shift path.k -> path.(k+1), path -> path.1, reopen path. */
   private rotate(): boolean {
-    if (!this.flushBuffer()) return false;
+    if (!this.submitChunk()) return false;
     this.closeFd();
     try {
       const last = this.maxFiles - 1;
@@ -359,6 +436,8 @@ export class CaptureFile {
         }
       }
       renameSync(this.path, `${this.path}.1`);
+      this.framesPerFile.unshift(0);
+      while (this.framesPerFile.length > this.maxFiles) this.s.rotatedOutFrames += this.framesPerFile.pop()!;
       this.openFile();
     } catch (e) {
       this.fail('rotate failed', e);

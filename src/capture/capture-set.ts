@@ -4,8 +4,14 @@
  *
  * Rules, and why:
  * - Write-behind buffers must reach disk however the process ends: `process.on('exit')` flushes and
- *   closes (synchronous fs only works there), SIGINT/SIGTERM close the files and then let the signal do
- *   what it would have done, so shells and supervisors still see 130/143 (128 + signal number).
+ *   closes (synchronous fs only works there), every catchable terminating signal (src/signals.ts:
+ *   SIGINT, SIGTERM, SIGQUIT, SIGUSR2, …) closes the files and then lets the signal do what it would
+ *   have done, so shells and supervisors still see 128 + the signal number.
+ * - `threaded`: the files write through one shared CaptureThread (live mode, see capture-file.ts),
+ *   and a timer hands every file's buffered records to it at least every `flushEveryMs` (default
+ *   250 ms), so a capture of a running rack can be opened at any time and lags at most about that.
+ * - An I/O error that stops a capture (a full disk) is said once per set through `onError`, however
+ *   many files it hits; each file's stats keep their own error and drop counts for the report.
  * - Re-raising: when we are the only listener we remove our signal listeners (Node then restores the
  *   default action) and send the signal to ourselves; `exit(128 + n)` backs that up. When someone else
  *   also listens (e.g. a CLI that prints stats and exits itself), they own the exit and we only close.
@@ -15,7 +21,9 @@
  */
 import { constants } from 'node:os';
 import { EopError, ErrorCode } from '../errors.js';
+import { TERMINATING_SIGNALS } from '../signals.js';
 import { CaptureFile, type CaptureOptions, type CaptureStats } from './capture-file.js';
+import { CaptureThread } from './capture-thread.js';
 
 /** The part of `process` the exit handlers use. */
 export interface ProcessLike {
@@ -27,8 +35,8 @@ export interface ProcessLike {
   exit(code?: number): unknown;
 }
 
-const HANDLED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-type HandledSignal = (typeof HANDLED_SIGNALS)[number];
+const HANDLED_SIGNALS = TERMINATING_SIGNALS;
+type HandledSignal = NodeJS.Signals;
 
 interface Installation {
   readonly sets: Set<CaptureSet>;
@@ -97,14 +105,45 @@ function uninstall(proc: ProcessLike, set: CaptureSet): void {
   installations.delete(proc);
 }
 
+export interface CaptureSetOptions {
+  /** Write through a worker thread (live mode); default false (synchronous, nothing dropped). */
+  threaded?: boolean;
+  /** Threaded: hand buffered records to the writer at least this often; default 250. */
+  flushEveryMs?: number;
+  /** Told once, with a sentence, when an I/O error stops a capture of this set. */
+  onError?: (message: string) => void;
+}
+
+const DEFAULT_FLUSH_EVERY_MS = 250;
+
 export class CaptureSet {
   private readonly files = new Map<string, CaptureFile>();
   private proc: ProcessLike | null = null;
+  private readonly thread: CaptureThread | null;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private errorSaid = false;
 
-  /** Opens a capture file (throws EopError CAPTURE_IO on failure) and registers it under `key`. */
+  constructor(private readonly opts: CaptureSetOptions = {}) {
+    this.thread = opts.threaded ? new CaptureThread() : null;
+    if (this.thread) {
+      this.flushTimer = setInterval(() => this.flushAll(), opts.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Opens a capture file (throws EopError CAPTURE_IO/CAPTURE_UNSAFE on failure) and registers it under `key`. */
   open(opts: CaptureOptions, key: string = opts.interfaceName): CaptureFile {
     if (this.files.has(key)) throw new EopError(ErrorCode.CONFIG_INVALID, `capture for ${key} is already open`);
-    const file = new CaptureFile(opts);
+    const file = new CaptureFile({
+      ...opts,
+      ...(this.thread ? { thread: this.thread } : {}),
+      onError: (msg) => {
+        opts.onError?.(msg);
+        if (this.errorSaid) return;
+        this.errorSaid = true;
+        this.opts.onError?.(msg);
+      },
+    });
     this.files.set(key, file);
     return file;
   }
@@ -127,13 +166,32 @@ export class CaptureSet {
     return [...this.files.entries()];
   }
 
+  /** What timeNs 0 stands for in every file, from now on (live mode: the epoch ns of virtual 0). */
+  setTimeOrigin(originNs: bigint): void {
+    for (const f of this.files.values()) f.setTimeOrigin(originNs);
+  }
+
   flushAll(): void {
     for (const f of this.files.values()) f.flush();
   }
 
   /** Closes every file (idempotent). Files stay registered so their stats can still be read. */
   closeAll(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
     for (const f of this.files.values()) f.close();
+    this.thread?.terminate();
+  }
+
+  /** Problems worth a line in a report: per file, why frames were not captured. */
+  problems(): string[] {
+    const out: string[] = [];
+    for (const f of this.files.values()) {
+      const s = f.stats;
+      if (s.lastError) out.push(`${s.lastError}; ${s.droppedFrames} frame(s) not captured`);
+      else if (s.queueFullFrames > 0) out.push(`capture ${f.path}: ${s.queueFullFrames} frame(s) dropped because the disk did not keep up`);
+    }
+    return out;
   }
 
   stats(): Record<string, Readonly<CaptureStats>> {
@@ -143,8 +201,8 @@ export class CaptureSet {
   }
 
   /**
-   * Closes all files on process exit, and on SIGINT/SIGTERM before the signal's default action
-   * (exit 130/143). Safe to call repeatedly and from several sets: listeners are installed once.
+   * Closes all files on process exit, and on every terminating signal before its default action
+   * (exit 128 + n). Safe to call repeatedly and from several sets: listeners are installed once.
    */
   installExitHandlers(proc: ProcessLike = process): void {
     if (this.proc && this.proc !== proc) uninstall(this.proc, this);

@@ -52,18 +52,52 @@ export function encodePcapGlobalHeader(snaplen: number = DEFAULT_SNAPLEN, linkTy
 }
 
 /** Bytes one record takes in the file for `capLen` captured bytes. */
+/**
+ * The instant a capture's time 0 stands for, split so that per-frame timestamps stay integer ns in
+ * plain numbers: epoch ns (~1.7e18) exceed 2^53, so `epoch0 + t` as a double would round to 256 ns.
+ * Built once from a bigint (`timeOriginFromNs`); the per-frame writers only add and carry.
+ */
+export interface TimeOrigin {
+  /** High and low 32-bit halves of the origin in ns (pcapng). */
+  readonly hi: number;
+  readonly lo: number;
+  /** Whole seconds and the ns remainder of the origin (classic pcap). */
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+export const ZERO_ORIGIN: TimeOrigin = { hi: 0, lo: 0, sec: 0, nsec: 0 };
+
+export function timeOriginFromNs(ns: bigint): TimeOrigin {
+  if (ns < 0n || ns >= 1n << 64n) throw new RangeError(`time origin ${ns} ns is outside 0..2^64-1`);
+  return {
+    hi: Number(ns >> 32n),
+    lo: Number(ns & 0xffffffffn),
+    sec: Number(ns / 1_000_000_000n),
+    nsec: Number(ns % 1_000_000_000n),
+  };
+}
+
 export function pcapRecordBytes(capLen: number): number {
   return PCAP_RECORD_HEADER_BYTES + capLen;
 }
 
 /**
  * Writes a 16-byte record header at `off` and returns the offset where the `capLen` data bytes go.
- * `timeNs` is clamped to >= 0 and floored to whole ns.
+ * `timeNs` is clamped to >= 0 and floored to whole ns; the timestamp written is `origin + timeNs`.
  */
-export function writePcapRecordHeader(b: Uint8Array, off: number, timeNs: number, capLen: number, origLen: number): number {
-  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
+export function writePcapRecordHeader(
+  b: Uint8Array,
+  off: number,
+  timeNs: number,
+  capLen: number,
+  origLen: number,
+  origin: TimeOrigin = ZERO_ORIGIN,
+): number {
+  const t = (timeNs > 0 ? Math.floor(timeNs) : 0) + origin.nsec;
   let sec = Math.floor(t / NS_PER_S);
   let nsec = t - sec * NS_PER_S;
+  sec += origin.sec;
   // Above 2^53 ns the subtraction can round outside [0, 1e9); fold it back.
   if (nsec < 0) {
     sec -= 1;

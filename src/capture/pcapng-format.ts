@@ -17,7 +17,7 @@
  * - Options end with opt_endofopt (code 0, length 0).
  * - Encoders write into a caller's Buffer and return the new offset: no per-frame allocation.
  */
-import { putU16LE, putU32LE, LINKTYPE_ETHERNET, DEFAULT_SNAPLEN } from './pcap-format.js';
+import { putU16LE, putU32LE, LINKTYPE_ETHERNET, DEFAULT_SNAPLEN, ZERO_ORIGIN, type TimeOrigin } from './pcap-format.js';
 
 export const BT_SHB = 0x0a0d0d0a;
 export const BT_IDB = 0x00000001;
@@ -118,7 +118,8 @@ export function epbBytes(capLen: number, withFlags: boolean): number {
 
 /**
  * Writes the 28-byte EPB head at `off` (total length `total` from `epbBytes`) and returns the offset
- * where the `capLen` packet bytes go. `timeNs` is clamped to >= 0 and floored to whole ns.
+ * where the `capLen` packet bytes go. `timeNs` is clamped to >= 0 and floored to whole ns; the
+ * timestamp written is `origin + timeNs` (see TimeOrigin).
  */
 export function writeEpbHeader(
   b: Uint8Array,
@@ -128,10 +129,14 @@ export function writeEpbHeader(
   timeNs: number,
   capLen: number,
   origLen: number,
+  origin: TimeOrigin = ZERO_ORIGIN,
 ): number {
   const t = timeNs > 0 ? Math.floor(timeNs) : 0;
-  const hi = Math.floor(t / TWO_POW_32);
-  const lo = t - hi * TWO_POW_32;
+  // origin + t in two 32-bit halves: exact while origin.lo + t < 2^53 (t below ~104 days).
+  let lo = origin.lo + t;
+  const carry = Math.floor(lo / TWO_POW_32);
+  const hi = origin.hi + carry;
+  lo -= carry * TWO_POW_32;
   putU32LE(b, off, BT_EPB);
   putU32LE(b, off + 4, total);
   putU32LE(b, off + 8, interfaceId);

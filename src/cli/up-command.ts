@@ -2,27 +2,32 @@
  * `eop up`, `eop down`, `eop exec`: the rack in live mode with real sockets (see bridge/live-rack.ts).
  *
  * - `eop up [topology]`: one network namespace per TAP-attached host (`eop-<host>`), the fabric in
- *   live mode until SIGINT/SIGTERM, then every namespace and TAP it made is removed. Without a
+ *   live mode until a terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, … see
+ *   src/signals.ts), then every namespace and TAP it made is removed. Without a
  *   topology: the default rack with all four compute hosts on TAPs. Prints one line per host, where
  *   captures go, then a line starting with "ready" (scripts wait for it). `--stats [s]` prints the
  *   status view every s seconds; SIGUSR1 prints it once. Writes its pid and namespaces to
  *   /run/eop/up-<pid>.json so `eop down` can tell a running instance from a crashed one.
  * - `eop down`: removes every `eop-*` namespace and any `eop-*` TAP left in this namespace (after a
  *   crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
- * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`; exits with its status.
+ * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`, passes the signals it gets on
+ *   to it and exits with its status (128 + n if a signal ended it). Host names resolve there (`ping h2`:
+ *   /etc/netns/<ns>/hosts). Whatever it leaves running ends when the rack stops or `eop down` runs.
  *
  * Exit codes: 0 stopped cleanly (a TAP that failed while running is reported, and the rest of the
  * rack went on), 1 an unexpected failure, 2 bad usage or missing prerequisites (not root, no
  * /dev/net/tun, addon not built), with one sentence saying what is missing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { LagAnnouncer } from '../../bridge/lag-announcer.js';
 import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
-import { ip, linkDelete, listEopNetns, netnsDelete, validateNetnsName } from '../../bridge/netns.js';
+import { ip, linkDelete, listEopNetns, netnsDelete, netnsEtcLeftovers, netnsKillAll, netnsRemoveEtc, pidAlive, validateNetnsName } from '../../bridge/netns.js';
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
+import { signalExitCode, TERMINATING_SIGNALS } from '../signals.js';
 import { defaultRack } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
 import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, type LimitFlags } from './input-options.js';
@@ -33,6 +38,7 @@ const STATE_DIR = '/run/eop';
 interface UpFlags extends LimitFlags {
   captures: boolean;
   captureDir?: string;
+  captureSnaplen?: number;
   stats?: number | boolean;
   lagToleranceMs?: number;
   logLevel?: string;
@@ -45,19 +51,20 @@ function secondsArg(v: string): number {
   return n;
 }
 
+/** Ethernet (14) + IPv6 (40) + TCP with every option (60) = 114: headers of any TCP/UDP frame fit. */
+export const HEADERS_SNAPLEN = 128;
+
+function snaplenArg(v: string): number {
+  if (v === 'headers') return HEADERS_SNAPLEN;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 64 || n > 262_144) throw new InvalidArgumentError(`must be "headers" (${HEADERS_SNAPLEN} bytes) or a byte count from 64 to 262144 (got "${v}")`);
+  return n;
+}
+
 function msArg(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number of milliseconds above 0 (got "${v}")`);
   return n;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Running `eop up` instances recorded in /run/eop (stale records are removed). */
@@ -116,7 +123,8 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   const early = (sig: NodeJS.Signals): void => {
     pendingSignal ??= sig;
   };
-  const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // Every catchable terminating signal (SIGQUIT and SIGUSR2 too) tears the rack down.
+  const STOP_SIGNALS = TERMINATING_SIGNALS;
   for (const s of STOP_SIGNALS) process.on(s, early);
   const dropEarly = (): void => {
     for (const s of STOP_SIGNALS) process.removeListener(s, early);
@@ -129,6 +137,8 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
       ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
       onTapFailure: (msg) => err(`eop up: ${msg}; the rest of the rack keeps running`),
+      onCaptureError: (msg) => err(`eop up: ${msg}; that capture stops, the rack keeps running (the status lists what was lost)`),
+      ...(flags.captureSnaplen !== undefined ? { snaplenBytes: flags.captureSnaplen } : {}),
     });
   } catch (e) {
     dropEarly();
@@ -167,7 +177,13 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
 
   return new Promise<number>((resolve) => {
     let statsTimer: NodeJS.Timeout | undefined;
-    const printStatus = (): void => out(formatLiveStatus(live.status()));
+    // The kernel's counters are read inside each namespace (a process per host): not on a timer of
+    // its own, only when a status is printed.
+    const printStatus = (): void => {
+      void live.refreshKernelCounters().then(() => {
+        if (!stopping) out(formatLiveStatus(live.status()));
+      });
+    };
     let stopping = false;
     const finish = (sig: NodeJS.Signals): void => {
       if (stopping) return; // a second Ctrl-C during teardown must not cut it short
@@ -176,6 +192,8 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       clearInterval(behindTimer);
       process.removeListener('SIGUSR1', printStatus);
       live.runner.stop();
+      live.refreshKernelCountersSync();
+      live.captures?.closeAll(); // everything on disk before the final figures
       out(formatLiveStatus(live.status()));
       live.stop();
       rmSync(statePath, { force: true });
@@ -193,18 +211,11 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       rmSync(statePath, { force: true });
     });
     live.start();
-    // Falling behind the model is said out loud (stderr, at most every 10 s), not only in --stats.
-    let lateSeen = 0;
-    let lastWarn = 0;
+    // Falling behind the model is said out loud on stderr when it starts and when it ends.
+    const lag = new LagAnnouncer(flags.lagToleranceMs ?? 1);
     const behindTimer = setInterval(() => {
-      const st = live.lateness();
-      if (st.lateBatches > lateSeen && Date.now() - lastWarn >= 10_000) {
-        err(
-          `eop up: the emulator is slower than the modeled rack: ${st.lateBatches} event batches ran more than ${flags.lagToleranceMs ?? 1} ms late so far (max lag ${(st.maxLagNs / 1e6).toFixed(1)} ms); frames were delivered later than the model says`,
-        );
-        lastWarn = Date.now();
-        lateSeen = st.lateBatches;
-      }
+      const msg = lag.update(live.runner.recent(), live.lateness().lateBatches, Date.now());
+      if (msg) err(`eop up: ${msg}`);
     }, 1000);
     behindTimer.unref();
     if (flags.stats !== undefined && flags.stats !== false) {
@@ -224,8 +235,15 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
 export function eopDown(): string[] {
   const removed: string[] = [];
   for (const ns of listEopNetns()) {
+    // Processes started with eop exec (or daemons) would live on in a deleted namespace: end them.
+    const pids = netnsKillAll(ns);
+    if (pids.length > 0) removed.push(`process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')} in ${ns}`);
     netnsDelete(ns);
     removed.push(`namespace ${ns}`);
+  }
+  for (const ns of netnsEtcLeftovers()) {
+    netnsRemoveEtc(ns);
+    removed.push(`/etc/netns/${ns}`);
   }
   const links = ip(['-o', 'link', 'show'])
     .split('\n')
@@ -259,7 +277,7 @@ function downCommand(flags: { force?: boolean }): number {
   return 0;
 }
 
-function execCommand(host: string, command: string[]): number {
+function execCommand(host: string, command: string[]): number | Promise<number> {
   if (command.length === 0) {
     process.stderr.write('eop exec: give a command after the host, e.g. eop exec h1 -- ping 10.11.0.2\n');
     return 2;
@@ -275,12 +293,29 @@ function execCommand(host: string, command: string[]): number {
     process.stderr.write(`eop exec: there is no namespace ${ns} (is "eop up" running, and is ${host} a TAP host?)\n`);
     return 2;
   }
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
-  if (r.error) {
-    process.stderr.write(`eop exec: ${r.error.message}\n`);
-    return 1;
-  }
-  return r.status ?? 128 + 15;
+  // `ip netns exec` execs the command, so the child's pid is the command's: signals sent to us
+  // (kill, a supervisor's SIGTERM) are passed on to it, and we end with its status.
+  return new Promise<number>((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals): void => {
+      try {
+        child.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
+    const forwarded = [...TERMINATING_SIGNALS, 'SIGUSR1', 'SIGWINCH', 'SIGCONT'] as NodeJS.Signals[];
+    for (const sig of forwarded) process.on(sig, forward);
+    const done = (code: number): void => {
+      for (const sig of forwarded) process.removeListener(sig, forward);
+      resolve(code);
+    };
+    child.on('error', (e) => {
+      process.stderr.write(`eop exec: ${e.message}\n`);
+      done(1);
+    });
+    child.on('exit', (code, signal) => done(code ?? signalExitCode(signal ?? 'SIGTERM')));
+  });
 }
 
 /** Registers up, down and exec on the program. Actions set process.exitCode. */
@@ -292,7 +327,8 @@ export function registerLiveCommands(program: Command): void {
     .description('Bring a rack up live: one network namespace per TAP host (eop-<host>), real frames through the model until Ctrl-C.')
     .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack with h1..h4 all on TAPs')
     .option('--no-captures', 'do not write capture files')
-    .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
+    .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir (a run replaces the previous run's files there)")
+    .option('--capture-snaplen <bytes|headers>', `keep at most this many bytes of each frame; "headers" = ${HEADERS_SNAPLEN} (long runs)`, snaplenArg)
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
@@ -320,7 +356,7 @@ export function registerLiveCommands(program: Command): void {
     .description("Run a command inside a host's network namespace (eop-<host>).")
     .argument('<host>', 'host name, e.g. h1')
     .argument('<command...>', 'command and arguments (put them after --)')
-    .action((host: string, command: string[]) => {
-      process.exitCode = execCommand(host, command);
+    .action(async (host: string, command: string[]) => {
+      process.exitCode = await execCommand(host, command);
     });
 }

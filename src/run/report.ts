@@ -187,6 +187,8 @@ export function buildReport(r: RunResult): Report {
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
   problems.push(...linksLeftDown(r));
   if (!r.finished) problems.push('traffic did not finish within durationMs');
+  // A capture that lost frames (full disk, I/O error) is a problem: --strict must fail on it.
+  if (r.captures) problems.push(...r.captures.problems());
   return report;
 }
 

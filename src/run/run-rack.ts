@@ -6,6 +6,7 @@
  * the topology asks for.
  */
 import type { CaptureSet } from '../capture/capture-set.js';
+import { ErrorCode } from '../errors.js';
 import { HostPorts, installCaptures, installStacks, installTraffic, trafficDone, type PingRun, type UdpRun } from '../topology/install.js';
 import type { LogLevel, LogSink } from '../log.js';
 import type { HostStack } from '../stack/host-stack.js';
@@ -89,7 +90,11 @@ function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): 
   // Captures wrap the ports first, so that the stacks send and receive through them.
   const ports = new HostPorts(rack);
   const captures = (opts.captures ?? topo.captures.enabled)
-    ? installCaptures(topo, rack, ports, opts.captureDir !== undefined ? { dir: opts.captureDir } : {})
+    ? installCaptures(topo, rack, ports, {
+        ...(opts.captureDir !== undefined ? { dir: opts.captureDir } : {}),
+        // A full disk is said once (the log), the run goes on, and the report lists it as a problem.
+        onError: (msg) => rack.log.error('capture', `${msg}; captures stop, the run goes on (the report lists what was lost)`, ErrorCode.CAPTURE_IO),
+      })
     : null;
   if (captures && opts.exitHandlers) captures.set.installExitHandlers();
   const stacks = installStacks(rack, ports, topo.hosts);

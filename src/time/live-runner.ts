@@ -3,6 +3,10 @@
  * An event never runs before its virtual time has been reached on the wall clock, so a frame is
  * never delivered earlier than the model allows. When the emulator falls behind (an event runs more
  * than `lagToleranceNs` after its time), that is counted and reported, never hidden.
+ *
+ * Two views of lateness: totals since start (`stats`), and "behind now" (`recent()`): the late and
+ * total batches and the largest lag over the last `windowNs` of wall time (default 5 s), kept in
+ * 1-second buckets so that one late batch while idle marks the status for 5 s, not for ever.
  */
 import type { Scheduler } from './scheduler.js';
 import type { Ns } from './units.js';
@@ -22,8 +26,30 @@ export interface LiveStats {
   batches: number;
 }
 
+/** Lateness over the recent window ("behind now"). */
+export interface RecentLag {
+  /** Length of the window, ns. */
+  windowNs: Ns;
+  lateBatches: number;
+  batches: number;
+  maxLagNs: Ns;
+  /** True if any batch in the window was late. */
+  behind: boolean;
+}
+
+const BUCKET_NS = 1_000_000_000;
+/** Idle wake-up period (was 5 ms: 200 wake-ups a second of an idle rack). */
+const IDLE_WAKE_MS = 250;
+export const DEFAULT_LAG_WINDOW_NS: Ns = 5 * BUCKET_NS;
+
 export class LiveRunner {
   readonly stats: LiveStats = { lateBatches: 0, maxLagNs: 0, lastLagNs: 0, batches: 0 };
+  private readonly nBuckets: number;
+  private readonly bLate: number[];
+  private readonly bBatches: number[];
+  private readonly bMaxLag: number[];
+  /** Wall-clock bucket index (wall ns / 1 s) of the newest bucket. */
+  private bucketNow = -1;
   private origin = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -34,7 +60,40 @@ export class LiveRunner {
     private readonly clock: WallClock,
     /** Lag beyond this is counted as "emulator slower than the model". */
     private readonly lagToleranceNs: Ns = 1_000_000,
-  ) {}
+    windowNs: Ns = DEFAULT_LAG_WINDOW_NS,
+  ) {
+    this.nBuckets = Math.max(1, Math.round(windowNs / BUCKET_NS));
+    this.bLate = new Array<number>(this.nBuckets).fill(0);
+    this.bBatches = new Array<number>(this.nBuckets).fill(0);
+    this.bMaxLag = new Array<number>(this.nBuckets).fill(0);
+  }
+
+  /** Lateness over the last window of wall time (see the file comment). */
+  recent(): RecentLag {
+    this.advance(Math.floor(this.clock.nowNs() / BUCKET_NS));
+    let late = 0;
+    let batches = 0;
+    let maxLag = 0;
+    for (let i = 0; i < this.nBuckets; i++) {
+      late += this.bLate[i]!;
+      batches += this.bBatches[i]!;
+      if (this.bMaxLag[i]! > maxLag) maxLag = this.bMaxLag[i]!;
+    }
+    return { windowNs: this.nBuckets * BUCKET_NS, lateBatches: late, batches, maxLagNs: maxLag, behind: late > 0 };
+  }
+
+  /** Moves the window so that `bucket` is its newest second, clearing the seconds that passed. */
+  private advance(bucket: number): void {
+    if (bucket <= this.bucketNow) return;
+    const steps = Math.min(this.nBuckets, bucket - this.bucketNow);
+    for (let k = 1; k <= steps; k++) {
+      const i = (((this.bucketNow + k) % this.nBuckets) + this.nBuckets) % this.nBuckets;
+      this.bLate[i] = 0;
+      this.bBatches[i] = 0;
+      this.bMaxLag[i] = 0;
+    }
+    this.bucketNow = bucket;
+  }
 
   /** Virtual time that corresponds to the wall clock now. */
   virtualNow(): Ns {
@@ -82,7 +141,14 @@ export class LiveRunner {
       this.stats.batches++;
       this.stats.lastLagNs = lag;
       if (lag > this.stats.maxLagNs) this.stats.maxLagNs = lag;
-      if (lag > this.lagToleranceNs) this.stats.lateBatches++;
+      const late = lag > this.lagToleranceNs;
+      if (late) this.stats.lateBatches++;
+      const bucket = Math.floor((vnow + this.origin) / BUCKET_NS);
+      if (bucket !== this.bucketNow) this.advance(bucket);
+      const i = bucket % this.nBuckets;
+      this.bBatches[i]!++;
+      if (late) this.bLate[i]!++;
+      if (lag > this.bMaxLag[i]!) this.bMaxLag[i] = lag;
     }
     if (vnow > this.sched.now) this.sched.runUntil(vnow);
   }
@@ -94,8 +160,10 @@ export class LiveRunner {
     this.runDue(this.virtualNow());
     const next = this.sched.nextTime();
     if (next === Infinity) {
-      // Idle: wake up now and then so time keeps flowing for sources that inject frames.
-      this.timer = setTimeout(this.tick, 5);
+      // Idle: nothing to run. Virtual time is read from the wall clock on demand (syncNow), and a
+      // source that injects a frame pokes the runner, so no timer is needed to keep time flowing;
+      // a slow one (4 wake-ups a second) stays as a safety net for a source that forgets to poke.
+      this.timer = setTimeout(this.tick, IDLE_WAKE_MS);
       return;
     }
     const waitNs = next - this.virtualNow();

@@ -20,6 +20,12 @@ export interface CaptureInstallOptions {
   stampNs?: () => Ns;
   /** Added to each interface's description in the file, e.g. `live, wall-clock timestamps`. */
   note?: string;
+  /** Write from a worker thread (live mode: a slow disk never blocks frames; see CaptureSet). */
+  threaded?: boolean;
+  /** Told once when an I/O error (a full disk) stops a capture. */
+  onError?: (message: string) => void;
+  /** Bytes kept of each frame (default: whole frames). */
+  snaplenBytes?: number;
 }
 
 export interface InstalledCaptures {
@@ -30,7 +36,7 @@ export interface InstalledCaptures {
 
 /** Opens the files (throws EopError if one cannot be opened; the caller closes `set` on failure). */
 export function installCaptures(topo: Topology, rack: Rack, ports: HostPorts, o: CaptureInstallOptions = {}): InstalledCaptures {
-  const set = new CaptureSet();
+  const set = new CaptureSet({ ...(o.threaded ? { threaded: true } : {}), ...(o.onError ? { onError: o.onError } : {}) });
   const paths: string[] = [];
   const dir = o.dir ?? topo.captures.dir;
   const sched = rack.sched;
@@ -46,6 +52,7 @@ export function installCaptures(topo: Topology, rack: Rack, ports: HostPorts, o:
         description: `EOP interface of ${nic.host.name} (${where})`,
         maxFileBytes: Math.floor(topo.captures.maxFileMiB * 1024 * 1024),
         maxFiles: topo.captures.maxFiles,
+        ...(o.snaplenBytes !== undefined ? { snaplenBytes: o.snaplenBytes } : {}),
       });
       paths.push(path);
       ports.wrap(nic.host.name, (inner) => new CapturePort(inner, file, stampNs));

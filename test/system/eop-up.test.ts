@@ -64,7 +64,7 @@ async function iperf(fromNs: string, toNs: string, toIp: string, seconds: number
 
 /** Late and total event batches from a status block. */
 function lateness(status: string): { late: number; batches: number } {
-  const m = / (\d+) of (\d+) event batches late/.exec(status);
+  const m = /totals: (\d+) of (\d+) event batches late/.exec(status);
   if (!m) throw new Error(`no lateness figures in:\n${status}`);
   return { late: Number(m[1]), batches: Number(m[2]) };
 }
