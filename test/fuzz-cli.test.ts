@@ -13,9 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { DEFAULT_RACK_YAML } from '../src/topology/default-rack.js';
+import { captureCliOutput } from './helpers/cli-output.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eop-fuzz-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,22 +75,7 @@ const vector = fc.constantFrom('run', 'validate', 'bench', 'up', 'down', 'exec',
   }),
 );
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const io = captureCliOutput();
 
 describe('fuzz: command-line argument vectors for every command', () => {
   it('exit 0, 1 or 2 with a message; never an internal error; bad input exits 2', async () => {
@@ -97,18 +83,17 @@ describe('fuzz: command-line argument vectors for every command', () => {
     const codes = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(vector, async (argv) => {
-        out = '';
-        err = '';
+        io.clear();
         process.exitCode = undefined;
         const code = await main(['node', 'eop', ...argv]);
         codes.set(code, (codes.get(code) ?? 0) + 1);
-        const why = `eop ${JSON.stringify(argv)} → ${code}\n${err.slice(0, 500)}`;
+        const why = `eop ${JSON.stringify(argv)} → ${code}\n${io.err.slice(0, 500)}`;
         expect([0, 1, 2], why).toContain(code);
-        expect(err, why).not.toContain('internal error');
-        expect(err, why).not.toMatch(/\n {4}at /); // no stack trace
+        expect(io.err, why).not.toContain('internal error');
+        expect(io.err, why).not.toMatch(/\n {4}at /); // no stack trace
         // eslint-disable-next-line no-control-regex
-        expect(err.replace(/\n/g, ''), why).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
-        if (code === 2) expect(err.trim().length, why).toBeGreaterThan(0);
+        expect(io.err.replace(/\n/g, ''), why).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+        if (code === 2) expect(io.err.trim().length, why).toBeGreaterThan(0);
         if (argv.includes(UNKNOWN_OPTION) || argv[0] === 'nosuch' || argv.includes('--nope')) expect(code, why).toBe(2);
       }),
       { seed: 0xc11, numRuns: 150 },

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenarioText, loadScenario } from '../src/bench/scenario.js';
-import { EopError, ErrorCode } from '../src/errors.js';
+import { ErrorCode } from '../src/errors.js';
 import { runTopology } from '../src/run/run-rack.js';
 import { DEFAULT_INPUT_LIMITS, estimateRackMemory } from '../src/topology/limits.js';
 import { checkTopologyLimits, loadTopology, parseTopology, parseTopologyText } from '../src/topology/load.js';
 import { firstInvalidUtf8 } from '../src/topology/source.js';
+import { expectEopError } from './helpers/eop-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eop-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,16 +23,7 @@ function write(name: string, data: string | Uint8Array): string {
   return p;
 }
 
-function failure(fn: () => unknown, code: string): EopError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EopError);
-    expect((err as EopError).code).toBe(code);
-    return err as EopError;
-  }
-  throw new Error('expected a failure');
-}
+const failure = expectEopError;
 
 const hosts = (n: number): string[] => Array.from({ length: n }, (_, i) => `h${i + 1}`);
 
