@@ -6,11 +6,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EopError, ErrorCode } from '../src/errors.js';
 import { loadScenario, parseScenarioText } from '../src/bench/scenario.js';
 import { resolveScenario } from '../src/cli/bench.js';
 import { main } from '../src/cli/main.js';
+import { captureCliOutput } from './helpers/cli-output.js';
 
 const dir = fileURLToPath(new URL('../scenarios/', import.meta.url));
 
@@ -52,31 +53,14 @@ describe('bench: scenario files', () => {
   });
 
   describe('CLI', () => {
-    let err = '';
-    let out = '';
-    beforeEach(() => {
-      err = '';
-      out = '';
-      vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-        err += String(s);
-        return true;
-      });
-      vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-        out += String(s);
-        return true;
-      });
-    });
-    afterEach(() => {
-      vi.restoreAllMocks();
-      process.exitCode = undefined;
-    });
+    const io = captureCliOutput();
 
     it('exits 2 on a malformed scenario, naming the field', async () => {
       const d = mkdtempSync(join(tmpdir(), 'eop-bench-'));
       const f = join(d, 'bad.yaml');
       writeFileSync(f, 'name: bad\nmessageBytes: [64]\nvariants:\n  - name: a\n    traffic: tcpp\n');
       expect(await main(['node', 'eop', 'bench', f, '--no-progress'])).toBe(2);
-      expect(err).toContain('variants[0].traffic: must be one of "udp", "tcp", "pingpong"; did you mean "tcp"?');
+      expect(io.err).toContain('variants[0].traffic: must be one of "udp", "tcp", "pingpong"; did you mean "tcp"?');
     });
 
     it('exits 2 on a file that is not YAML', async () => {
@@ -84,27 +68,27 @@ describe('bench: scenario files', () => {
       const f = join(d, 'broken.yaml');
       writeFileSync(f, 'name: [unclosed\n');
       expect(await main(['node', 'eop', 'bench', f, '--no-progress'])).toBe(2);
-      expect(err).toContain('malformed YAML');
+      expect(io.err).toContain('malformed YAML');
     });
 
     it('--list names every shipped scenario with its one-line description; extra arguments exit 2', async () => {
       expect(await main(['node', 'eop', 'bench', '--list'])).toBe(0);
-      const lines = out.trim().split('\n');
+      const lines = io.out.trim().split('\n');
       for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
         const name = f.replace(/\.yaml$/, '');
         const line = lines.find((l) => l.startsWith(`${name} `));
         expect(line, name).toBeDefined();
         expect(line!.slice(name.length).trim().length, `${name} has a description`).toBeGreaterThan(10);
       }
-      expect(out).toMatch(/^marlin-inter-host .*\(the default\)$/m);
+      expect(io.out).toMatch(/^marlin-inter-host .*\(the default\)$/m);
       expect(await main(['node', 'eop', 'bench', '--list', 'extra.yaml'])).toBe(2);
-      expect(err).toContain('--list takes no scenario (got "extra.yaml")');
+      expect(io.err).toContain('--list takes no scenario (got "extra.yaml")');
     });
 
     it('an unknown name exits 2 listing the shipped names', async () => {
       expect(await main(['node', 'eop', 'bench', 'marlin-inter-hots', '--no-progress'])).toBe(2);
-      expect(err).toContain('"marlin-inter-hots" is neither a file nor a shipped scenario (shipped: flows-and-hosts, gen-scaling,');
-      expect(out).toBe('');
+      expect(io.err).toContain('"marlin-inter-hots" is neither a file nor a shipped scenario (shipped: flows-and-hosts, gen-scaling,');
+      expect(io.out).toBe('');
     });
 
     it('output paths are refused before the run (nothing printed, nothing written)', async () => {
@@ -117,11 +101,11 @@ describe('bench: scenario files', () => {
         [['--csv', join(d, 'a'), '--svg', join(d, 'a')], '--svg and --csv name the same file'],
       ];
       for (const [args, msg] of cases) {
-        err = '';
+        io.err = '';
         expect(await main(['node', 'eop', 'bench', 'marlin-inter-host', '--no-progress', ...args]), args.join(' ')).toBe(2);
-        expect(err).toContain(msg);
+        expect(io.err).toContain(msg);
       }
-      expect(out).toBe('');
+      expect(io.out).toBe('');
       expect(readdirSync(d)).toEqual([]);
     });
 
@@ -132,8 +116,8 @@ describe('bench: scenario files', () => {
       const csv = join(d, 'p.csv');
       const svg = join(d, 'p.svg');
       expect(await main(['node', 'eop', 'bench', f, '--no-progress', '--csv', csv, '--svg', svg])).toBe(0);
-      expect(out).toContain(`1 points in`);
-      expect(out).toContain(`wrote ${csv} (CSV), ${svg} (plot)`);
+      expect(io.out).toContain(`1 points in`);
+      expect(io.out).toContain(`wrote ${csv} (CSV), ${svg} (plot)`);
       expect(readFileSync(csv, 'utf8')).toMatch(/^scenario,variant/);
       expect(readFileSync(svg, 'utf8')).toMatch(/^<svg/);
       expect(resolveScenario('msi-vs-doorbell')).toBe(join(dir, 'msi-vs-doorbell.yaml'));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EopError, ErrorCode } from '../src/errors.js';
+import { expectEopError } from './helpers/eop-error.js';
 import { DEFAULT_RACK, DEFAULT_RACK_YAML, defaultRack } from '../src/topology/default-rack.js';
 import { loadTopology, parseTopology, parseTopologyText, TopologyError } from '../src/topology/load.js';
 import { DEFAULTS, editDistance, type Topology } from '../src/topology/schema.js';
@@ -16,17 +17,7 @@ function writeTemp(name: string, text: string): string {
   return p;
 }
 
-/** Runs `fn`, expects an EopError with `code`, returns it. */
-function failure(fn: () => unknown, code: string = ErrorCode.CONFIG_INVALID): EopError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(EopError);
-    expect((err as EopError).code).toBe(code);
-    return err as EopError;
-  }
-  throw new Error('expected a failure, got a topology');
-}
+const failure = (fn: () => unknown, code: string = ErrorCode.CONFIG_INVALID): EopError => expectEopError(fn, code);
 
 const yamlError = (text: string, source = 'rack.yaml'): EopError => failure(() => parseTopologyText(text, source));
 

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { EopError, ErrorCode } from '../errors.js';
 import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../topology/limits.js';
 import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
-import { formatPath, showValue } from '../topology/problems.js';
+import { formatPath, shownProblems, showValue } from '../topology/problems.js';
 import { parseSourceText, readSourceFile, type Locator } from '../topology/source.js';
 import { leaf, obj } from '../topology/zod-fields.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
@@ -297,7 +297,7 @@ function stripUndef<T extends object>(o: T): Partial<T> {
 
 function invalid(source: string, lines: string[]): EopError {
   // `source:line:col: path: what` when the position is known (as for rack files), else `source: path: what`.
-  return new EopError(ErrorCode.CONFIG_INVALID, lines.map((l) => (/^\d+:\d+: /.test(l) ? `${source}:${l}` : `${source}: ${l}`)).join('\n'));
+  return new EopError(ErrorCode.CONFIG_INVALID, shownProblems(lines.map((l) => (/^\d+:\d+: /.test(l) ? `${source}:${l}` : `${source}: ${l}`))).join('\n'));
 }
 
 /** Value at `path` in the raw input, for "(got …)". */
@@ -356,7 +356,7 @@ function checkPoints(file: ScenarioFile, source: string, locate: Locator | undef
 /** Parse scenario text (YAML; JSON is YAML too). */
 export function parseScenarioText(text: string, source: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Scenario {
   const parsed = parseSourceText(text, source, 'yaml', { what: 'a scenario' });
-  if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, parsed.problems.join('\n'));
+  if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, shownProblems(parsed.problems).join('\n'));
   return parseScenario(parsed.value, source, parsed.locate, limits);
 }
 

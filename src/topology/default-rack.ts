@@ -1,84 +1,124 @@
 /**
  * The rack `eop run` uses when no file is given, as YAML (what `eop run --print-default` prints,
- * for the user to copy and edit) and parsed. The YAML spells out the main settings with their
- * default values so that it documents them; the test suite checks they match the schema defaults.
+ * for the user to copy and edit) and parsed.
+ *
+ * The YAML is generated from the schema, so it cannot drift from it: every key of `SCHEMA_KEYS` is
+ * printed with its default from `DEFAULTS` and its line from `FIELD_DOCS`, including every traffic
+ * kind's options (the kinds the default rack does not run are printed commented out, ready to
+ * uncomment). `test/default-rack.test.ts` checks that the printed file validates, that it names
+ * every schema key, and that the commented examples validate too.
  */
+import { parse } from 'yaml';
+import { defaultIpv4, defaultIpv6, defaultMac } from './addresses.js';
+import { FIELD_DOCS } from './field-docs.js';
 import { parseTopologyText } from './load.js';
-import type { Topology } from './schema.js';
+import { SCHEMA_KEYS } from './shapes.js';
+import { DEFAULTS, type Topology } from './types.js';
 
 export const DEFAULT_RACK_SOURCE = '<default rack>';
 
-export const DEFAULT_RACK_YAML = `# EOP rack: Ethernet over a PCIe fabric.
-# Only "hosts" is required; everything else below shows its default or an example.
-name: default
-seed: 1               # one seed, one run: same numbers every time
-durationMs: 100       # virtual time limit of the run
-mtu: 1500             # default for every host (68..65510)
+/** Where a value's comment starts, so the file reads as two columns. */
+const COMMENT_COLUMN = 30;
 
-management: true      # add the management host "mh" (owns the global address space, no EOP interface)
+type Scalar = string | number | boolean;
 
-hosts:                # a bare name, or a mapping with name, mac, ipv4, ipv6, mtu, link, attach, role
-  - h1                # defaults: mac 02:e0:00:00:00:01, ipv4 10.11.0.1/24, ipv6 fd00:e0::1/64
-  - h2
-  - h3
-  - name: h4
-    ipv4: 10.11.0.4/24
-    attach: builtin   # builtin | tap | websocket
+function scalar(v: Scalar): string {
+  if (typeof v !== 'string') return String(v);
+  // plain YAML when it reads back as the same string, else a double-quoted (JSON) string
+  return /^[A-Za-z0-9][\w.:/-]*$/.test(v) && parse(v, { version: '1.2' }) === v ? v : JSON.stringify(v);
+}
 
-link:                 # every host's link to the switch (a host may override any of these)
-  gen: 3              # PCIe generation 1..5
-  width: 8            # lanes: 1, 2, 4, 8, 16
-  mpsBytes: 256       # max payload size: 128, 256, 512
-  ecrc: false         # TLP headers (3 or 4 DW) follow each address; ACK/UpdateFC/SKP follow the spec
-  latencyNs: 100      # PHY + data-link traversal per link
+function doc(key: string): string {
+  const d = FIELD_DOCS[key];
+  if (d === undefined) throw new Error(`default rack: no FIELD_DOCS entry for "${key}"`);
+  return d;
+}
 
-switch:
-  hopLatencyNs: 150   # cut-through per hop
-  ntbTranslateNs: 50
+class Writer {
+  readonly lines: string[] = [];
+  line(text: string, comment?: string): void {
+    this.lines.push(comment === undefined ? text : `${text.padEnd(COMMENT_COLUMN - 1)} # ${comment}`);
+  }
+  /** `key: value  # doc` at `indent`; `prefix` replaces the indent's last two spaces ("- " for a list entry). */
+  kv(indent: string, key: string, value: Scalar | null, docKey: string, prefix = ''): void {
+    const lead = prefix ? indent.slice(0, -2) + prefix : indent;
+    this.line(`${lead}${key}:${value === null ? '' : ` ${scalar(value)}`}`, doc(docKey));
+  }
+}
 
-dma:                  # the HRDMA engine of every host
-  setupNs: 400
-  peakGbps: 40
-  unalignedRateFactor: 0.35   # rate multiplier for payloads not aligned to alignmentBytes
-  alignmentBytes: 64
-  ringSlots: 1024
-  copyThresholdBytes: 1024    # smaller frames are copied by the CPU
+/** Prints one section of rack-wide settings, every key with its default. */
+function section(w: Writer, name: keyof typeof SCHEMA_KEYS & keyof typeof DEFAULTS): void {
+  const values = DEFAULTS[name] as unknown as Record<string, Scalar>;
+  w.kv('', name, null, `rack.${name}`);
+  for (const k of SCHEMA_KEYS[name]) w.kv('  ', k, values[k]!, `${name}.${k}`);
+  w.line('');
+}
 
-cpu:
-  copyGbps: 40
-  copySetupNs: 100
+/** A traffic entry: `values` in schema order; keys without a value are left out. */
+function trafficEntry(w: Writer, kind: 'ping' | 'udp' | 'ping-all', values: Record<string, Scalar>, commented: boolean): void {
+  const c = commented ? '# ' : '';
+  let first = true;
+  for (const k of SCHEMA_KEYS[kind]) {
+    const v = k === 'kind' ? kind : values[k];
+    if (v === undefined) continue;
+    w.kv(`  ${c}  `, k, v, `${kind}.${k}`, first ? '- ' : '');
+    first = false;
+  }
+}
 
-interrupts:
-  mode: msi           # msi | doorbell
-  msiHandlerNs: 700
-  doorbellExtraNs: 2000
-  coalesceNs: 0
-  jitterNs: 0         # interrupt entry varies by up to this much (seeded); 0 = no randomness at all
+export interface DefaultRackYamlOptions {
+  /** The example traffic entries the default rack does not run: commented out (printed) or active (tests). */
+  examples: 'commented' | 'active';
+}
 
-eop:                  # the EOP pseudo-NIC driver
-  ringSlots: 32       # receive ring slots per peer (power of 2); memory grows with hosts² × slots
-  batchFrames: 16
-  txQueueFrames: 256
-  version: 1
+/** The default rack as YAML, generated from the schema (see the file comment). */
+export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'commented' }): string {
+  const w = new Writer();
+  w.line('# EOP rack: Ethernet over a PCIe fabric. Generated from the schema: every setting is shown');
+  w.line('# with its default value and what it means. Only "hosts" is required; delete what you keep at');
+  w.line('# the default. Check a file with "eop validate FILE"; run it with "eop run FILE".');
+  w.kv('', 'name', 'default', 'rack.name');
+  w.kv('', 'seed', DEFAULTS.seed, 'rack.seed');
+  w.kv('', 'durationMs', DEFAULTS.durationMs, 'rack.durationMs');
+  w.kv('', 'mtu', DEFAULTS.mtu, 'rack.mtu');
+  w.kv('', 'management', DEFAULTS.management, 'rack.management');
+  w.line('');
 
-captures:
-  enabled: true
-  dir: captures
-  format: pcapng      # pcap | pcapng
-  maxFileMiB: 64
-  maxFiles: 4
+  // Three hosts by bare name, the fourth with every host key spelled out at its default value.
+  w.kv('', 'hosts', null, 'rack.hosts');
+  const m = defaultMac(0);
+  w.line('  - h1', `defaults: mac ${m.text}, ipv4 ${defaultIpv4(0)!.cidr}, ipv6 ${defaultIpv6(0).cidr}`);
+  w.line('  - h2');
+  w.line('  - h3');
+  const h4: Record<string, Scalar | null> = {
+    name: 'h4',
+    mac: defaultMac(3).text,
+    ipv4: defaultIpv4(3)!.cidr,
+    ipv6: defaultIpv6(3).cidr,
+    mtu: DEFAULTS.mtu,
+    link: null,
+    attach: DEFAULTS.host.attach,
+    role: DEFAULTS.host.role,
+  };
+  SCHEMA_KEYS.host.forEach((k, i) => {
+    w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
+    if (k === 'link') w.kv('      ', 'gen', DEFAULTS.link.gen, 'link.gen');
+  });
+  w.line('');
 
-traffic:
-  - kind: ping-all    # every host pings every other host
-    count: 3
-    intervalUs: 100
-  - kind: udp
-    from: h1
-    to: h2
-    dstPort: 9
-    messageBytes: 1472
-    count: 2000       # or durationUs; rateGbps omitted = as fast as the NIC accepts
-`;
+  for (const s of ['link', 'switch', 'dma', 'cpu', 'interrupts', 'eop', 'captures'] as const) section(w, s);
+
+  w.kv('', 'traffic', null, 'rack.traffic');
+  trafficEntry(w, 'ping-all', { count: DEFAULTS.pingAll.count, intervalUs: DEFAULTS.pingAll.intervalUs }, false);
+  trafficEntry(w, 'udp', { from: 'h1', to: 'h2', dstPort: DEFAULTS.udp.dstPort, messageBytes: DEFAULTS.udp.messageBytes, count: 2000, alignOffsetBytes: DEFAULTS.udp.alignOffsetBytes, startUs: DEFAULTS.udp.startUs }, false);
+  const commented = o.examples === 'commented';
+  w.line(commented ? '  # More kinds and options (uncomment to use):' : '  # More kinds and options:');
+  trafficEntry(w, 'ping', { from: 'h1', to: 'h3', ...DEFAULTS.ping }, commented);
+  trafficEntry(w, 'udp', { from: 'h3', to: 'h4', dstPort: DEFAULTS.udp.dstPort, messageBytes: 1000, rateGbps: 5, durationUs: 500, alignOffsetBytes: 3, startUs: 10 }, commented);
+  return w.lines.join('\n') + '\n';
+}
+
+export const DEFAULT_RACK_YAML = defaultRackYaml();
 
 /** A fresh, mutable copy of the default rack. */
 export function defaultRack(): Topology {

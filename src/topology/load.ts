@@ -10,21 +10,20 @@
 import { extname } from 'node:path';
 import { ErrorCode, EopError } from '../errors.js';
 import { DEFAULT_INPUT_LIMITS, limitProblems, type InputLimits } from './limits.js';
-import type { ConfigProblem } from './problems.js';
+import { shownProblems, type ConfigProblem } from './problems.js';
 import { parseSourceText, readSourceFile, type Locator, type Position, type SourceFormat } from './source.js';
 import type { Topology } from './types.js';
 import { validateTopology } from './validate.js';
 
 /**
  * CONFIG_INVALID (or LIMIT_EXCEEDED) with the problems also available one by one (each is one
- * line of `message`). At most `MAX_PROBLEMS_SHOWN` are listed: a file that is not a rack file at all
- * (`eop validate /etc/passwd`) would otherwise be echoed back line by line.
+ * line of `message`; at most `MAX_PROBLEMS_SHOWN` of them, then a count of the rest).
  */
 export class TopologyError extends EopError {
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[], code: ErrorCode = ErrorCode.CONFIG_INVALID) {
-    const shown = problems.length > MAX_PROBLEMS_SHOWN ? [...problems.slice(0, MAX_PROBLEMS_SHOWN), `… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems`] : problems;
-    super(code, problems.length > MAX_PROBLEMS_SHOWN ? shown.join('\n') : message);
+  constructor(problems: readonly string[], code: ErrorCode = ErrorCode.CONFIG_INVALID) {
+    const shown = shownProblems(problems);
+    super(code, shown.join('\n'));
     this.problems = shown;
     this.name = 'TopologyError';
   }
@@ -32,7 +31,6 @@ export class TopologyError extends EopError {
 
 export type TopologyFormat = SourceFormat;
 
-export const MAX_PROBLEMS_SHOWN = 20;
 
 /**
  * Reads and validates a rack file: `.json` as JSON, anything else (`.yaml`, `.yml`, …) as YAML.
@@ -47,7 +45,7 @@ export function loadTopology(path: string, limits: InputLimits = DEFAULT_INPUT_L
 /** Parses rack text (as read from a file called `source`) and validates it. */
 export function parseTopologyText(text: string, source: string, format: TopologyFormat = 'yaml', limits: InputLimits = DEFAULT_INPUT_LIMITS): Topology {
   const parsed = parseSourceText(text, source, format, { what: 'a rack file' });
-  if (!parsed.ok) throw new TopologyError(parsed.problems.join('\n'), parsed.problems);
+  if (!parsed.ok) throw new TopologyError(parsed.problems);
   return check(parsed.value, source, parsed.locate, limits);
 }
 
@@ -82,7 +80,7 @@ function throwProblems(problems: readonly ConfigProblem[], source: string, locat
     return la !== lb ? (la < lb ? -1 : 1) : a.order - b.order;
   });
   const lines = located.map(({ p, pos }) => problemLine(source, pos, p));
-  throw new TopologyError(lines.join('\n'), lines, code);
+  throw new TopologyError(lines, code);
 }
 
 function problemLine(source: string, pos: Position | undefined, p: ConfigProblem): string {

@@ -10,6 +10,18 @@
 
 export type ConfigPath = (string | number)[];
 
+/**
+ * At most this many problems are listed: a file that is not what it should be (a binary, a log)
+ * would otherwise be echoed back line by line.
+ */
+export const MAX_PROBLEMS_SHOWN = 20;
+
+/** `lines` as listed: the first `MAX_PROBLEMS_SHOWN`, then how many more there are. */
+export function shownProblems(lines: readonly string[]): string[] {
+  if (lines.length <= MAX_PROBLEMS_SHOWN) return [...lines];
+  return [...lines.slice(0, MAX_PROBLEMS_SHOWN), `… and ${lines.length - MAX_PROBLEMS_SHOWN} more problems`];
+}
+
 export interface ConfigProblem {
   /** Path into the input as written (a host given as a bare string has no `.name` step). */
   path: ConfigPath;

@@ -1,0 +1,92 @@
+/**
+ * One line of documentation per key of the rack file format, keyed like `SCHEMA_KEYS`
+ * (`link.gen`, `host.mac`, `udp.rateGbps`). `eop run --print-default` prints them beside every
+ * setting; `test/default-rack.test.ts` checks every schema key has one, so a new key cannot go
+ * undocumented. Ranges come from `LIMITS` where the limit lives there.
+ */
+import { LIMITS } from './types.js';
+
+export const FIELD_DOCS: Readonly<Record<string, string>> = {
+  'rack.name': 'names the rack in reports and capture files (no "/", "\\" or control characters)',
+  'rack.seed': 'one seed, one run: same numbers every time (0..2^32-1)',
+  'rack.durationMs': 'virtual time limit of the run (eop run --max-duration-ms raises the 60000 ms limit)',
+  'rack.mtu': `default IP MTU of every host (${LIMITS.minMtu}..${LIMITS.maxMtu}); an EOP link comes up only between equal MTUs`,
+  'rack.management': 'add the management host "mh" (owns the global address space, no EOP interface)',
+  'rack.hosts': `1 to ${LIMITS.maxHosts} hosts: a bare name, or a mapping with the keys below`,
+  'rack.link': "every host's PCIe link to the switch (a host may override any of these)",
+  'rack.switch': 'the PCIe switch',
+  'rack.dma': 'the HRDMA engine of every host',
+  'rack.cpu': 'CPU copies (frames below dma.copyThresholdBytes)',
+  'rack.interrupts': 'how a receiver learns of new frames',
+  'rack.eop': 'the EOP pseudo-NIC driver',
+  'rack.captures': 'pcap/pcapng files of every EOP interface',
+  'rack.traffic': 'what the built-in stacks send (eop run); one entry per kind below',
+
+  'link.gen': 'PCIe generation 1..5',
+  'link.width': 'lanes: 1, 2, 4, 8, 16',
+  'link.mpsBytes': 'max payload size: 128, 256, 512',
+  'link.ecrc': 'end-to-end CRC: 4 more bytes per TLP (headers of 3 or 4 DW follow each address)',
+  'link.latencyNs': 'PHY + data-link traversal per link',
+
+  'switch.hopLatencyNs': 'cut-through latency per hop',
+  'switch.ntbTranslateNs': 'NTB address translation per crossing',
+
+  'dma.setupNs': 'per-descriptor setup of the HRDMA engine',
+  'dma.peakGbps': 'HRDMA copy rate on aligned transfers',
+  'dma.unalignedRateFactor': 'rate multiplier (0 < x <= 1) for payloads not aligned to alignmentBytes',
+  'dma.alignmentBytes': 'alignment for full-rate DMA (power of 2, 1..4096)',
+  'dma.ringSlots': 'HRDMA descriptor ring slots (power of 2, 16..65536)',
+  'dma.copyThresholdBytes': 'frames of at least this many bytes go by DMA, smaller ones by CPU copy',
+
+  'cpu.copyGbps': 'CPU copy rate (memcpy into the peer window)',
+  'cpu.copySetupNs': 'per-copy setup',
+
+  'interrupts.mode': 'msi | doorbell',
+  'interrupts.msiHandlerNs': 'interrupt entry to handler',
+  'interrupts.doorbellExtraNs': 'doorbell mode: extra cost of the doorbell register path',
+  'interrupts.coalesceNs': 'wait this long to batch interrupts; 0 = one per batch',
+  'interrupts.jitterNs': 'interrupt entry varies by up to this much (seeded); 0 = no randomness at all',
+
+  'eop.ringSlots': 'receive ring slots per peer (power of 2, 4..4096); memory grows with hosts² × slots',
+  'eop.batchFrames': 'frames per doorbell/interrupt batch (1..256, at most ringSlots)',
+  'eop.txQueueFrames': 'transmit queue per interface (1..65536)',
+  'eop.version': 'protocol version both ends must agree on (32-bit)',
+
+  'captures.enabled': 'write captures (eop run --no-captures turns them off)',
+  'captures.dir': 'folder for the capture files (eop run --capture-dir overrides)',
+  'captures.format': 'pcap | pcapng',
+  'captures.maxFileMiB': `rotate a file at this size (${LIMITS.minCaptureFileMiB}..${LIMITS.maxCaptureFileMiB})`,
+  'captures.maxFiles': 'files kept per interface (oldest dropped); 1 = one file, stop when full',
+
+  'host.name': `lowercase letter, then letters, digits or "-" (at most ${LIMITS.maxHostNameChars}: the interface is eop-<name>)`,
+  'host.mac': 'unicast MAC; default 02:e0:00:00:HH:LL from the host number',
+  'host.ipv4': `address/prefix; default 10.11.0.n/24 (n ≤ ${LIMITS.maxDefaultIpv4Hosts}); traffic needs one subnet`,
+  'host.ipv6': 'address/prefix; default fd00:e0::n/64',
+  'host.mtu': 'this host only (default: the rack mtu)',
+  'host.link': 'this host only: any key of link',
+  'host.attach': 'builtin (virtual-time stack) | tap (eop up: a namespace) | websocket',
+  'host.role': 'compute | management (one at most; it has no EOP interface)',
+
+  'ping.kind': 'ping: one host pings another (or "all")',
+  'ping.from': 'the sending host',
+  'ping.to': 'the pinged host, or "all" for every other host',
+  'ping.count': `echo requests (1..${LIMITS.maxPingCount})`,
+  'ping.intervalUs': 'between requests',
+  'ping.payloadBytes': 'ICMP payload; must fit the MTU (minus 28 bytes over IPv4, 48 over IPv6)',
+  'ping.ipv6': 'ping the IPv6 address instead of the IPv4 one',
+
+  'udp.kind': 'udp: a stream of sequence-numbered datagrams, checked by the receiver',
+  'udp.from': 'the sending host',
+  'udp.to': 'the receiving host',
+  'udp.dstPort': '9 (discard) or a port the receiver counts; not 7 (echo)',
+  'udp.messageBytes': 'UDP payload, 16..MTU-28 bytes (never fragmented)',
+  'udp.rateGbps': 'send rate; omitted = as fast as the NIC accepts',
+  'udp.count': 'datagrams to send (default 1000); or durationUs, not both',
+  'udp.durationUs': 'send for this long instead of a count',
+  'udp.alignOffsetBytes': 'payload offset past a 64-byte line (0..63): unaligned DMA runs slower',
+  'udp.startUs': 'start this long after boot',
+
+  'ping-all.kind': 'ping-all: every host pings every other host',
+  'ping-all.count': `echo requests per pair (1..${LIMITS.maxPingCount})`,
+  'ping-all.intervalUs': 'between requests',
+};
