@@ -17,7 +17,7 @@ mtu: 1500             # default for every host (68..65510)
 
 management: true      # add the management host "mh" (owns the global address space, no EOP interface)
 
-hosts:                # a bare name, or a mapping with name, mac, ipv4, ipv6, mtu, link, attach, role
+hosts:                # a bare name, or a mapping with name, mac, ipv4, ipv6, mtu, link, attach, role, tor
   - h1                # defaults: mac 02:e0:00:00:00:01, ipv4 10.11.0.1/24, ipv6 fd00:e0::1/64
   - h2
   - h3
@@ -35,6 +35,11 @@ link:                 # every host's link to the switch (a host may override any
 switch:
   hopLatencyNs: 150   # cut-through per hop
   ntbTranslateNs: 50
+
+# tors:               # more than one top-of-rack switch, joined by a spine; hosts pick one with "tor:"
+#   - name: tor1      # (a host without "tor" sits on the first); a bare name, or name + uplink
+#     uplink: {gen: 3, width: 16}   # the ToR's link to the spine (any link setting; default the rack's)
+#   - tor2
 
 dma:                  # the HRDMA engine of every host
   setupNs: 400
