@@ -133,8 +133,8 @@ describe('scenario link settings', () => {
     expect(s.variants.map((v) => [v.gen, v.width])).toEqual([[1, 1], [3, 8]]);
     const run = runScenario(s, {});
     const [a, b] = run.points;
-    // Gen1 x1, MPS 256, 64-bit headers, 4 %: 2 × 256/280 / 1.04 = 1.758 Gb/s
-    expect(a!.limitGbps).toBeCloseTo(1.758, 2);
+    // Gen1 x1, MPS 256, 4-DW headers upstream: 2 × 1534/1538 (SKP) × 256/280 = 1.824 Gb/s (link.ts)
+    expect(a!.limitGbps).toBeCloseTo(1.824, 3);
     expect(a!.gbps).toBeLessThanOrEqual(a!.limitGbps);
     expect(b!.gbps).toBeGreaterThan(5 * a!.gbps);
   });

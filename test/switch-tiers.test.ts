@@ -103,3 +103,41 @@ describe('two switch tiers', () => {
     expect(() => build(['torA', 'torC'])).toThrow(/no top-of-rack switch named "torC"/);
   });
 });
+
+describe('rack files with switch tiers', () => {
+  it('tors and a host\'s tor reach the model: paths cross the spine between racks', async () => {
+    const { parseTopologyText } = await import('../src/topology/load.js');
+    const { rackSpecFromTopology } = await import('../src/topology/build.js');
+    const t = parseTopologyText(
+      'hosts:\n  - {name: h1, tor: a}\n  - {name: h2, tor: a}\n  - {name: h3, tor: b}\ntors:\n  - a\n  - name: b\n    uplink: {gen: 4, width: 16}\n',
+      'tiers.yaml',
+    );
+    expect(t.tors.map((x) => [x.name, x.uplink.gen, x.uplink.width])).toEqual([
+      ['a', 3, 8],
+      ['b', 4, 16],
+    ]);
+    expect(t.hosts.map((h) => h.tor)).toEqual(['a', 'a', 'b']);
+    expect(t.management?.tor).toBe('a');
+    const rack = new Rack(rackSpecFromTopology(t));
+    expect(rack.fabric.path(rack.host('h1'), rack.host('h2')).hops).toBe(1);
+    expect(rack.fabric.path(rack.host('h1'), rack.host('h3')).hops).toBe(3);
+    expect(rack.fabric.tiers?.uplinks[1]!.cfg.gen).toBe(4);
+  });
+
+  it('a rack file without tors has one switch; a bad tor is a located problem', async () => {
+    const { parseTopologyText } = await import('../src/topology/load.js');
+    expect(parseTopologyText('hosts: [h1, h2]\n', 'one.yaml').tors).toEqual([]);
+    const bad = (text: string): string => {
+      try {
+        parseTopologyText(text, 'bad.yaml');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(bad('hosts:\n  - {name: h1, tor: tor1}\n')).toContain('hosts[0].tor: names a top-of-rack switch, but the rack lists none under "tors"');
+    expect(bad('hosts:\n  - {name: h1, tor: torb}\ntors: [tora, torc]\n')).toContain('hosts[0].tor: no switch named "torb" in tors (have tora, torc); did you mean "tora"?');
+    expect(bad('hosts: [h1]\ntors: [a, a]\n')).toContain('tors[1]: duplicate switch name "a" (tors[0] has it too)');
+    expect(bad('hosts: [h1]\ntors:\n  - {name: a, uplink: {gen: 9}}\n')).toContain('tors[0].uplink.gen: must be one of 1, 2, 3, 4, 5 (got 9)');
+  });
+});

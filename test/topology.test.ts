@@ -51,7 +51,8 @@ describe('defaults', () => {
     expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });
     expect(t.traffic).toEqual([]);
-    expect(t.management).toEqual({ name: 'mh', declared: false, link: t.link });
+    expect(t.management).toEqual({ name: 'mh', declared: false, link: t.link, tor: null });
+    expect(t.tors).toEqual([]);
 
     expect(t.hosts.map((h) => h.name)).toEqual(['h1', 'h2']);
     const [h1, h2] = t.hosts as [Topology['hosts'][0], Topology['hosts'][0]];

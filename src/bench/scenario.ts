@@ -109,6 +109,7 @@ const stackShape = {
   windowBytes: int(1024, 1 << 30).optional(),
   ackEverySegments: int(1, 64).optional(),
   rcvbufBytes: int(1024, 1 << 30).optional(),
+  sndbufBytes: int(1024, 1 << 30).optional(),
   thinkNs: num(0).optional(),
 };
 

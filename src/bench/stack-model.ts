@@ -39,6 +39,12 @@ export interface StackModel {
   ackEverySegments: number;
   /** UDP: bytes a receiving socket may hold before it drops (net.core.rmem). */
   rcvbufBytes: Bytes;
+  /**
+   * UDP: bytes of datagrams a sending socket may have below it (queued in the interface or being
+   * copied) before a send blocks: Linux charges a datagram to the socket's send buffer until the
+   * driver has transmitted it. Default net.core.wmem_default, 212,992 bytes.
+   */
+  sndbufBytes: Bytes;
   /** Ping-pong: pause between a reply and the next request (0 = back to back). */
   thinkNs: Ns;
 }
@@ -54,6 +60,7 @@ export const DEFAULT_STACK: StackModel = {
   windowBytes: 1024 * 1024,
   ackEverySegments: 2,
   rcvbufBytes: 4 * 1024 * 1024,
+  sndbufBytes: 212_992,
   thinkNs: 1000,
 };
 

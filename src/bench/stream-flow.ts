@@ -5,7 +5,10 @@
  *
  * - `udp`: the application writes messages as fast as the socket takes them; a message larger
  *   than MTU − 28 goes out as several datagrams (one send call each). No acknowledgements;
- *   a receiver whose socket buffer is full drops (counted as lost).
+ *   a receiver whose socket buffer is full drops (counted as lost). As in Linux, where a
+ *   datagram's buffer is charged to the socket's send buffer until the driver has transmitted it,
+ *   at most `sndbufBytes` of datagrams sit below the socket at a time (released when they reach
+ *   the receiving interface): the interface's queue does not grow without bound.
  * - `tcp`: a reliable stream: the message is cut into segments of MSS = MTU − 40 bytes (frames of
  *   MSS + 54), at most `windowBytes` unacknowledged; the receiver sends one ACK frame back across
  *   the fabric per `ackEverySegments` segments (2, delayed ACK) and at once for a segment with PSH
@@ -46,6 +49,8 @@ export class StreamFlow {
   private nextSeq = 0;
   private acked = 0;
   private waitingDrain = false;
+  /** A pump is scheduled (UDP: send-buffer space came back); one is enough. */
+  private pumpQueued = false;
   private readonly segLen: number[] = [];
   private readonly sentAt: number[] = [];
   private readonly sendCallAt: number[] = [];
@@ -137,7 +142,8 @@ export class StreamFlow {
     let room = this.tx.txSpace(dstMac);
     while (this.readyHead < this.ready.length) {
       const seg = this.ready[this.readyHead]!;
-      if (this.kind === 'tcp' && this.inflightBytes > 0 && this.inflightBytes + seg.len > this.st.windowBytes) break;
+      const bound = this.kind === 'tcp' ? this.st.windowBytes : this.st.sndbufBytes;
+      if (this.inflightBytes > 0 && this.inflightBytes + seg.len > bound) break;
       if (room <= 0) {
         room = this.tx.txSpace(dstMac);
         if (room <= 0) {
@@ -164,13 +170,17 @@ export class StreamFlow {
       this.sentAt[seq] = this.sched.now;
       this.inflightBytes += seg.len;
       this.unsentBytes -= seg.len;
-      if (this.kind === 'udp') this.inflightBytes = 0;
     }
     if (this.readyHead === this.ready.length) {
       this.ready.length = 0;
       this.readyHead = 0;
     }
     this.startWrite();
+  };
+
+  private readonly queuedPump = (): void => {
+    this.pumpQueued = false;
+    if (!this.waitingDrain) this.pump();
   };
 
   /** An ACK frame arrived at the sender: process it on the sender's core, then open the window. */
@@ -192,6 +202,14 @@ export class StreamFlow {
 
   onData(frame: Uint8Array): void {
     const len = frame.length - this.overhead;
+    if (this.kind === 'udp') {
+      // The datagram reached the receiving interface: its send-buffer charge is released.
+      this.inflightBytes -= len;
+      if (!this.waitingDrain && !this.pumpQueued) {
+        this.pumpQueued = true;
+        this.sched.after(0, this.queuedPump);
+      }
+    }
     if (this.kind === 'udp' && this.rxPendingBytes + len > this.st.rcvbufBytes) {
       this.rec.lost++; // socket buffer full: the datagram is dropped (its message is incomplete)
       return;

@@ -18,7 +18,8 @@ function link(l: LinkConfig): ModelLink {
 
 export function rackSpecFromTopology(t: Topology): RackSpec {
   const hosts: HostSpec[] = [];
-  if (t.management) hosts.push({ name: t.management.name, mac: 0, management: true, link: link(t.management.link) });
+  const tor = (name: string | null): { tor?: string } => (name === null ? {} : { tor: name });
+  if (t.management) hosts.push({ name: t.management.name, mac: 0, management: true, link: link(t.management.link), ...tor(t.management.tor) });
   for (const h of t.hosts) {
     hosts.push({
       name: h.name,
@@ -26,11 +27,13 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       mac: h.mac.addr,
       link: link(h.link),
       eop: { mtu: h.mtu },
+      ...tor(h.tor),
     });
   }
   return {
     seed: t.seed,
     switch: { ...t.switch },
+    ...(t.tors.length > 1 ? { tors: t.tors.map((x) => ({ name: x.name, uplink: link(x.uplink) })) } : {}),
     link: link(t.link),
     dma: {
       ...DEFAULT_HRDMA,

@@ -84,6 +84,8 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   w.kv('', 'management', DEFAULTS.management, 'rack.management');
   w.line('');
 
+  // Examples the default rack does not use (switch tiers, more traffic kinds) are commented out.
+  const c = o.examples === 'commented' ? '# ' : '';
   // Three hosts by bare name, the fourth with every host key spelled out at its default value.
   w.kv('', 'hosts', null, 'rack.hosts');
   const m = defaultMac(0);
@@ -101,17 +103,27 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
     role: DEFAULTS.host.role,
   };
   SCHEMA_KEYS.host.forEach((k, i) => {
-    w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
+    // One switch tier by default: a host's tor is shown as a commented example.
+    if (k === 'tor') w.kv(`${c}    `, k, 'tor1', `host.${k}`);
+    else w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
     if (k === 'link') w.kv('      ', 'gen', DEFAULTS.link.gen, 'link.gen');
   });
   w.line('');
 
-  for (const s of ['link', 'switch', 'dma', 'cpu', 'interrupts', 'eop', 'captures'] as const) section(w, s);
+  for (const s of ['link', 'switch'] as const) section(w, s);
+  // Switch tiers (commented: the default rack has one switch).
+  w.kv(c, 'tors', null, 'rack.tors');
+  w.kv(`${c}    `, 'name', 'tor1', 'tor.name', '- ');
+  w.kv(`${c}    `, 'uplink', null, 'tor.uplink');
+  w.kv(`${c}      `, 'width', 16, 'link.width');
+  w.line(`${c}  - tor2`);
+  w.line('');
+  for (const s of ['dma', 'cpu', 'interrupts', 'eop', 'captures'] as const) section(w, s);
 
   w.kv('', 'traffic', null, 'rack.traffic');
   trafficEntry(w, 'ping-all', { count: DEFAULTS.pingAll.count, intervalUs: DEFAULTS.pingAll.intervalUs }, false);
   trafficEntry(w, 'udp', { from: 'h1', to: 'h2', dstPort: DEFAULTS.udp.dstPort, messageBytes: DEFAULTS.udp.messageBytes, count: 2000, alignOffsetBytes: DEFAULTS.udp.alignOffsetBytes, startUs: DEFAULTS.udp.startUs }, false);
-  const commented = o.examples === 'commented';
+  const commented = c !== '';
   w.line(commented ? '  # More kinds and options (uncomment to use):' : '  # More kinds and options:');
   trafficEntry(w, 'ping', { from: 'h1', to: 'h3', ...DEFAULTS.ping }, commented);
   trafficEntry(w, 'udp', { from: 'h3', to: 'h4', dstPort: DEFAULTS.udp.dstPort, messageBytes: 1000, rateGbps: 5, durationUs: 500, alignOffsetBytes: 3, startUs: 10 }, commented);

@@ -15,6 +15,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.hosts': `1 to ${LIMITS.maxHosts} hosts: a bare name, or a mapping with the keys below`,
   'rack.link': "every host's PCIe link to the switch (a host may override any of these)",
   'rack.switch': 'the PCIe switch',
+  'rack.tors': 'more than one top-of-rack switch, joined by a spine; hosts pick one with "tor"',
   'rack.dma': 'the HRDMA engine of every host',
   'rack.cpu': 'CPU copies (frames below dma.copyThresholdBytes)',
   'rack.interrupts': 'how a receiver learns of new frames',
@@ -30,6 +31,9 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
 
   'switch.hopLatencyNs': 'cut-through latency per hop',
   'switch.ntbTranslateNs': 'NTB address translation per crossing',
+
+  'tor.name': 'a top-of-rack switch (a bare name is enough)',
+  'tor.uplink': "its link to the spine: any link setting (default the rack's link)",
 
   'dma.setupNs': 'per-descriptor setup of the HRDMA engine',
   'dma.peakGbps': 'HRDMA copy rate on aligned transfers',
@@ -65,6 +69,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.mtu': 'this host only (default: the rack mtu)',
   'host.link': 'this host only: any key of link',
   'host.attach': 'builtin (virtual-time stack) | tap (eop up: a namespace) | websocket',
+  'host.tor': 'the top-of-rack switch its link ends at (a name from tors; default the first)',
   'host.role': 'compute | management (one at most; it has no EOP interface)',
 
   'ping.kind': 'ping: one host pings another (or "all")',

@@ -74,6 +74,8 @@ const hostShape = {
   ipv6: leaf<string>(checkIpv6).optional(),
   mtu: mtuField.optional(),
   link: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
+  /** The top-of-rack switch this host's link ends at (a name from `tors`; default the first). */
+  tor: leaf<string>(checkHostName).optional(),
   attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket'])).default(DEFAULTS.host.attach),
   role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
 };
@@ -134,6 +136,17 @@ const trafficSchema = keyCheck(
   }),
 );
 
+/** A top-of-rack switch: its name and its uplink to the spine (any link setting; default the rack's). */
+const torShape = {
+  name: leaf<string>(checkHostName),
+  uplink: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
+};
+
+const torSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  obj(torShape, 'a switch name or a mapping with at least "name"'),
+);
+
 const switchShape = {
   hopLatencyNs: leaf<number>(num({ ge: 0 })),
   ntbTranslateNs: leaf<number>(num({ ge: 0 })),
@@ -188,6 +201,13 @@ const rackShape = {
   mtu: mtuField.default(DEFAULTS.mtu),
   link: section(linkShape, DEFAULTS.link, 'a mapping of link settings'),
   switch: section(switchShape, DEFAULTS.switch, 'a mapping of switch settings'),
+  tors: z.preprocess(
+    nullToUndefined,
+    z
+      .array(torSchema, { error: () => `must be a list of top-of-rack switches (at most ${LIMITS.maxHosts})` })
+      .max(LIMITS.maxHosts, { error: () => `must be a list of top-of-rack switches (at most ${LIMITS.maxHosts})` })
+      .default([]),
+  ),
   dma: section(dmaShape, DEFAULTS.dma, 'a mapping of DMA engine settings'),
   cpu: section(cpuShape, DEFAULTS.cpu, 'a mapping of CPU copy settings'),
   interrupts: section(interruptsShape, DEFAULTS.interrupts, 'a mapping of interrupt settings'),
@@ -216,6 +236,7 @@ export const SCHEMA_KEYS = {
   rack: Object.keys(rackShape),
   link: Object.keys(linkShape),
   switch: Object.keys(switchShape),
+  tor: Object.keys(torShape),
   dma: Object.keys(dmaShape),
   cpu: Object.keys(cpuShape),
   interrupts: Object.keys(interruptsShape),

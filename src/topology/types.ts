@@ -179,6 +179,15 @@ export interface HostConfig {
   /** The rack's `link` with this host's overrides applied. */
   link: LinkConfig;
   attach: AttachMode;
+  /** The top-of-rack switch the host sits on (null: the rack has one switch). */
+  tor: string | null;
+}
+
+/** A top-of-rack switch of a rack with more than one, joined to the others by a spine. */
+export interface TorConfig {
+  name: string;
+  /** Its link to the spine: the rack's `link` with the entry's `uplink` overrides. */
+  uplink: LinkConfig;
 }
 
 /** The management host (MH): owns the global address space, has no EOP interface. */
@@ -187,6 +196,8 @@ export interface ManagementHostConfig {
   /** True if listed in `hosts` with `role: management`; false if added by `management: true`. */
   declared: boolean;
   link: LinkConfig;
+  /** The top-of-rack switch it sits on (null: the rack has one switch). */
+  tor: string | null;
 }
 
 export interface PingTraffic {
@@ -231,6 +242,8 @@ export interface Topology {
   /** Rack-wide link defaults (each host's resolved link is `hosts[i].link`). */
   link: LinkConfig;
   switch: SwitchConfig;
+  /** Top-of-rack switches joined by a spine; empty: every host on one switch. */
+  tors: TorConfig[];
   dma: DmaConfig;
   cpu: CpuConfig;
   interrupts: InterruptConfig;

@@ -33,7 +33,7 @@ import {
   parseMacAddress,
 } from './addresses.js';
 import { checkHostName, isRecord } from './checks.js';
-import { formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
+import { didYouMean, formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
 import { SCHEMA_KEYS, TopologySchema, type TopologyFile } from './shapes.js';
 import {
   DEFAULTS,
@@ -154,6 +154,26 @@ function crossProblems(input: unknown): RawProblem[] {
       );
     }
   }
+  // ---- top-of-rack switches: unique names; every host's `tor` names one ----
+  const torsRaw = Array.isArray(input.tors) ? input.tors : [];
+  const torNames = new Map<string, number>();
+  torsRaw.forEach((t, i) => {
+    const name = typeof t === 'string' ? t : isRecord(t) ? t.name : undefined;
+    if (typeof name !== 'string' || checkHostName(name) !== null) return;
+    const first = torNames.get(name);
+    if (first !== undefined) add(['tors', i, 'name'], `duplicate switch name "${name}" (tors[${first}] has it too)`);
+    else torNames.set(name, i);
+  });
+  for (const h of hosts) {
+    const tor = h.raw.tor;
+    if (typeof tor !== 'string' || checkHostName(tor) !== null) continue;
+    if (torsRaw.length === 0) add(['hosts', h.i, 'tor'], 'names a top-of-rack switch, but the rack lists none under "tors"');
+    else if (!torNames.has(tor)) {
+      const guess = didYouMean(tor, [...torNames.keys()]);
+      add(['hosts', h.i, 'tor'], `no switch named "${tor}" in tors (have ${[...torNames.keys()].join(', ')})${guess ? `; did you mean "${guess}"?` : ''}`);
+    }
+  }
+
   if (hostsRaw.length > 0 && hosts.length === hostsRaw.length && computeCount === 0) {
     add(['hosts'], 'must include at least one compute host (every host listed has role: management)');
   }
@@ -417,11 +437,14 @@ function normalize(d: TopologyFile, source: string): Topology {
     return out;
   };
 
+  const tors = d.tors.map((t) => ({ name: t.name, uplink: mergeLink(t.uplink) }));
+  // With tiers, a host without `tor` sits on the first ToR.
+  const torOf = (t: string | undefined): string | null => (tors.length > 0 ? (t ?? tors[0]!.name) : null);
   const hosts: HostConfig[] = [];
   let management: ManagementHostConfig | null = null;
   for (const h of d.hosts) {
     if (h.role === 'management') {
-      management = { name: h.name, declared: true, link: mergeLink(h.link) };
+      management = { name: h.name, declared: true, link: mergeLink(h.link), tor: torOf(h.tor) };
       continue;
     }
     const index = hosts.length;
@@ -435,10 +458,11 @@ function normalize(d: TopologyFile, source: string): Topology {
       mtu: h.mtu ?? d.mtu,
       link: mergeLink(h.link),
       attach: h.attach,
+      tor: torOf(h.tor),
     });
   }
   if (management === null && d.management) {
-    management = { name: DEFAULTS.managementHostName, declared: false, link: mergeLink(undefined) };
+    management = { name: DEFAULTS.managementHostName, declared: false, link: mergeLink(undefined), tor: torOf(undefined) };
   }
 
   const names = hosts.map((h) => h.name);
@@ -507,6 +531,7 @@ function normalize(d: TopologyFile, source: string): Topology {
     mtu: d.mtu,
     link: rackLink,
     switch: { ...d.switch },
+    tors,
     dma: { ...d.dma },
     cpu: { ...d.cpu },
     interrupts: { ...d.interrupts },
