@@ -3,7 +3,9 @@ import { ErrorCode } from '../src/errors.js';
 import { DEFAULT_HRDMA, Desc, DescError, DescFlag, DescStatus, descErrorCode, descErrorId, type Reaped } from '../src/host/hrdma.js';
 import type { Host } from '../src/host/host.js';
 import { remoteAddr } from '../src/mem/address-map.js';
-import { Rack, rackSpec } from '../src/topology/rack.js';
+import { DEFAULT_SWITCH } from '../src/pcie/fabric.js';
+import { DEFAULT_LINK, wireTimeNs } from '../src/pcie/link.js';
+import { DEFAULT_IRQ_HANDLER_NS, Rack, rackSpec } from '../src/topology/rack.js';
 
 const GiB = 1024 * 1024 * 1024;
 const SRC = 2 * GiB; // in h1, clear of everything EOP allocated
@@ -226,7 +228,11 @@ describe('HRDMA engine', () => {
     //   + first TLP of the last chunk on h2's link: 3616 B = 15 TLPs, (3616 + 15 × 24) × 0.1272926
     //     = 506.1153 ns / 15 = 33.74102 ns
     //   + irq handler 700  = 5583.74102 ns
-    expect(irqs[0]! - t0).toBeCloseTo(5583.74102, 4);
+    const path = 2 * DEFAULT_LINK.latencyNs + DEFAULT_SWITCH.hopLatencyNs + 2 * DEFAULT_SWITCH.ntbTranslateNs;
+    // The ring slot is above 4 GiB (64-bit address, 4-DW headers), aligned.
+    const firstTlpOfLastChunk = wireTimeNs(DEFAULT_LINK, 2 ** 32, 3616) / 15;
+    const expected = DEFAULT_HRDMA.setupNs + (20_000 * 8) / DEFAULT_HRDMA.peakGbps + path + firstTlpOfLastChunk + DEFAULT_IRQ_HANDLER_NS;
+    expect(irqs[0]! - t0).toBeCloseTo(expected, 4);
   });
 });
 
