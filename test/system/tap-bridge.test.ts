@@ -4,8 +4,8 @@
  * interface pauses reading (frames held, not dropped) and resumes when it drains, and a fatal TAP
  * error is reported once, naming the TAP.
  */
-import { describe, expect, it } from 'vitest';
-import { TapBridge, type TapLike } from '../../bridge/tap-bridge.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { STALL_MS, TapBridge, type TapLike } from '../../bridge/tap-bridge.js';
 import { FrameBatch, TapIoError, type TapStats } from '../../bridge/tap-device.js';
 import type { FramePort, FrameReceiver } from '../../src/eop/frame-port.js';
 import { TcpCoalescer } from '../../bridge/tcp-coalesce.js';
@@ -224,7 +224,12 @@ describe('TcpCoalescer (GRO on the way into a vnet-header TAP)', () => {
 });
 
 describe('TapBridge stall watchdog', () => {
-  it('resumes reading when the interface never drains, offering the held frames anyway', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('resumes reading when the interface never drains, offering the held frames anyway', () => {
+    vi.useFakeTimers();
     const tap = new FakeTap();
     const port = new FakePort();
     port.space = 1;
@@ -232,7 +237,9 @@ describe('TapBridge stall watchdog', () => {
     tap.feed([frame(100, 1), frame(100, 2), frame(100, 3)]);
     expect(b.isPaused).toBe(true);
     port.space = 0;
-    await new Promise((r) => setTimeout(r, 300));
+    vi.advanceTimersByTime(STALL_MS - 1);
+    expect(b.isPaused).toBe(true); // not a moment before the watchdog's time
+    vi.advanceTimersByTime(1);
     expect(b.isPaused).toBe(false);
     expect(b.c.stalls).toBe(1);
     expect(tap.framesCb).not.toBeNull();
