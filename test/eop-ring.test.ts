@@ -8,19 +8,12 @@ import { DEFAULT_SWITCH } from '../src/pcie/fabric.js';
 import { DEFAULT_LINK, wireTimeNs } from '../src/pcie/link.js';
 import { DEFAULT_IRQ_HANDLER_NS, Rack, rackSpec, type HostSpec } from '../src/topology/rack.js';
 import { BCAST, MAC, rawFrame } from './helpers/raw-frame.js';
+import { bootedRack } from './helpers/rack.js';
 
 
 
 function makeRack(computeHosts: number, eop: Partial<EopConfig> = {}, perHost: Record<string, Partial<EopConfig>> = {}): Rack {
-  const hosts: HostSpec[] = [{ name: 'mh', mac: 0, management: true }];
-  for (let i = 1; i <= computeHosts; i++) {
-    const name = `h${i}`;
-    hosts.push({ name, mac: MAC[i]!, ...(perHost[name] ? { eop: perHost[name] } : {}) });
-  }
-  const rack = new Rack(rackSpec(hosts, { eop: { ...DEFAULT_EOP, ...eop } }));
-  rack.boot();
-  rack.sched.run();
-  return rack;
+  return bootedRack(computeHosts, { eop, perHost: (i) => (perHost[`h${i}`] ? { eop: perHost[`h${i}`] } : {}) });
 }
 
 /** Collect (copies of) every frame a NIC delivers. */

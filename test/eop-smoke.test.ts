@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rack, rackSpec } from '../src/topology/rack.js';
 import { rawFrame } from './helpers/raw-frame.js';
+import { rackHosts } from './helpers/rack.js';
 
 
 describe('eop smoke', () => {
   it('moves frames between two hosts', () => {
-    const rack = new Rack(rackSpec([
-      { name: 'mh', mac: 0, management: true },
-      { name: 'h1', mac: 0x02e000000001 },
-      { name: 'h2', mac: 0x02e000000002 },
-    ]));
-    const t = rack.boot();
+    const rack = new Rack(rackSpec(rackHosts(2)));
+    rack.boot();
     expect(rack.allLinksSettled()).toBe(true);
     const got: Uint8Array[] = [];
     rack.nic('h2').setReceiver((f) => got.push(f.slice()));

@@ -5,7 +5,8 @@ import type { Host } from '../src/host/host.js';
 import { remoteAddr } from '../src/mem/address-map.js';
 import { DEFAULT_SWITCH } from '../src/pcie/fabric.js';
 import { DEFAULT_LINK, wireTimeNs } from '../src/pcie/link.js';
-import { DEFAULT_IRQ_HANDLER_NS, Rack, rackSpec } from '../src/topology/rack.js';
+import { DEFAULT_IRQ_HANDLER_NS, type Rack } from '../src/topology/rack.js';
+import { bootedRack } from './helpers/rack.js';
 
 const GiB = 1024 * 1024 * 1024;
 const SRC = 2 * GiB; // in h1, clear of everything EOP allocated
@@ -24,15 +25,7 @@ interface Setup {
  * pointed at a test handler instead of the EOP driver's (no EOP traffic runs in these tests).
  */
 function setup(): Setup {
-  const rack = new Rack(
-    rackSpec([
-      { name: 'mh', mac: 0, management: true },
-      { name: 'h1', mac: 0x02e000000001 },
-      { name: 'h2', mac: 0x02e000000002 },
-    ]),
-  );
-  rack.boot();
-  rack.sched.run();
+  const rack = bootedRack(2);
   const h1 = rack.host('h1');
   const h2 = rack.host('h2');
   const irqs: number[] = [];
