@@ -152,7 +152,7 @@ describe('eop run interrupted (system)', () => {
       // A stream long enough to still be running when the signal comes.
       execFileSync('sh', [
         '-c',
-        `printf 'hosts: [a, b]\\ndurationMs: 100000\\ntraffic: [{kind: udp, from: a, to: b, count: 50000000}]\\n' > ${f}`,
+        `printf 'hosts: [a, b]\\ndurationMs: 60000\\ntraffic: [{kind: udp, from: a, to: b, count: 50000000}]\\n' > ${f}`,
       ]);
       const { spawn } = await import('node:child_process');
       const child = spawn(process.execPath, [CLI, 'run', f, '--capture-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });

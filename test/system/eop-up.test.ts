@@ -105,7 +105,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
       expect(out).toMatch(/^h1: namespace eop-h1, eop-h1 02:e0:00:00:00:01 10\.11\.0\.1\/24 fd00:e0::1\/64 mtu 1500/m);
       expect(out).toMatch(/^h9: built-in stack/m);
       expect(out).toContain(`captures (wall-clock timestamps): ${join(capDir, 'eop-h1.pcapng')}`);
-      expect(out).toMatch(/^ready: .*8 host\(s\) on TAPs/m);
+      expect(out).toMatch(/^ready: .*9 host\(s\) on TAPs/m);
     });
 
     it('pings between two namespaces across the fabric, IPv4 and IPv6', async () => {
