@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
 import { DEFAULT_HRDMA, Desc, DescError, DescFlag, DescStatus, descErrorCode, descErrorId, type Reaped } from '../src/host/hrdma.js';
@@ -51,8 +53,13 @@ function errorCode(h: Host, i: number): string {
 }
 
 describe('HRDMA engine', () => {
-  it('defaults as documented', () => {
-    expect(DEFAULT_HRDMA).toMatchObject({ setupNs: 400, peakGbps: 40, unalignedRateFactor: 0.35, alignmentBytes: 64, chunkBytes: 8192 });
+  it('defaults as documented: docs/model-vs-reality.md gives the value the code uses', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'model-vs-reality.md'), 'utf8');
+    for (const k of ['setupNs', 'peakGbps', 'unalignedRateFactor'] as const) {
+      const row = new RegExp(`^\\| \`dma\\.${k}\` \\| ([0-9.]+)`, 'm').exec(doc);
+      expect(row, `dma.${k} row`).not.toBeNull();
+      expect(Number(row![1]), k).toBe(DEFAULT_HRDMA[k]);
+    }
   });
 
   it('a COPY descriptor lands the bytes, sets DONE, keeps the cookie and raises the completion vector', () => {
