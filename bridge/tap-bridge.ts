@@ -83,7 +83,7 @@ export interface TapBridgeOptions {
 }
 
 /** A pause that lasts longer than this ends anyway (see pause()). */
-const STALL_MS = 200;
+export const STALL_MS = 200;
 
 export class TapBridge {
   readonly c = new BridgeCounters();

@@ -49,7 +49,8 @@ describe('bench: outputs', () => {
     expect(svg).toContain('bandwidth vs message size');
     expect(svg).toContain('one-way latency vs message size (ping-pong)');
     expect(svg).toContain('ping, one-way p99');
-    expect(svg).toContain('>57.5 Gb/s: PCIe write limit, Gen3 x8 MPS 256</text>'); // on the line
+    const limit = run.points.find((p) => p.variant === 'UDP')!.limitGbps;
+    expect(svg).toContain(`>${limit.toFixed(1)} Gb/s: PCIe write limit, Gen3 x8 MPS 256</text>`); // on the line
     expect(svg).toContain('Message Size (Byte)');
   });
 
@@ -71,8 +72,9 @@ describe('bench: outputs', () => {
   it('SVG: each limit line says how many links it adds up', () => {
     const two = run.points.filter((p) => p.variant === 'UDP').map((p) => ({ ...p, variant: '2 pairs', limitGbps: 2 * p.limitGbps, limitLinks: 2 }));
     const svg = plotSvg([...run.points.filter((p) => p.variant === 'UDP'), ...two], 'limits', 1);
-    expect(svg).toContain('114.9 Gb/s: PCIe write limit, 2 × Gen3 x8 MPS 256');
-    expect(svg).toContain('57.5 Gb/s: PCIe write limit, Gen3 x8 MPS 256');
+    const one = run.points.find((p) => p.variant === 'UDP')!.limitGbps;
+    expect(svg).toContain(`${(2 * one).toFixed(1)} Gb/s: PCIe write limit, 2 × Gen3 x8 MPS 256`);
+    expect(svg).toContain(`${one.toFixed(1)} Gb/s: PCIe write limit, Gen3 x8 MPS 256`);
     const dashes = [...svg.matchAll(/<line [^>]*stroke-width="1.4" stroke-dasharray="([^"]+)"\/>/g)].map((m) => m[1]);
     expect(new Set(dashes).size).toBe(2);
   });

@@ -3,20 +3,13 @@ import { ErrorCode } from '../src/errors.js';
 import { DescFlag, DescStatus, Desc } from '../src/host/hrdma.js';
 import { MSI_BASE, OUTBOUND_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../src/mem/address-map.js';
 import { Ntb, NtbReg } from '../src/pcie/ntb.js';
-import { Rack, rackSpec } from '../src/topology/rack.js';
+import type { Rack } from '../src/topology/rack.js';
+import { bootedRack } from './helpers/rack.js';
 
 const GiB = 1024 * 1024 * 1024;
 
-function bootedRack(): Rack {
-  const rack = new Rack(
-    rackSpec([
-      { name: 'mh', mac: 0, management: true },
-      { name: 'h1', mac: 0x02e000000001 },
-      { name: 'h2', mac: 0x02e000000002 },
-    ]),
-  );
-  rack.boot();
-  rack.sched.run(); // let every control-path write land: the fabric is idle from here
+function idleRack(): Rack {
+  const rack = bootedRack(2); // every control-path write landed: the fabric is idle from here
   expect(rack.allLinksSettled()).toBe(true);
   return rack;
 }
@@ -36,7 +29,7 @@ const BASE = 8 * GiB;
 
 describe('fabric + NTB: writes land where the windows say, and nowhere else', () => {
   it('boots with the expected address layout', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     expect(h1.index).toBe(1);
@@ -51,7 +44,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a CPU store from h1 through its window lands the exact bytes at the translated address in h2', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 4096, 'test');
@@ -76,7 +69,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('an HRDMA copy from h1 through its window lands byte-exact in h2, neighbours untouched', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 1 << 20, 'test');
@@ -96,7 +89,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a write outside every outbound window is refused with ERR_NTB_OUT_OF_WINDOW and lands nowhere', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     const mh = rack.host('mh');
@@ -120,7 +113,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a write into h2 memory that h2 did not grant is blocked by its IOMMU (ERR_IOMMU_BLOCKED)', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 4096, 'test');
@@ -148,7 +141,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a requester removed from h2 NTB lookup table gets ERR_NTB_LUT_DENIED', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 4096, 'test');
@@ -173,7 +166,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a write to a host aperture nobody owns is ERR_ADDR_UNMAPPED', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     let result: string | null | undefined;
     h1.cpu.store(remoteAddr(9, 0x1000), u8(1, 2, 3, 4));
@@ -184,7 +177,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('scratchpads written by a peer keep their values across a crash until cleared', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     // scratchpad 14 is unused by EOP negotiation
@@ -205,7 +198,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a register write to an unknown NTB offset is ERR_NTB_BAD_REGISTER', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     let result: string | null | undefined;
     h1.cpu.store(viaWindow(ntbRegsBase(2) + 0x40), u8(1, 0, 0, 0));
@@ -216,7 +209,7 @@ describe('fabric + NTB: writes land where the windows say, and nowhere else', ()
   });
 
   it('a doorbell rung by a peer through the fabric respects the mask', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     const seen: number[] = [];
@@ -291,7 +284,7 @@ describe('Ntb registers (unit)', () => {
 
 describe('fabric timing', () => {
   it('the land time of one small CPU store is the sum of its modeled parts', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 4096, 'test');
@@ -318,7 +311,7 @@ describe('fabric timing', () => {
   });
 
   it('a DMA-issued write to an MSI address through the window raises the target vector', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     const got: number[] = [];
@@ -332,7 +325,7 @@ describe('fabric timing', () => {
 
   // Regression test for a bug found in review (src/host/cpu-copy.ts, CpuCopier.store, ~line 65); see the git log.
   it('a 12-byte store at a 64-byte-aligned address is one TLP', () => {
-    const rack = bootedRack();
+    const rack = idleRack();
     const h1 = rack.host('h1');
     const h2 = rack.host('h2');
     h2.iommu.grant(h1.rid, BASE, 4096, 'test');

@@ -76,7 +76,6 @@ describe('fair sharing of a link', () => {
     const end = bothActiveUntil(got.get(1)!, got.get(2)!);
     const a = rateGbps(got.get(1)!, t0, end, 1514);
     const b = rateGbps(got.get(2)!, t0, end, 1514);
-    console.log(`fair share: ${a.toFixed(3)} + ${b.toFixed(3)} Gb/s of ${limit.toFixed(3)}`);
     expect(a + b).toBeGreaterThan(0.85 * limit);
     expect(a + b).toBeLessThanOrEqual(limit * 1.01);
     expect(Math.abs(a - b) / (a + b)).toBeLessThan(0.1);
@@ -93,7 +92,6 @@ describe('fair sharing of a link', () => {
     const end = bothActiveUntil(got2.get(1)!, got3.get(1)!);
     const a = rateGbps(got2.get(1)!, t0, end, 1514);
     const b = rateGbps(got3.get(1)!, t0, end, 1514);
-    console.log(`fair share: ${a.toFixed(3)} + ${b.toFixed(3)} Gb/s of ${limit.toFixed(3)}`);
     expect(a + b).toBeGreaterThan(0.85 * limit);
     expect(Math.abs(a - b) / (a + b)).toBeLessThan(0.1);
   });

@@ -95,7 +95,6 @@ describe('ping over a Gen3 x8 rack', () => {
     expect(r.rtt.min).toBeGreaterThan(1_000); // a µs-scale fabric, not zero
     expect(r.rtt.min).toBeLessThan(20_000);
     expect(r.rtt.p50).toBeLessThanOrEqual(r.rtt.p99);
-    console.log(`ping h1 → h2 (IPv4, 56 B): ${fmtRtt(r)}; first (with ARP) ${(r.rttsNs[0]! / 1e3).toFixed(3)} µs`);
     expectClean(b);
   });
 
@@ -119,8 +118,6 @@ describe('ping over a Gen3 x8 rack', () => {
     expect(h2.neighbors.get6(h1.linkLocal)?.mac).toBe(h1.mac);
     // The first request of each waited for NDP.
     for (const p of [global, ll]) expect(p.result!.rttsNs[0]!).toBeGreaterThan(p.result!.rtt.p50);
-    console.log(`ping6 h1 → h2 (global, 56 B): ${fmtRtt(global.result!)}`);
-    console.log(`ping6 h1 → h2 (link-local, 1000 B): ${fmtRtt(ll.result!)}`);
     expectClean(b);
   });
 
@@ -234,14 +231,13 @@ describe('UDP streams over a Gen3 x8 rack', () => {
     expect(s.done).toBe(true);
     expect(doneAt).toBeGreaterThan(0);
     expect(s.stats).toMatchObject({ offered: 1000, sentFrames: 1000, droppedByInterface: 0, frameBytes: 1514, error: null });
-    const f = h2.sinkStats(h1.ipv4Addr, s.stats.srcPort)!;
-    expect(f).toBeDefined();
+    const f = h2.sinkStats(h1.ipv4Addr, s.stats.srcPort);
+    if (!f) throw new Error('no sink flow for the stream');
     expect(f).toMatchObject({ frames: 1000, received: 1000, inOrder: 1000, reordered: 0, duplicates: 0, corrupt: 0, stale: 0 });
     expect(f.lost).toBe(0);
     expect(f.receivedBytes).toBe(1472 * 1000);
     expect(f.streamId).toBe(s.streamId);
     expect(h2.sinkFlows()).toEqual([f]);
-    console.log(`unpaced 1472-byte stream: sink ${f.throughputGbps.toFixed(2)} Gbps of payload, sender ${s.stats.offeredGbps.toFixed(2)} Gbps of frames, ${s.stats.drainWaits} drain waits`);
     expectClean(b);
   });
 
@@ -278,7 +274,6 @@ describe('UDP streams over a Gen3 x8 rack', () => {
     expect(Math.abs(took - expected) / expected).toBeLessThan(0.05);
     expect(Math.abs(f.throughputGbps - 1472 / 1514) / (1472 / 1514)).toBeLessThan(0.05);
     expect(s.stats.offeredGbps).toBeCloseTo(1, 3); // (n − 1) frames after the first, over the span
-    console.log(`paced 1 Gbps: ${n} frames in ${(took / 1e6).toFixed(3)} ms (expected ${(expected / 1e6).toFixed(3)} ms), sink ${f.throughputGbps.toFixed(3)} Gbps payload`);
     expectClean(b);
   });
 
@@ -365,7 +360,6 @@ describe('UDP streams over a Gen3 x8 rack', () => {
       expect(f).toMatchObject({ received: 2000, corrupt: 0 });
       return f.throughputGbps;
     });
-    console.log(`1472-byte stream: aligned ${gbps[0]!.toFixed(2)} Gbps, alignOffset 3 ${gbps[1]!.toFixed(2)} Gbps`);
     expect(gbps[1]!).toBeLessThan(gbps[0]! * 0.8);
   });
 
@@ -391,7 +385,6 @@ describe('UDP streams over a Gen3 x8 rack', () => {
     const refused = ss.reduce((a, s) => a + s.stats.droppedByInterface, 0);
     expect(h1.counters.txRejected).toBe(refused);
     expect(b.rack.nic('h1').drops.get(ErrorCode.EOP_TX_QUEUE_FULL)).toBe(refused);
-    if (refused > 0) console.log(`fan-out 1 → 3: the interface refused ${refused} of ${3 * n} frames with txSpace > 0`);
   });
 
   it('UDP echo on port 7 returns the payload to the sender', () => {
@@ -448,7 +441,6 @@ describe('UDP streams over a Gen3 x8 rack', () => {
     expect(f.receivedBytes).toBe(160 * 65000);
     expect(() => h1.udpStream({ dst: h2.ipv4Addr, dstPort: 9, messageBytes: 65001, count: 1 })).toThrow(/16\.\.65000/);
     // Frames arrive in batches of 16 (one interrupt each): first-to-last over 10 batches.
-    console.log(`65000-byte datagrams: ${f.throughputGbps.toFixed(2)} Gbps`);
     expectClean(b);
   });
 });

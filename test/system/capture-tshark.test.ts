@@ -157,7 +157,6 @@ describe.skipIf(!hasTshark)('captures open cleanly in tshark', () => {
 
   it.each(['pcap', 'pcapng'] as const)('%s: frame count, ns timestamps, lengths, EtherTypes', (format) => {
     const rows = fields(files[format], ['frame.number', 'frame.time_epoch', 'frame.len', 'frame.cap_len', 'eth.type']);
-    console.log(`tshark ${format}:\n${rows.map((r) => '  ' + r.join('  ')).join('\n')}`);
     expect(rows).toHaveLength(samples.length);
     rows.forEach((r, i) => {
       const s = samples[i]!;
@@ -183,7 +182,6 @@ describe.skipIf(!hasTshark)('captures open cleanly in tshark', () => {
   it.each(['pcap', 'pcapng'] as const)('%s: no malformed packets, no expert errors', (format) => {
     expect(tshark(['-r', files[format], '-n', '-Y', '_ws.malformed'])).toBe('');
     const expert = tshark(['-r', files[format], '-n', '-q', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-z', 'expert']);
-    console.log(`tshark -z expert (${format}):\n${expert.trim() || '(nothing)'}`);
     expect(expert).not.toMatch(/malformed/i);
     // tshark 4.x prints sections like "Errors (3)" / "Warns (1)"; none may appear
     expect(expert).not.toMatch(/^\s*(Errors?|Warns|Warnings?)\s*\(/m);

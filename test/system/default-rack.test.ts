@@ -3,7 +3,7 @@
  * by `npm test` before vitest runs) and real tshark reading the captures it wrote.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,11 +152,16 @@ describe('eop run interrupted (system)', () => {
       // A stream long enough to still be running when the signal comes.
       execFileSync('sh', [
         '-c',
-        `printf 'hosts: [a, b]\\ndurationMs: 100000\\ntraffic: [{kind: udp, from: a, to: b, count: 50000000}]\\n' > ${f}`,
+        `printf 'hosts: [a, b]\\ndurationMs: 60000\\ntraffic: [{kind: udp, from: a, to: b, count: 50000000}]\\n' > ${f}`,
       ]);
       const { spawn } = await import('node:child_process');
       const child = spawn(process.execPath, [CLI, 'run', f, '--capture-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Signal once the run is under way: the first write-behind flush (1 MiB, hundreds of frames)
+      // has reached eop-a's capture file. A condition, not a guess at how long startup takes.
+      const first = join(d, 'eop-a.pcapng');
+      const until = Date.now() + 20_000;
+      while (!(existsSync(first) && statSync(first).size > 512 * 1024) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(child.exitCode).toBeNull();
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 + 2 : null))));
       expect(code).toBe(130);

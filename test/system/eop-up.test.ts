@@ -1,11 +1,14 @@
 /**
  * SYSTEM test of live mode (`eop up`): real sockets in network namespaces across the modeled fabric.
  *
- * 1. A mixed rack of 8 TAP hosts (eop-h1 … eop-h8) and one built-in host (h9), MTU 1500, captures
- *    on: ping IPv4/IPv6, `eop exec`, iperf3 TCP 3 s each way, curl of a file served by
- *    `python3 -m http.server` (checksum), a namespace pinging the built-in host, all 8 hosts passing
- *    traffic at once with captures written (wall-clock timestamps), an oversized frame dropped and
- *    counted, a TAP deleted underneath (clear error, rest keeps running), then SIGTERM: nothing left.
+ * 1. A mixed rack of 8 TAP hosts (eop-h1 … eop-h8), one built-in host (h9) and a TAP host kept for
+ *    the destructive test (h10), MTU 1500, captures on: ping IPv4/IPv6, `eop exec`, iperf3 TCP 3 s
+ *    each way, curl of a file served by `python3 -m http.server` (checksum), a namespace pinging
+ *    the built-in host, all 8 hosts passing traffic at once with captures written (wall-clock
+ *    timestamps), an oversized frame dropped and counted, a TAP deleted underneath (clear error,
+ *    rest keeps running), then SIGTERM: nothing left. The tests that change the rack in place
+ *    restore what they change (h5's MTU, in a finally) or use a host no other test uses (h10 is
+ *    deleted), so they do not depend on the order they run in; only SIGTERM, the teardown, is last.
  * 2. Jumbo MTU 65,510 on Gen1 x1: TCP works, and iperf3 is held to the modeled link rate (±10 %).
  * 3. The default rack (no topology): four TAP hosts; `kill -9`, then `eop down` leaves nothing.
  * 4. Preflight: without root, or without /dev/net/tun, one sentence and exit 2.
@@ -31,6 +34,7 @@ mtu: 1500
 hosts:
 ${[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `  - {name: h${i}, attach: tap}`).join('\n')}
   - {name: h9, attach: builtin}
+  - {name: h10, attach: tap}
 captures: {maxFileMiB: 8, maxFiles: 2}
 `;
 
@@ -79,7 +83,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
     if (eopLeftovers().length > 0) eopDown();
   });
 
-  describe.sequential('mixed rack: 8 TAP hosts + 1 built-in host, captures on', () => {
+  describe.sequential('mixed rack: 9 TAP hosts + 1 built-in host, captures on', () => {
     let dir: string;
     let capDir: string;
     let up: Up;
@@ -101,7 +105,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
       expect(out).toMatch(/^h1: namespace eop-h1, eop-h1 02:e0:00:00:00:01 10\.11\.0\.1\/24 fd00:e0::1\/64 mtu 1500/m);
       expect(out).toMatch(/^h9: built-in stack/m);
       expect(out).toContain(`captures (wall-clock timestamps): ${join(capDir, 'eop-h1.pcapng')}`);
-      expect(out).toMatch(/^ready: .*8 host\(s\) on TAPs/m);
+      expect(out).toMatch(/^ready: .*9 host\(s\) on TAPs/m);
     });
 
     it('pings between two namespaces across the fabric, IPv4 and IPv6', async () => {
@@ -180,41 +184,47 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
       const res = await Promise.all(runs);
       res.forEach((r, i) => expect(r.stdout, `h${i + 1}: ${r.stderr}`).toMatch(/5 received/));
       const st = await statusOf(up);
-      for (let i = 1; i <= 8; i++) expect(st).toMatch(new RegExp(`^ {2}h${i} +tap eop-h${i} +tx [1-9]\\d* fr .* rx [1-9]\\d* fr .*links 8/8 up`, 'm'));
+      for (let i = 1; i <= 8; i++) expect(st).toMatch(new RegExp(`^ {2}h${i} +tap eop-h${i} +tx [1-9]\\d* fr .* rx [1-9]\\d* fr .*links 9/9 up`, 'm'));
       expect(st).toMatch(/^ {2}live: .*captures [1-9]\d* frames/m);
       // Captures: flushed on stop, but the 1 MiB write-behind may hold them; check the files exist
       // now and read one after the rack stops (below).
       const files = readdirSync(capDir);
-      for (let i = 1; i <= 9; i++) expect(files).toContain(`eop-h${i}.pcapng`);
+      for (let i = 1; i <= 10; i++) expect(files).toContain(`eop-h${i}.pcapng`);
     }, 20_000);
 
     it('an oversized frame from a TAP is dropped and counted', async () => {
       // Raise h5's TAP MTU above the EOP MTU: its 3000-byte frames must not enter the fabric.
+      const before = Number(/^ {2}h5 .*ERR_FRAME_TOO_LONG=(\d+)/m.exec(await statusOf(up))?.[1] ?? 0);
       expect(inNs('eop-h5', ['ip', 'link', 'set', 'dev', 'eop-h5', 'mtu', '3000']).status).toBe(0);
-      const r = await inNsAsync('eop-h5', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '2500', '10.11.0.6']);
-      expect(r.stdout).toMatch(/0 received/);
-      expect(inNs('eop-h5', ['ip', 'link', 'set', 'dev', 'eop-h5', 'mtu', '1500']).status).toBe(0);
+      try {
+        const r = await inNsAsync('eop-h5', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '2500', '10.11.0.6']);
+        expect(r.stdout).toMatch(/0 received/);
+      } finally {
+        // Restored whatever happened, so the other tests find h5 as the rack file made it.
+        expect(inNs('eop-h5', ['ip', 'link', 'set', 'dev', 'eop-h5', 'mtu', '1500']).status).toBe(0);
+      }
       const st = await statusOf(up);
-      expect(st).toMatch(/^ {2}h5 .*ERR_FRAME_TOO_LONG=2/m);
+      expect(st).toMatch(new RegExp(`^ {2}h5 .*ERR_FRAME_TOO_LONG=${before + 2}`, 'm'));
     });
 
     it('a TAP deleted underneath gives a clear error naming it, and the rest keeps running', async () => {
-      expect(inNs('eop-h8', ['ip', 'link', 'del', 'eop-h8']).status).toBe(0);
+      // h10 exists for this test only: no other test needs its TAP.
+      expect(inNs('eop-h10', ['ip', 'link', 'del', 'eop-h10']).status).toBe(0);
       // The error arrives when the addon next touches the fd: make the fabric write to it.
-      await inNsAsync('eop-h7', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.11.0.8']);
-      for (let i = 0; i < 40 && !/TAP eop-h8/.test(up.stderr()); i++) await sleep(100);
-      expect(up.stderr()).toMatch(/eop up: TAP eop-h8 of host h8 failed: .*; the rest of the rack keeps running/);
+      await inNsAsync('eop-h7', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.11.0.10']);
+      for (let i = 0; i < 40 && !/TAP eop-h10/.test(up.stderr()); i++) await sleep(100);
+      expect(up.stderr()).toMatch(/eop up: TAP eop-h10 of host h10 failed: .*; the rest of the rack keeps running/);
       const r = await inNsAsync('eop-h1', ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.11.0.2']);
       expect(r.stdout).toMatch(/2 received/);
       expect(up.child.exitCode).toBeNull();
       const st = await statusOf(up);
-      expect(st).toMatch(/^ {2}h8 .*FAILED: TAP eop-h8/m);
+      expect(st).toMatch(/^ {2}h10 .*FAILED: TAP eop-h10/m);
     });
 
     it('SIGTERM removes every namespace and TAP; captures open in tshark with epoch timestamps', async () => {
       const code = await stopUp(up);
       expect(code).toBe(0);
-      expect(up.stdout()).toMatch(/^stopped \(SIGTERM\): removed eop-h1, .*eop-h8$/m);
+      expect(up.stdout()).toMatch(/^stopped \(SIGTERM\): removed eop-h1, .*eop-h10$/m);
       expect(eopLeftovers()).toEqual([]);
       const f = join(capDir, 'eop-h1.pcapng');
       expect(statSync(f).size).toBeGreaterThan(100);

@@ -4,52 +4,14 @@
  * interface pauses reading (frames held, not dropped) and resumes when it drains, and a fatal TAP
  * error is reported once, naming the TAP.
  */
-import { describe, expect, it } from 'vitest';
-import { TapBridge, type TapLike } from '../../bridge/tap-bridge.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { STALL_MS, TapBridge } from '../../bridge/tap-bridge.js';
+import { FakeTap } from '../helpers/fake-tap.js';
 import { FrameBatch, TapIoError, type TapStats } from '../../bridge/tap-device.js';
 import type { FramePort, FrameReceiver } from '../../src/eop/frame-port.js';
 import { TcpCoalescer } from '../../bridge/tcp-coalesce.js';
 import { ErrorCode } from '../../src/errors.js';
 import { internetChecksum, pseudoHeaderSum4 } from '../../src/wire/checksum.js';
-
-class FakeTap implements TapLike {
-  readonly name = 'eoptest-f0';
-  closed = false;
-  failed = false;
-  written: Uint8Array[] = [];
-  framesCb: ((b: FrameBatch) => void) | null = null;
-  errorCb: ((e: TapIoError) => void) | null = null;
-  readonly stats = {} as TapStats;
-  onFrames(cb: ((b: FrameBatch) => void) | null): void {
-    this.framesCb = cb;
-  }
-  onError(cb: ((e: TapIoError) => void) | null): void {
-    this.errorCb = cb;
-  }
-  write(frame: Uint8Array): boolean {
-    this.written.push(new Uint8Array(frame));
-    return true;
-  }
-  close(): void {
-    this.closed = true;
-  }
-  /** Delivers frames as one batch, as the addon does (views into one reused buffer). */
-  feed(frames: Uint8Array[]): void {
-    const buf = Buffer.alloc(frames.reduce((n, f) => n + f.length, 0) + 16);
-    const lengths = new Uint32Array(frames.length);
-    let off = 0;
-    frames.forEach((f, i) => {
-      buf.set(f, off);
-      lengths[i] = f.length;
-      off += f.length;
-    });
-    const b = new FrameBatch(buf, lengths);
-    b.count = frames.length;
-    b.bytes = off;
-    this.framesCb?.(b);
-    buf.fill(0xee); // the views are invalid after the callback
-  }
-}
 
 class FakePort implements FramePort {
   readonly name = 'eop-f';
@@ -224,7 +186,12 @@ describe('TcpCoalescer (GRO on the way into a vnet-header TAP)', () => {
 });
 
 describe('TapBridge stall watchdog', () => {
-  it('resumes reading when the interface never drains, offering the held frames anyway', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('resumes reading when the interface never drains, offering the held frames anyway', () => {
+    vi.useFakeTimers();
     const tap = new FakeTap();
     const port = new FakePort();
     port.space = 1;
@@ -232,7 +199,9 @@ describe('TapBridge stall watchdog', () => {
     tap.feed([frame(100, 1), frame(100, 2), frame(100, 3)]);
     expect(b.isPaused).toBe(true);
     port.space = 0;
-    await new Promise((r) => setTimeout(r, 300));
+    vi.advanceTimersByTime(STALL_MS - 1);
+    expect(b.isPaused).toBe(true); // not a moment before the watchdog's time
+    vi.advanceTimersByTime(1);
     expect(b.isPaused).toBe(false);
     expect(b.c.stalls).toBe(1);
     expect(tap.framesCb).not.toBeNull();

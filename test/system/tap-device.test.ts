@@ -181,15 +181,15 @@ describe.skipIf(!ready)('TapDevice: real frames between two namespaces', () => {
       ['eoptest-c0', 't.close();'],
       ['eoptest-c1', 't.unref();'],
     ] as const) {
-      const r = await run(process.execPath, ['-e', script(name, finish)], 5000);
+      // Exiting on its own (code 0) is the proof: a TAP that held the loop would be killed at the
+      // timeout (code null). No wall-clock bound: a loaded machine is slow, not wrong.
+      const r = await run(process.execPath, ['-e', script(name, finish)], 20_000);
       expect(r.out).toBe('');
       expect(r.code).toBe(0);
-      expect(r.ms).toBeLessThan(2000);
       expect(linkExists(name)).toBe(false);
     }
     // And the converse: a TAP that is read and kept ref()ed holds the process (killed after 1 s).
     const held = await run(process.execPath, ['-e', script('eoptest-c2', '')], 1000);
-    expect(held.code).toBeNull();
-    expect(held.ms).toBeGreaterThanOrEqual(900);
+    expect(held.code).toBeNull(); // killed by the timeout: it had not exited by itself
   });
 });
