@@ -99,6 +99,14 @@ export const DEFAULT_EOP: EopConfig = {
   macTableEntries: 4096,
 };
 
+/**
+ * Above this many hosts, receive-ring pages are given back as soon as their slots are consumed, so
+ * ring memory follows the frames in flight rather than hosts² × ring size (every pair of a rack
+ * that floods ARP touches every slot of its ring). Small racks keep their pages: reallocating them
+ * per batch would cost the per-frame path for memory that is small anyway. Not observable either way.
+ */
+export const RELEASE_RX_PAGES_ABOVE_HOSTS = 16;
+
 export interface FrameTrace {
   tx(frame: Uint8Array, timeNs: Ns): void;
   rx(frame: Uint8Array, timeNs: Ns): void;
@@ -160,6 +168,8 @@ export class EopNic implements FramePort {
   private readonly reaped: Reaped = { cookie: 0, error: null };
   private readonly scratch: Uint8Array;
   private readonly rxPending = new Set<QueuePair>();
+  /** Large racks give consumed ring pages back (see RELEASE_RX_PAGES_ABOVE_HOSTS). */
+  private readonly releaseRxPages: boolean;
   private drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -184,6 +194,7 @@ export class EopNic implements FramePort {
     // Slot-aligned areas: a slot then never straddles a memory page (see slotBytesFor).
     const areaAlign = Math.max(65536, this.slotBytes);
     this.rxArea = host.alloc(hostSlots * this.ringBytes, areaAlign, 'eop receive rings');
+    this.releaseRxPages = hostSlots > RELEASE_RX_PAGES_ABOVE_HOSTS;
     this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
     this.staging = new StagingPool(
       host.alloc(cfg.stagingSlots * this.slotBytes, areaAlign, 'eop transmit staging'),
@@ -691,10 +702,13 @@ export class EopNic implements FramePort {
     let n = 0;
     let wantCredit = false;
     let linkDown = false;
+    const consStart = qp.cons;
     while (n < this.cfg.rxBudget) {
       const slotAddr = qp.rxRingAddr + (qp.cons & mask) * this.slotBytes;
       // Slot headers never straddle a page (slots are page-aligned powers of two or 4 KiB multiples).
-      const dv = m.pageDataView(slotAddr);
+      // A slot never written has no page: peeking at it must not make one.
+      const dv = m.pageDataViewIfPresent(slotAddr);
+      if (!dv) break;
       const o = m.pageOffset(slotAddr);
       const flags = dv.getUint32(o + SlotHdr.FLAGS, true);
       if (!(flags & SlotFlag.DONE)) break;
@@ -726,6 +740,7 @@ export class EopNic implements FramePort {
       qp.c.rxRingEmpty++;
       return;
     }
+    if (this.releaseRxPages) this.releaseConsumed(qp, consStart, n);
     // The handler's CPU time delays whatever this core does next, the credit write first.
     const cpu = h.cpu;
     const handlerDoneNs = cpu.occupy(n * this.cfg.rxFrameNs);
@@ -750,6 +765,28 @@ export class EopNic implements FramePort {
       this.c.macEvictions++;
     }
     t.set(mac, qp);
+  }
+
+  /**
+   * Give back the memory pages wholly made of the `count` slots consumed from `first` in this
+   * handler run. Safe: the sender cannot write those slots again before the credit this run
+   * writes reaches it, and nothing reads a consumed slot. The ring's contents are unchanged as far
+   * as anyone can observe (consumed slots read as zero either way: their DONE was cleared).
+   */
+  private releaseConsumed(qp: QueuePair, first: number, count: number): void {
+    const m = this.host.memory;
+    const perPage = m.pageBytes / this.slotBytes; // both powers of two, pages ≥ slots
+    const mask = this.cfg.ringSlots - 1;
+    if (perPage > this.cfg.ringSlots) return;
+    let pos = first & mask;
+    let left = count;
+    while (left > 0) {
+      const into = pos & (perPage - 1);
+      const step = Math.min(perPage - into, left);
+      if (into === 0 && step === perPage) m.fill(qp.rxRingAddr + pos * this.slotBytes, m.pageBytes, 0);
+      pos = (pos + step) & mask;
+      left -= step;
+    }
   }
 
   private deliver(qp: QueuePair, addr: number, len: Bytes): void {

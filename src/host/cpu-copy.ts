@@ -11,7 +11,7 @@ import { ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-import { WriteJob } from './posted-write.js';
+import { JOB_POOL_MAX, WriteJob } from './posted-write.js';
 
 export interface CpuConfig {
   copyGbps: Gbps;
@@ -90,8 +90,7 @@ export class CpuCopier {
       job = this.job(r.kind, r.target!, r.addr, len, src);
       if (imm) {
         // Stores carry at most 16 bytes (headers, indices, interrupt words).
-        job.immBuf.set(imm);
-        job.imm = job.immBuf;
+        job.setImm(imm, 0, len);
       }
       if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
         const pt = this.times;
@@ -129,7 +128,7 @@ export class CpuCopier {
 
   private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): WriteJob {
     const j = this.pool.pop();
-    return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr, null);
+    return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr);
   }
 
   private readonly land = (g: { first: WriteJob; onLanded: LandedFn | undefined }): void => {
@@ -139,7 +138,7 @@ export class CpuCopier {
       next = j.next;
       const code = j.failed ?? this.fabric.land(this.host, j);
       if (code && !firstErr) firstErr = code;
-      if (this.pool.length < 4096) this.pool.push(j);
+      if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
     }
     g.onLanded?.(firstErr);
   };
