@@ -107,6 +107,11 @@ export const DEFAULT_EOP: EopConfig = {
  */
 export const RELEASE_RX_PAGES_ABOVE_HOSTS = 16;
 
+interface CpuBatch {
+  qp: QueuePair;
+  slots: number[];
+}
+
 export interface FrameTrace {
   tx(frame: Uint8Array, timeNs: Ns): void;
   rx(frame: Uint8Array, timeNs: Ns): void;
@@ -158,7 +163,8 @@ export class EopNic implements FramePort {
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
   private receiver: FrameReceiver = () => {};
-  private readonly dirty: QueuePair[] = [];
+  private dirty: QueuePair[] = [];
+  private dirtySpare: QueuePair[] = [];
   private flushScheduled = false;
   private dmaClean = 0;
   private dmaWaiting = false;
@@ -166,6 +172,7 @@ export class EopNic implements FramePort {
   private readonly hdrView = new DataView(this.hdr.buffer);
   private readonly word = new Uint8Array(4);
   private readonly reaped: Reaped = { cookie: 0, error: null };
+  private readonly cpuBatches: CpuBatch[] = [];
   private readonly scratch: Uint8Array;
   private readonly rxPending = new Set<QueuePair>();
   /** Large racks give consumed ring pages back (see RELEASE_RX_PAGES_ABOVE_HOSTS). */
@@ -535,11 +542,16 @@ export class EopNic implements FramePort {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const list = this.dirty.splice(0);
-    for (const qp of list) {
+    // Swap lists rather than copy: queue pairs marked dirty while flushing go on the other one.
+    const list = this.dirty;
+    this.dirty = this.dirtySpare;
+    this.dirtySpare = list;
+    for (let i = 0; i < list.length; i++) {
+      const qp = list[i]!;
       qp.dirty = false;
       if (qp.up && qp.txCount > 0) this.flushQp(qp);
     }
+    list.length = 0;
     if (this.drainWaiters.length > 0) this.checkDrained();
   };
 
@@ -576,7 +588,7 @@ export class EopNic implements FramePort {
         }
         if (batch > room) batch = room;
       }
-      const released: number[] | null = useDma ? null : [];
+      const released = useDma ? null : this.cpuBatch(qp);
       for (let k = 0; k < batch; k++) {
         const slot = qp.txSlot[qp.txHead]!;
         const len = qp.txLen[qp.txHead]!;
@@ -600,7 +612,7 @@ export class EopNic implements FramePort {
         } else {
           h.cpu.copy(src, slotAddr + SLOT_HEADER_BYTES, len);
           h.cpu.store(slotAddr, this.hdr);
-          released!.push(slot);
+          released!.slots.push(slot);
           qp.c.txCpuFrames++;
         }
         qp.prod = (qp.prod + 1) >>> 0;
@@ -609,7 +621,7 @@ export class EopNic implements FramePort {
       }
       this.postInterrupt(qp, useDma, false);
       if (useDma) h.dma.kick();
-      else h.cpu.commit(this.cpuBatchLanded(qp, released!));
+      else h.cpu.commit(this.cpuBatchLanded, released!);
       qp.c.txBatches++;
     }
   }
@@ -621,15 +633,22 @@ export class EopNic implements FramePort {
     }
   }
 
-  private cpuBatchLanded(qp: QueuePair, slots: number[]) {
-    return (code: ErrorCode | null): void => {
-      for (const s of slots) this.staging.release(s);
-      if (code) {
-        qp.c.txErrors++;
-        this.drops.add(code);
-      }
-    };
+  /** A record of the staging slots a CPU batch used, recycled (one per batch would be garbage). */
+  private cpuBatch(qp: QueuePair): CpuBatch {
+    const b = this.cpuBatches.pop() ?? { qp, slots: [] };
+    b.qp = qp;
+    return b;
   }
+
+  private readonly cpuBatchLanded = (b: CpuBatch, code: ErrorCode | null): void => {
+    for (const s of b.slots) this.staging.release(s);
+    if (code) {
+      b.qp.c.txErrors++;
+      this.drops.add(code);
+    }
+    b.slots.length = 0;
+    if (this.cpuBatches.length < 64) this.cpuBatches.push(b);
+  };
 
   private writeHeader(seq: number, len: Bytes, flags: number): void {
     this.hdrView.setUint32(SlotHdr.LEN, len, true);

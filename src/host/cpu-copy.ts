@@ -29,7 +29,8 @@ export const DEFAULT_CPU: CpuConfig = { copyGbps: 40, copySetupNs: 100, storeNs:
 /** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
 export const WC_TLP_BYTES: Bytes = 64;
 
-export type LandedFn = (code: ErrorCode | null) => void;
+/** Called when a committed group landed, with the argument given to `commit` and the first refusal. */
+export type LandedFn<A = any> = (arg: A, code: ErrorCode | null) => void;
 
 export class CpuCopier {
   /** When the core finishes what it was given so far. */
@@ -112,13 +113,15 @@ export class CpuCopier {
    * Close the group of writes issued since the last commit: they land together, in order, at the
    * time the last of them lands; `onLanded` then gets the first refusal code, if any.
    */
-  commit(onLanded?: LandedFn): void {
+  commit<A>(onLanded?: LandedFn<A>, arg?: A): void {
     if (!this.first) {
-      onLanded?.(null);
+      onLanded?.(arg as A, null);
       return;
     }
-    const group = { first: this.first, onLanded };
-    this.sched.at(this.landAt, this.land, group);
+    // The group's callback rides on its first job: no object per group.
+    this.first.onLanded = onLanded ?? null;
+    this.first.landedArg = arg;
+    this.sched.at(this.landAt, this.land, this.first);
     this.first = this.last = null;
     this.landAt = 0;
   }
@@ -131,15 +134,19 @@ export class CpuCopier {
     return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr);
   }
 
-  private readonly land = (g: { first: WriteJob; onLanded: LandedFn | undefined }): void => {
+  private readonly land = (first: WriteJob): void => {
+    const onLanded = first.onLanded;
+    const arg = first.landedArg;
+    first.onLanded = null;
+    first.landedArg = undefined;
     let firstErr: ErrorCode | null = null;
     let next: WriteJob | null;
-    for (let j: WriteJob | null = g.first; j; j = next) {
+    for (let j: WriteJob | null = first; j; j = next) {
       next = j.next;
       const code = j.failed ?? this.fabric.land(this.host, j);
       if (code && !firstErr) firstErr = code;
       if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
     }
-    g.onLanded?.(firstErr);
+    onLanded?.(arg, firstErr);
   };
 }

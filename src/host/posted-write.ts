@@ -49,6 +49,9 @@ export class WriteJob implements PostedWrite {
   imm3 = 0;
   /** Set when the write was refused before it was issued. */
   failed: ErrorCode | null = null;
+  /** On the first job of a committed group: what to call when the group landed (cpu-copy.ts). */
+  onLanded: ((arg: any, code: ErrorCode | null) => void) | null = null;
+  landedArg: unknown = undefined;
 
   /** Make this an immediate write of `b[off..off+len)` (len ≤ 16; missing bytes read as zero). */
   setImm(b: Uint8Array, off: number, len: Bytes): void {

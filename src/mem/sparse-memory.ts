@@ -27,7 +27,7 @@ export const DEFAULT_PAGE_BYTES: Bytes = 4 * 1024;
  * otherwise allocate (and collect) a buffer per batch. Shared by every memory in the process, and
  * bounded; nothing in a reused page is visible (it is zeroed before it goes in).
  */
-const FREE_POOL_MAX_BYTES: Bytes = 64 * 1024 * 1024;
+const FREE_POOL_MAX_BYTES: Bytes = 8 * 1024 * 1024;
 const freePages = new Map<Bytes, Uint8Array[]>();
 let freePoolBytes: Bytes = 0;
 /** Small pages are cut from slabs of this size: one buffer allocation per slab, not per page. */
