@@ -640,7 +640,7 @@ export class EopNic implements FramePort {
     return b;
   }
 
-  private readonly cpuBatchLanded = (b: CpuBatch, code: ErrorCode | null): void => {
+  private readonly cpuBatchLanded = (code: ErrorCode | null, b: CpuBatch): void => {
     for (const s of b.slots) this.staging.release(s);
     if (code) {
       b.qp.c.txErrors++;

@@ -29,8 +29,8 @@ export const DEFAULT_CPU: CpuConfig = { copyGbps: 40, copySetupNs: 100, storeNs:
 /** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
 export const WC_TLP_BYTES: Bytes = 64;
 
-/** Called when a committed group landed, with the argument given to `commit` and the first refusal. */
-export type LandedFn<A = any> = (arg: A, code: ErrorCode | null) => void;
+/** Called when a committed group landed, with its first refusal (or null) and the argument given to `commit`. */
+export type LandedFn<A = any> = (code: ErrorCode | null, arg: A) => void;
 
 export class CpuCopier {
   /** When the core finishes what it was given so far. */
@@ -115,7 +115,7 @@ export class CpuCopier {
    */
   commit<A>(onLanded?: LandedFn<A>, arg?: A): void {
     if (!this.first) {
-      onLanded?.(arg as A, null);
+      onLanded?.(null, arg as A);
       return;
     }
     // The group's callback rides on its first job: no object per group.
@@ -147,6 +147,6 @@ export class CpuCopier {
       if (code && !firstErr) firstErr = code;
       if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
     }
-    onLanded?.(arg, firstErr);
+    onLanded?.(firstErr, arg);
   };
 }
