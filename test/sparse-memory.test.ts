@@ -21,9 +21,34 @@ function catchErr(fn: () => unknown): unknown {
 }
 
 describe('SparseMemory', () => {
-  it('default page is 64 KiB', () => {
-    expect(DEFAULT_PAGE_BYTES).toBe(65536);
-    expect(new SparseMemory(1 << 20).pageBytes).toBe(DEFAULT_PAGE_BYTES); // the constant is the default
+  it('default page is 4 KiB', () => {
+    expect(DEFAULT_PAGE_BYTES).toBe(4096);
+    expect(new SparseMemory(1 << 20).pageBytes).toBe(4096);
+  });
+
+  it('a page given back by zeroing it whole costs nothing, and a reused page reads as zero', () => {
+    const a = new SparseMemory(1 << 20);
+    a.write(8192, new Uint8Array(4096).fill(0xab));
+    expect(a.residentPages).toBe(1);
+    a.fill(8192, 4096, 0);
+    expect(a.residentPages).toBe(0);
+    // The next pages made (here or in another memory) may be the one given back: still zero.
+    const b = new SparseMemory(1 << 20);
+    for (let p = 0; p < 4; p++) b.writeU32(p * 4096, 1);
+    const got = new Uint8Array(4096);
+    for (let p = 0; p < 4; p++) {
+      b.read(p * 4096 + 4, got, 0, 4092);
+      expect(got.subarray(0, 4092).every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it('pageDataViewIfPresent peeks without making a page', () => {
+    const m = new SparseMemory(1 << 20);
+    expect(m.pageDataViewIfPresent(12345)).toBeNull();
+    expect(m.residentPages).toBe(0);
+    m.writeU32(12344, 7);
+    const dv = m.pageDataViewIfPresent(12344)!;
+    expect(dv.getUint32(m.pageOffset(12344), true)).toBe(7);
   });
 
   it('untouched memory reads zero and costs no pages', () => {
@@ -198,7 +223,7 @@ describe('SparseMemory', () => {
   });
 
   it('a 64 GiB memory with a few writes at high addresses has only a few resident pages', () => {
-    const m = new SparseMemory(64 * GiB); // 64 KiB pages
+    const m = new SparseMemory(64 * GiB, 65536);
     expect(m.sizeBytes).toBe(68719476736);
     const top = 64 * GiB;
     m.writeU64(top - 8, 123456789012345);

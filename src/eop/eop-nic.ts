@@ -99,6 +99,19 @@ export const DEFAULT_EOP: EopConfig = {
   macTableEntries: 4096,
 };
 
+/**
+ * Above this many hosts, receive-ring pages are given back as soon as their slots are consumed, so
+ * ring memory follows the frames in flight rather than hosts² × ring size (every pair of a rack
+ * that floods ARP touches every slot of its ring). Small racks keep their pages: reallocating them
+ * per batch would cost the per-frame path for memory that is small anyway. Not observable either way.
+ */
+export const RELEASE_RX_PAGES_ABOVE_HOSTS = 16;
+
+interface CpuBatch {
+  qp: QueuePair;
+  slots: number[];
+}
+
 
 export class NicCounters {
   txFrames = 0;
@@ -144,7 +157,8 @@ export class EopNic implements FramePort {
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
   private receiver: FrameReceiver = () => {};
-  private readonly dirty: QueuePair[] = [];
+  private dirty: QueuePair[] = [];
+  private dirtySpare: QueuePair[] = [];
   private flushScheduled = false;
   private dmaClean = 0;
   private dmaWaiting = false;
@@ -152,8 +166,11 @@ export class EopNic implements FramePort {
   private readonly hdrView = new DataView(this.hdr.buffer);
   private readonly word = new Uint8Array(4);
   private readonly reaped: Reaped = { cookie: 0, error: null };
+  private readonly cpuBatches: CpuBatch[] = [];
   private readonly scratch: Uint8Array;
   private readonly rxPending = new Set<QueuePair>();
+  /** Large racks give consumed ring pages back (see RELEASE_RX_PAGES_ABOVE_HOSTS). */
+  private readonly releaseRxPages: boolean;
   private drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -178,6 +195,7 @@ export class EopNic implements FramePort {
     // Slot-aligned areas: a slot then never straddles a memory page (see slotBytesFor).
     const areaAlign = Math.max(65536, this.slotBytes);
     this.rxArea = host.alloc(hostSlots * this.ringBytes, areaAlign, 'eop receive rings');
+    this.releaseRxPages = hostSlots > RELEASE_RX_PAGES_ABOVE_HOSTS;
     this.creditArea = host.alloc(hostSlots * CREDIT_BLOCK_BYTES, 4096, 'eop credit words');
     this.staging = new StagingPool(
       host.alloc(cfg.stagingSlots * this.slotBytes, areaAlign, 'eop transmit staging'),
@@ -517,11 +535,16 @@ export class EopNic implements FramePort {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const list = this.dirty.splice(0);
-    for (const qp of list) {
+    // Swap lists rather than copy: queue pairs marked dirty while flushing go on the other one.
+    const list = this.dirty;
+    this.dirty = this.dirtySpare;
+    this.dirtySpare = list;
+    for (let i = 0; i < list.length; i++) {
+      const qp = list[i]!;
       qp.dirty = false;
       if (qp.up && qp.txCount > 0) this.flushQp(qp);
     }
+    list.length = 0;
     if (this.drainWaiters.length > 0) this.checkDrained();
   };
 
@@ -558,7 +581,7 @@ export class EopNic implements FramePort {
         }
         if (batch > room) batch = room;
       }
-      const released: number[] | null = useDma ? null : [];
+      const released = useDma ? null : this.cpuBatch(qp);
       for (let k = 0; k < batch; k++) {
         const slot = qp.txSlot[qp.txHead]!;
         const len = qp.txLen[qp.txHead]!;
@@ -582,7 +605,7 @@ export class EopNic implements FramePort {
         } else {
           h.cpu.copy(src, slotAddr + SLOT_HEADER_BYTES, len);
           h.cpu.store(slotAddr, this.hdr);
-          released!.push(slot);
+          released!.slots.push(slot);
           qp.c.txCpuFrames++;
         }
         qp.prod = (qp.prod + 1) >>> 0;
@@ -591,7 +614,7 @@ export class EopNic implements FramePort {
       }
       this.postInterrupt(qp, useDma, false);
       if (useDma) h.dma.kick();
-      else h.cpu.commit(this.cpuBatchLanded(qp, released!));
+      else h.cpu.commit(this.cpuBatchLanded, released!);
       qp.c.txBatches++;
     }
   }
@@ -603,15 +626,22 @@ export class EopNic implements FramePort {
     }
   }
 
-  private cpuBatchLanded(qp: QueuePair, slots: number[]) {
-    return (code: ErrorCode | null): void => {
-      for (const s of slots) this.staging.release(s);
-      if (code) {
-        qp.c.txErrors++;
-        this.drops.add(code);
-      }
-    };
+  /** A record of the staging slots a CPU batch used, recycled (one per batch would be garbage). */
+  private cpuBatch(qp: QueuePair): CpuBatch {
+    const b = this.cpuBatches.pop() ?? { qp, slots: [] };
+    b.qp = qp;
+    return b;
   }
+
+  private readonly cpuBatchLanded = (code: ErrorCode | null, b: CpuBatch): void => {
+    for (const s of b.slots) this.staging.release(s);
+    if (code) {
+      b.qp.c.txErrors++;
+      this.drops.add(code);
+    }
+    b.slots.length = 0;
+    if (this.cpuBatches.length < 64) this.cpuBatches.push(b);
+  };
 
   private writeHeader(seq: number, len: Bytes, flags: number): void {
     this.hdrView.setUint32(SlotHdr.LEN, len, true);
@@ -684,10 +714,13 @@ export class EopNic implements FramePort {
     let n = 0;
     let wantCredit = false;
     let linkDown = false;
+    const consStart = qp.cons;
     while (n < this.cfg.rxBudget) {
       const slotAddr = qp.rxRingAddr + (qp.cons & mask) * this.slotBytes;
       // Slot headers never straddle a page (slots are page-aligned powers of two or 4 KiB multiples).
-      const dv = m.pageDataView(slotAddr);
+      // A slot never written has no page: peeking at it must not make one.
+      const dv = m.pageDataViewIfPresent(slotAddr);
+      if (!dv) break;
       const o = m.pageOffset(slotAddr);
       const flags = dv.getUint32(o + SlotHdr.FLAGS, true);
       if (!(flags & SlotFlag.DONE)) break;
@@ -719,6 +752,7 @@ export class EopNic implements FramePort {
       qp.c.rxRingEmpty++;
       return;
     }
+    if (this.releaseRxPages) this.releaseConsumed(qp, consStart, n);
     // The handler's CPU time delays whatever this core does next, the credit write first.
     const cpu = h.cpu;
     const handlerDoneNs = cpu.occupy(n * this.cfg.rxFrameNs);
@@ -743,6 +777,28 @@ export class EopNic implements FramePort {
       this.c.macEvictions++;
     }
     t.set(mac, qp);
+  }
+
+  /**
+   * Give back the memory pages wholly made of the `count` slots consumed from `first` in this
+   * handler run. Safe: the sender cannot write those slots again before the credit this run
+   * writes reaches it, and nothing reads a consumed slot. The ring's contents are unchanged as far
+   * as anyone can observe (consumed slots read as zero either way: their DONE was cleared).
+   */
+  private releaseConsumed(qp: QueuePair, first: number, count: number): void {
+    const m = this.host.memory;
+    const perPage = m.pageBytes / this.slotBytes; // both powers of two, pages ≥ slots
+    const mask = this.cfg.ringSlots - 1;
+    if (perPage > this.cfg.ringSlots) return;
+    let pos = first & mask;
+    let left = count;
+    while (left > 0) {
+      const into = pos & (perPage - 1);
+      const step = Math.min(perPage - into, left);
+      if (into === 0 && step === perPage) m.fill(qp.rxRingAddr + pos * this.slotBytes, m.pageBytes, 0);
+      pos = (pos + step) & mask;
+      left -= step;
+    }
   }
 
   private deliver(qp: QueuePair, addr: number, len: Bytes): void {

@@ -6,6 +6,9 @@
  */
 import type { Bytes } from '../time/units.js';
 
+const NO_QUEUE_I32 = new Int32Array(0);
+const NO_QUEUE_U8 = new Uint8Array(0);
+
 export type QpState = 'down' | 'negotiating' | 'waiting-peer' | 'up' | 'mismatch';
 
 export class QpCounters {
@@ -53,11 +56,13 @@ export class QueuePair {
   peerCreditVector = 0;
   peerIrqMode = 0;
 
-  // Transmit side: producer index into the peer's ring (free-running), and the queue.
+  // Transmit side: producer index into the peer's ring (free-running), and the queue. The queue's
+  // arrays are made on first use: in a large rack most peers are never sent to.
   prod = 0;
-  readonly txSlot: Int32Array;
-  readonly txLen: Int32Array;
-  readonly txAlign: Uint8Array;
+  txSlot = NO_QUEUE_I32;
+  txLen = NO_QUEUE_I32;
+  txAlign = NO_QUEUE_U8;
+  readonly txCapacity: number;
   txHead = 0;
   txCount = 0;
   dirty = false;
@@ -75,22 +80,21 @@ export class QueuePair {
     readonly creditAddr: number,
     txQueueFrames: number,
   ) {
-    this.txSlot = new Int32Array(txQueueFrames);
-    this.txLen = new Int32Array(txQueueFrames);
-    this.txAlign = new Uint8Array(txQueueFrames);
+    this.txCapacity = txQueueFrames;
   }
 
   get up(): boolean {
     return this.state === 'up';
   }
 
-  get txCapacity(): number {
-    return this.txSlot.length;
-  }
-
   enqueue(slot: number, len: Bytes, align: number): boolean {
-    if (this.txCount === this.txSlot.length) return false;
-    const i = (this.txHead + this.txCount) % this.txSlot.length;
+    if (this.txCount === this.txCapacity) return false;
+    if (this.txSlot.length === 0) {
+      this.txSlot = new Int32Array(this.txCapacity);
+      this.txLen = new Int32Array(this.txCapacity);
+      this.txAlign = new Uint8Array(this.txCapacity);
+    }
+    const i = (this.txHead + this.txCount) % this.txCapacity;
     this.txSlot[i] = slot;
     this.txLen[i] = len;
     this.txAlign[i] = align;

@@ -11,7 +11,7 @@ import { ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-import { WriteJob } from './posted-write.js';
+import { JOB_POOL_MAX, WriteJob } from './posted-write.js';
 
 export interface CpuConfig {
   copyGbps: Gbps;
@@ -29,7 +29,8 @@ export const DEFAULT_CPU: CpuConfig = { copyGbps: 40, copySetupNs: 100, storeNs:
 /** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
 export const WC_TLP_BYTES: Bytes = 64;
 
-export type LandedFn = (code: ErrorCode | null) => void;
+/** Called when a committed group landed, with its first refusal (or null) and the argument given to `commit`. */
+export type LandedFn<A = any> = (code: ErrorCode | null, arg: A) => void;
 
 export class CpuCopier {
   /** When the core finishes what it was given so far. */
@@ -90,8 +91,7 @@ export class CpuCopier {
       job = this.job(r.kind, r.target!, r.addr, len, src);
       if (imm) {
         // Stores carry at most 16 bytes (headers, indices, interrupt words).
-        job.immBuf.set(imm);
-        job.imm = job.immBuf;
+        job.setImm(imm, 0, len);
       }
       if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
         const pt = this.times;
@@ -113,13 +113,15 @@ export class CpuCopier {
    * Close the group of writes issued since the last commit: they land together, in order, at the
    * time the last of them lands; `onLanded` then gets the first refusal code, if any.
    */
-  commit(onLanded?: LandedFn): void {
+  commit<A>(onLanded?: LandedFn<A>, arg?: A): void {
     if (!this.first) {
-      onLanded?.(null);
+      onLanded?.(null, arg as A);
       return;
     }
-    const group = { first: this.first, onLanded };
-    this.sched.at(this.landAt, this.land, group);
+    // The group's callback rides on its first job: no object per group.
+    this.first.onLanded = onLanded ?? null;
+    this.first.landedArg = arg;
+    this.sched.at(this.landAt, this.land, this.first);
     this.first = this.last = null;
     this.landAt = 0;
   }
@@ -129,18 +131,22 @@ export class CpuCopier {
 
   private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): WriteJob {
     const j = this.pool.pop();
-    return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr, null);
+    return j ? j.reset(kind, target, addr, len, srcAddr) : new WriteJob(kind, target, addr, len, srcAddr);
   }
 
-  private readonly land = (g: { first: WriteJob; onLanded: LandedFn | undefined }): void => {
+  private readonly land = (first: WriteJob): void => {
+    const onLanded = first.onLanded;
+    const arg = first.landedArg;
+    first.onLanded = null;
+    first.landedArg = undefined;
     let firstErr: ErrorCode | null = null;
     let next: WriteJob | null;
-    for (let j: WriteJob | null = g.first; j; j = next) {
+    for (let j: WriteJob | null = first; j; j = next) {
       next = j.next;
       const code = j.failed ?? this.fabric.land(this.host, j);
       if (code && !firstErr) firstErr = code;
-      if (this.pool.length < 4096) this.pool.push(j);
+      if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
     }
-    g.onLanded?.(firstErr);
+    onLanded?.(firstErr, arg);
   };
 }

@@ -20,7 +20,7 @@ import { DropCounters, ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-import { WriteJob } from './posted-write.js';
+import { JOB_POOL_MAX, MAX_IMM_BYTES, WriteJob } from './posted-write.js';
 
 export interface HrdmaConfig {
   setupNs: Ns;
@@ -64,7 +64,6 @@ export const Desc = {
 export const DescOp = { COPY: 0, WRITE_IMM: 1 } as const;
 export const DescFlag = { INTERRUPT: 1 << 8 } as const;
 export const DescStatus = { PENDING: 0, DONE: 1, ERROR: 2 } as const;
-export const MAX_IMM_BYTES = 16;
 /** The engine's TLPs are bounded only by the path's MPS (PCIe's largest MPS is 4096 bytes). */
 const MAX_TLP_BYTES: Bytes = 4096;
 /** Largest COPY the engine accepts in one descriptor. */
@@ -217,7 +216,8 @@ export class HrdmaEngine {
     dv.setUint32(o + Desc.CONTROL, DescOp.WRITE_IMM | flags, true);
     dv.setUint32(o + Desc.LEN, bytes.length, true);
     setU64(dv, o + Desc.DST, dst);
-    new Uint8Array(dv.buffer, dv.byteOffset + o + Desc.IMM, MAX_IMM_BYTES).set(bytes.length > MAX_IMM_BYTES ? bytes.subarray(0, MAX_IMM_BYTES) : bytes);
+    const n = bytes.length > MAX_IMM_BYTES ? MAX_IMM_BYTES : bytes.length;
+    for (let k = 0; k < n; k++) dv.setUint8(o + Desc.IMM + k, bytes[k]!);
     dv.setUint32(o + Desc.STATUS, DescStatus.PENDING, true);
     setU64(dv, o + Desc.COOKIE, cookie);
     return i;
@@ -361,9 +361,12 @@ export class HrdmaEngine {
             jobLand = start;
           } else {
             job = this.job(r.kind, r.target!, r.addr, len, 0);
-            const ib = job.immBuf;
-            for (let k = 0; k < len; k++) ib[k] = dv.getUint8(o + Desc.IMM + k);
-            job.imm = job.immBuf;
+            // The descriptor's IMM field is 16 bytes: whole words can be read past `len`.
+            job.imm = true;
+            job.imm0 = dv.getUint32(o + Desc.IMM, true);
+            job.imm1 = len > 4 ? dv.getUint32(o + Desc.IMM + 4, true) : 0;
+            job.imm2 = len > 8 ? dv.getUint32(o + Desc.IMM + 8, true) : 0;
+            job.imm3 = len > 12 ? dv.getUint32(o + Desc.IMM + 12, true) : 0;
             if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
               this.fabric.reservePath(this.host, r.target!, r.addr, len, start, MAX_TLP_BYTES, this.times);
               jobLand = this.times.landNs;
@@ -403,7 +406,7 @@ export class HrdmaEngine {
   /** Jobs are recycled: one per descriptor would otherwise be garbage per frame. */
   private job(kind: RouteKind, target: Endpoint, addr: number, len: Bytes, srcAddr: number): DmaJob {
     const j = this.pool.pop();
-    if (!j) return new DmaJob(kind, target, addr, len, srcAddr, null);
+    if (!j) return new DmaJob(kind, target, addr, len, srcAddr);
     j.reset(kind, target, addr, len, srcAddr);
     j.last = false;
     j.interrupt = false;
@@ -420,7 +423,7 @@ export class HrdmaEngine {
     for (let j: DmaJob | null = first; j; j = next) {
       next = j.next as DmaJob | null;
       const code = j.failed ?? this.fabric.land(this.host, j);
-      if (this.pool.length < 4096) this.pool.push(j);
+      if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
       if (!j.last) continue;
       const a = this.descAddr(j.descIndex);
       const dv = m.pageDataView(a);

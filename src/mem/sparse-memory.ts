@@ -13,7 +13,52 @@ import { EopError, ErrorCode } from '../errors.js';
 import { readU32le, writeU32le } from '../wire/bytes.js';
 import type { Bytes } from '../time/units.js';
 
-export const DEFAULT_PAGE_BYTES: Bytes = 64 * 1024;
+/**
+ * 4 KiB, the x86 base page: a ring, a buffer or a descriptor area costs memory only for the 4 KiB
+ * pieces that were written, so a rack where every host talks to every other (hosts² receive rings,
+ * each touched in its first few slots) stays small. The rack builder raises it to the EOP slot size
+ * when that is larger, so a slot never straddles a page.
+ */
+export const DEFAULT_PAGE_BYTES: Bytes = 4 * 1024;
+
+/**
+ * Pages given back (a whole page zeroed by `fill`, a `clear`) wait here, zeroed, for the next page
+ * any memory of the same page size makes: a rack that gives ring pages back per batch would
+ * otherwise allocate (and collect) a buffer per batch. Shared by every memory in the process, and
+ * bounded; nothing in a reused page is visible (it is zeroed before it goes in).
+ */
+const FREE_POOL_MAX_BYTES: Bytes = 8 * 1024 * 1024;
+const freePages = new Map<Bytes, Uint8Array[]>();
+let freePoolBytes: Bytes = 0;
+/** Small pages are cut from slabs of this size: one buffer allocation per slab, not per page. */
+const SLAB_BYTES: Bytes = 256 * 1024;
+const slabs = new Map<Bytes, { buf: ArrayBuffer; next: number }>();
+
+function newPage(bytes: Bytes): Uint8Array {
+  const free = freePages.get(bytes);
+  if (free && free.length > 0) {
+    freePoolBytes -= bytes;
+    return free.pop()!;
+  }
+  if (bytes >= SLAB_BYTES) return new Uint8Array(bytes);
+  let s = slabs.get(bytes);
+  if (!s || s.next + bytes > SLAB_BYTES) {
+    s = { buf: new ArrayBuffer(SLAB_BYTES), next: 0 };
+    slabs.set(bytes, s);
+  }
+  const p = new Uint8Array(s.buf, s.next, bytes);
+  s.next += bytes;
+  return p;
+}
+
+function freePage(p: Uint8Array): void {
+  if (freePoolBytes + p.byteLength > FREE_POOL_MAX_BYTES) return; // left to the garbage collector
+  p.fill(0);
+  let free = freePages.get(p.byteLength);
+  if (!free) freePages.set(p.byteLength, (free = []));
+  free.push(p);
+  freePoolBytes += p.byteLength;
+}
 
 export class SparseMemory {
   private readonly pages = new Map<number, Uint8Array>();
@@ -43,6 +88,13 @@ export class SparseMemory {
     return this.pages.size;
   }
 
+  /** Pages resident in [addr, addr+len) (diagnostics and tests: walks the range page by page). */
+  residentPagesIn(addr: number, len: Bytes): number {
+    let n = 0;
+    for (let p = Math.floor(addr / this.pageBytes); p * this.pageBytes < addr + len; p++) if (this.pages.has(p)) n++;
+    return n;
+  }
+
   contains(addr: number, len: Bytes): boolean {
     return addr >= 0 && len >= 0 && addr + len <= this.sizeBytes;
   }
@@ -60,7 +112,7 @@ export class SparseMemory {
     if (pageNo === this.lastPageNo) return this.lastPage!;
     let p = this.pages.get(pageNo);
     if (!p) {
-      p = new Uint8Array(this.pageBytes);
+      p = newPage(this.pageBytes);
       this.pages.set(pageNo, p);
     }
     this.lastPageNo = pageNo;
@@ -141,6 +193,14 @@ export class SparseMemory {
     return dv;
   }
 
+  /** As `pageDataView`, but null (reads as zero) where no page was written: a peek that allocates nothing. */
+  pageDataViewIfPresent(addr: number): DataView | null {
+    const pageNo = Math.floor(addr / this.pageBytes);
+    if (pageNo === this.dvPageNo) return this.dv!;
+    if (addr < 0 || addr >= this.sizeBytes) this.check(addr, 1);
+    return this.pageIfPresent(pageNo) ? this.pageDataView(addr) : null;
+  }
+
   pageOffset(addr: number): number {
     return (addr >>> 0) & (this.pageBytes - 1); // power-of-two pages: the low bits suffice
   }
@@ -183,6 +243,8 @@ export class SparseMemory {
       const n = Math.min(len, this.pageBytes - off);
       if (value === 0 && off === 0 && n === this.pageBytes) {
         // Zeroing a whole page gives it back.
+        const gone = this.pages.get(pageNo);
+        if (gone) freePage(gone);
         this.pages.delete(pageNo);
         this.dvs.delete(pageNo);
         if (this.dvPageNo === pageNo) {
@@ -242,6 +304,7 @@ export class SparseMemory {
 
   /** Forget every page (a host reboot). */
   clear(): void {
+    for (const p of this.pages.values()) freePage(p);
     this.pages.clear();
     this.dvs.clear();
     this.dvPageNo = -1;

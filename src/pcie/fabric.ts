@@ -26,7 +26,7 @@ import {
   isMsiAddr,
 } from '../mem/address-map.js';
 import type { SparseMemory } from '../mem/sparse-memory.js';
-import { readU32le } from '../wire/bytes.js';
+import { readU32le, writeU32le } from '../wire/bytes.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
@@ -96,13 +96,19 @@ export interface PostedWrite {
   readonly len: Bytes;
   /** Without `imm`: read the bytes from the requester's memory at `srcAddr` at land time. */
   readonly srcAddr: number;
-  /** Immediate bytes carried by the write itself (≤ 16: headers, indices, interrupt words). */
-  readonly imm: Uint8Array | null;
+  /** The write carries its bytes itself (≤ 16: headers, indices, interrupt words), as LE words. */
+  readonly imm: boolean;
+  readonly imm0: number;
+  readonly imm1: number;
+  readonly imm2: number;
+  readonly imm3: number;
 }
 
 export class Fabric {
   readonly endpoints: Endpoint[] = [];
   readonly drops = new DropCounters();
+  /** An immediate write's bytes, unpacked at land time. */
+  private readonly immBytes = new Uint8Array(16);
   writesLanded = 0;
   bytesLanded: Bytes = 0;
   /** ToR switches and spine, when the rack has more than one switch (set by the topology builder). */
@@ -330,12 +336,19 @@ export class Fabric {
   land(req: Endpoint, w: PostedWrite): ErrorCode | null {
     switch (w.routeKind) {
       case RouteKind.REMOTE_REG:
-        return this.landRegister(req, w.target, w.addr, readU32le(w.imm!, 0));
+        return this.landRegister(req, w.target, w.addr, w.imm0);
       case RouteKind.LOCAL_MSI:
-        req.deliverMsi(w.imm ? readU32le(w.imm, 0) : req.memory.readU32(w.srcAddr));
+        req.deliverMsi(w.imm ? w.imm0 : req.memory.readU32(w.srcAddr));
         return null;
-      default:
-        return w.imm ? this.landBytes(req, w.target, w.addr, w.imm, 0, w.len) : this.landFromMemory(req, w.target, w.addr, req.memory, w.srcAddr, w.len);
+      default: {
+        if (!w.imm) return this.landFromMemory(req, w.target, w.addr, req.memory, w.srcAddr, w.len);
+        const b = this.immBytes;
+        writeU32le(b, 0, w.imm0);
+        writeU32le(b, 4, w.imm1);
+        writeU32le(b, 8, w.imm2);
+        writeU32le(b, 12, w.imm3);
+        return this.landBytes(req, w.target, w.addr, b, 0, w.len);
+      }
     }
   }
 
