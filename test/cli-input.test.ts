@@ -77,7 +77,7 @@ describe('validate and run agree, and the limit flags raise the limits their err
   });
 
   it('--max-input-kib raises the file size limit', async () => {
-    const f = write('padded.yaml', `${'#\n'.repeat(600_000)}hosts: [a]\n`);
+    const f = write('padded.yaml', `${`#${'x'.repeat(1023)}\n`.repeat(1100)}hosts: [a]\n`);
     expect(await eop('validate', f)).toBe(2);
     expect(io.err).toContain('larger than the input limit of 1024 KiB (maxInputBytes); raise it with --max-input-kib <KiB>');
     expect(await eop('validate', f, '--max-input-kib', '2048')).toBe(0);
