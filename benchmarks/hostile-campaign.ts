@@ -165,7 +165,7 @@ function campaignFiles(dir: string): { t: Tally; disagree: number; disagreeExamp
         if (disagreeExamples.length < 5) disagreeExamples.push(`m${n}.yaml: ${r.stderr.split('\n')[0]?.slice(0, 200)}`);
       }
     } else {
-      const r = runCli(['bench', path, '--csv', '--no-progress']);
+      const r = runCli(['bench', path, '--csv', '-', '--no-progress']);
       count(t, r.outcome, `bench m${n}.yaml (exit ${r.status}) ${r.stderr.split('\n')[0]?.slice(0, 160)}`);
     }
     if (n % 50 === 49) process.stderr.write(`  files: ${n + 1}/${FILES}\n`);

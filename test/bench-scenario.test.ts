@@ -97,6 +97,7 @@ describe('bench: scenario files', () => {
         [['--svg', join(d, 'no-such-dir', 'x.svg')], `the folder ${join(d, 'no-such-dir')} does not exist (checked before the run)`],
         [['--csv', d], 'is a folder; give a file name'],
         [['--svg', '-'], '--svg needs a file name'],
+        [['--csv', '--no-progress'], '--csv needs a file name (or - for stdout), got the option-like "--no-progress"'],
         [['--csv', '-', '--json'], '--json and --csv - both write to stdout'],
         [['--csv', join(d, 'a'), '--svg', join(d, 'a')], '--svg and --csv name the same file'],
       ];

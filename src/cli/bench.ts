@@ -75,6 +75,8 @@ export function resolveScenario(arg: string | undefined): string {
 export function checkOutputPath(path: string, flag: string): void {
   if (path === '-') return;
   if (path.trim() === '') throw new EopError(ErrorCode.USAGE, `${flag}: the file name is empty`);
+  // "--csv --no-progress" would otherwise write a file called --no-progress: a forgotten file name.
+  if (path.startsWith('-')) throw new EopError(ErrorCode.USAGE, `${flag} needs a file name (or - for stdout), got the option-like "${path}"; write ./${path} for a file of that name`);
   const full = resolve(path);
   const dir = dirname(full);
   const problem = (why: string): never => {
