@@ -83,7 +83,8 @@ export function reserveWrite(p: Path, addr: number, len: Bytes, notBefore: Ns, t
   const mps = tlpMax < p.mps ? tlpMax : p.mps;
   // TLP count and dword-padded payload, as in link.ts (low 32 bits suffice for power-of-two grids).
   const lo = addr >>> 0;
-  const n = Math.ceil(((lo & (mps - 1)) + len) / mps) || 1;
+  const head = (mps & (mps - 1)) === 0 ? lo & (mps - 1) : addr % mps;
+  const n = Math.ceil((head + len) / mps) || 1;
   const payload = Math.ceil(((lo & 3) + len) / 4) * 4;
   return train(p, p.ohAddr, addr >= ADDR_4DW_FROM ? p.ohLast64 : p.ohLast32, payload, n, len, notBefore, out);
 }
