@@ -211,6 +211,13 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       rmSync(statePath, { force: true });
     });
     live.start();
+    // The file's traffic: runs on the built-in hosts; what a TAP host would send is said, not skipped silently.
+    const tr = live.traffic;
+    if (tr) {
+      const started = tr.pings.length + tr.streams.length;
+      if (started > 0) out(`traffic: ${started} item(s) of the rack file started on built-in hosts (progress in the status)`);
+      for (const s of tr.skipped) err(`note: traffic ${s.spec.kind} ${s.spec.from} → ${s.spec.to} not started: ${s.reason}`);
+    }
     // Falling behind the model is said out loud on stderr when it starts and when it ends.
     const lag = new LagAnnouncer(flags.lagToleranceMs ?? 1);
     const behindTimer = setInterval(() => {
