@@ -3,13 +3,15 @@
  *
  * - `eop up [topology]`: one network namespace per TAP-attached host (`eop-<host>`), the fabric in
  *   live mode until a terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, … see
- *   src/signals.ts), then every namespace and TAP it made is removed. Without a
- *   topology: the default rack with all four compute hosts on TAPs. Prints one line per host, where
- *   captures go, then a line starting with "ready" (scripts wait for it). `--stats [s]` prints the
- *   status view every s seconds; SIGUSR1 prints it once. Writes its pid and namespaces to
+ *   src/signals.ts), then every namespace and TAP it made is removed (with the processes still in
+ *   them). Without a topology: the default rack with all four compute hosts on TAPs. The file's
+ *   `traffic:` runs on its built-in hosts. Prints one line per host, where captures go, then a line
+ *   starting with "ready" (scripts wait for it). `--stats [s]` prints the status view every s
+ *   seconds; SIGUSR1 prints it once (after reading the kernel's loss counters in each namespace).
+ *   Falling behind the model is said on stderr when it starts and when it ends. Writes its pid and namespaces to
  *   /run/eop/up-<pid>.json so `eop down` can tell a running instance from a crashed one.
- * - `eop down`: removes every `eop-*` namespace and any `eop-*` TAP left in this namespace (after a
- *   crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
+ * - `eop down`: removes every `eop-*` namespace (ending the processes left in it), its
+ *   /etc/netns entry, and any `eop-*` TAP left in this namespace (after a crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
  * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`, passes the signals it gets on
  *   to it and exits with its status (128 + n if a signal ended it). Host names resolve there (`ping h2`:
  *   /etc/netns/<ns>/hosts). Whatever it leaves running ends when the rack stops or `eop down` runs.
