@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('eop run report: capture counts', () => {
   it('frames discarded by rotation are reported; the surviving files hold captured − discarded', () => {
-    const topo = { ...DEFAULT_RACK, captures: { ...DEFAULT_RACK.captures, maxFileMiB: 0.05, maxFiles: 2 } };
+    const topo = { ...DEFAULT_RACK, captures: { ...DEFAULT_RACK.captures, maxFileMiB: 1 / 16, maxFiles: 2 } };
     const r = runTopology(topo, { captureDir: dir });
     r.captures?.closeAll();
     const rep = buildReport(r);

@@ -222,9 +222,10 @@ describe.skipIf(!ready).sequential('eop up tells the truth (issue 10)', () => {
 
   it("two runs in one directory: the second run's capture of h1 holds only the second run's frames (headers only)", async () => {
     const capDir = join(dir, 'cap-two');
-    writeFileSync(join(dir, 'two.yaml'), rack('two', 'captures: {maxFileMiB: 0.01, maxFiles: 3}\n'));
+    // 64 KiB files (the smallest the schema allows), 3 kept: run 1 fills all three.
+    writeFileSync(join(dir, 'two.yaml'), rack('two', 'captures: {maxFileMiB: 0.0625, maxFiles: 3}\n'));
     for (const [size, count] of [
-      [1111, 40],
+      [1111, 80],
       [222, 3],
     ] as const) {
       // Run 2 keeps headers only (--capture-snaplen headers: 128 bytes of each frame).
@@ -243,7 +244,7 @@ describe.skipIf(!ready).sequential('eop up tells the truth (issue 10)', () => {
 
   it("rotation that discards files: discarded + frames in the surviving files = the status' captured count", async () => {
     const capDir = join(dir, 'cap-rot');
-    writeFileSync(join(dir, 'rot.yaml'), rack('rot', 'captures: {maxFileMiB: 0.05, maxFiles: 2}\n'));
+    writeFileSync(join(dir, 'rot.yaml'), rack('rot', 'captures: {maxFileMiB: 0.0625, maxFiles: 2}\n'));
     const up = await startUp([join(dir, 'rot.yaml'), '--capture-dir', capDir]);
     const r = await inNsAsync('eop-h1', ['ping', '-q', '-c', '400', '-i', '0.002', '-s', '1000', '10.11.0.2'], 30_000);
     expect(r.status, r.stderr).toBe(0);
