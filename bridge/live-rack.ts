@@ -31,7 +31,7 @@ import { LiveRunner, type RecentLag, type WallClock } from '../src/time/live-run
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
-import { readKernelCounters, readKernelCountersSync, type KernelCounters } from './kernel-counters.js';
+import { readKernelCounters, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
 import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
@@ -446,8 +446,7 @@ export class LiveRack {
 
   /**
    * Reads the kernel-side loss counters of every TAP host (in parallel, without blocking the event
-   * loop); status() shows the latest values. `sync`: block instead (for the final report, before the
-   * namespaces go).
+   * loop); status() shows the latest values. Call it before the namespaces go for the final figures.
    */
   async refreshKernelCounters(): Promise<void> {
     if (this.stopped) return;
@@ -457,14 +456,6 @@ export class LiveRack {
         if (k) this.kernel.set(t.cfg.name, k);
       }),
     );
-  }
-
-  refreshKernelCountersSync(): void {
-    if (this.stopped) return;
-    for (const t of this.tapHosts) {
-      const k = readKernelCountersSync(t.ns, t.cfg.ifName);
-      if (k) this.kernel.set(t.cfg.name, k);
-    }
   }
 
   /** Removes every namespace and TAP this rack made; closes captures. Idempotent. */

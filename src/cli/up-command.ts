@@ -36,6 +36,8 @@ import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHel
 import type { Topology } from '../topology/schema.js';
 
 const STATE_DIR = '/run/eop';
+/** Longest wait for the kernel's counters before the final status (teardown must stay quick). */
+const FINAL_COUNTERS_WAIT_MS = 2_000;
 
 interface UpFlags extends LimitFlags {
   captures: boolean;
@@ -187,14 +189,16 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       });
     };
     let stopping = false;
-    const finish = (sig: NodeJS.Signals): void => {
+    const finish = async (sig: NodeJS.Signals): Promise<void> => {
       if (stopping) return; // a second Ctrl-C during teardown must not cut it short
       stopping = true;
       if (statsTimer) clearInterval(statsTimer);
       clearInterval(behindTimer);
       process.removeListener('SIGUSR1', printStatus);
       live.runner.stop();
-      live.refreshKernelCountersSync();
+      // The kernel's counts for the final status: read in parallel, and never holding up teardown
+      // for more than a couple of seconds.
+      await Promise.race([live.refreshKernelCounters(), new Promise((r) => setTimeout(r, FINAL_COUNTERS_WAIT_MS))]);
       live.captures?.closeAll(); // everything on disk before the final figures
       out(formatLiveStatus(live.status()));
       live.stop();

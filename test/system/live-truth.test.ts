@@ -267,6 +267,8 @@ describe.skipIf(!ready).sequential('eop up tells the truth (issue 10)', () => {
     );
     const up = await startUp([join(dir, 'traffic.yaml'), '--capture-dir', capDir]);
     expect(up.stdout()).toMatch(/^traffic: 1 item\(s\) of the rack file started on built-in hosts/m);
+    // stderr is a pipe of its own: give the note a moment to arrive after the ready line.
+    for (let i = 0; i < 30 && !/^note: traffic/m.test(up.stderr()); i++) await sleep(100);
     expect(up.stderr()).toMatch(/^note: traffic ping h1 → h3 not started: h1 does not run the built-in stack/m);
     let st = '';
     for (let i = 0; i < 50; i++) {
