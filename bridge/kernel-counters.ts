@@ -9,7 +9,7 @@
  * reader's namespace). That is a process per host, so it runs for status views and the final report
  * only (about once a second at most), never on a data path; the async form keeps the event loop free.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { validateIfName, validateNetnsName } from './netns.js';
 
 export interface KernelCounters {
@@ -65,12 +65,6 @@ export function parseKernelCounters(text: string): KernelCounters | null {
     }
   }
   return { tapTxDropped: tx, tapRxDropped: rx, udpRcvbufErrors: rcvbuf, udpInErrors: inErr };
-}
-
-/** Reads the counters now (blocks for the few ms `ip netns exec` takes); null if unreadable. */
-export function readKernelCountersSync(ns: string, dev: string): KernelCounters | null {
-  const r = spawnSync('ip', args(ns, dev), { encoding: 'utf8', timeout: READ_TIMEOUT_MS });
-  return r.status === 0 ? parseKernelCounters(r.stdout) : null;
 }
 
 /** Reads the counters without blocking the event loop; null if unreadable. */

@@ -24,14 +24,14 @@ import type { CaptureSet } from '../src/capture/capture-set.js';
 import type { EopNic } from '../src/eop/eop-nic.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 import type { LogSink } from '../src/log.js';
-import { HostPorts, installCaptures, installStacks } from '../src/topology/install.js';
+import { HostPorts, installCaptures, installStacks, installTraffic, type TrafficRuns } from '../src/topology/install.js';
 import { formatDropCounts, splitStackCounts } from '../src/run/report.js';
 import type { HostStack } from '../src/stack/host-stack.js';
 import { LiveRunner, type RecentLag, type WallClock } from '../src/time/live-runner.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
-import { readKernelCounters, readKernelCountersSync, type KernelCounters } from './kernel-counters.js';
+import { readKernelCounters, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
 import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
@@ -121,7 +121,12 @@ export interface LiveStatus {
   captureRotatedOut: number;
   /** One sentence per capture file that stopped on an I/O error (a full disk). */
   captureErrors: string[];
+  /** The rack file's `traffic:` run by built-in hosts, one line each (progress so far). */
+  traffic: string[];
 }
+
+/** Address resolution of built-in hosts in live mode: Linux's defaults (retrans_time 1 s, 3 solicits). */
+const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
 
 /** Spin for batches of at most this many frames read from a TAP. */
 const SPIN_MAX_FRAMES = 2;
@@ -230,7 +235,9 @@ export class LiveRack {
         if (h.attach === 'tap') this.attachTap(h, `${prefix}${h.name}`, ports, opts);
         else if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve; it runs the built-in stack`);
       }
-      this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap'));
+      // Built-in hosts resolve namespaces' addresses from real kernels, which answer in real time
+      // (ms on a busy machine): Linux's own patience (1 s between 3 tries), not the fabric's 1 ms.
+      this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap'), LIVE_NEIGHBOR_TIMING);
       // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
       this.rack.boot();
       // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
@@ -308,10 +315,21 @@ export class LiveRack {
     this.runner.poke();
   };
 
-  /** Starts pacing the model against the wall clock. */
+  /**
+   * The rack file's `traffic:` sent by built-in hosts, started with the live runner (so the
+   * generators run against the wall clock); entries sent by TAP hosts are not started and are
+   * listed in `traffic.skipped` with the reason (their traffic comes from programs in their
+   * namespaces), for the caller to say.
+   */
+  traffic: TrafficRuns | null = null;
+
+  /** Starts pacing the model against the wall clock, and the built-in hosts' traffic. */
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    if (this.topo.traffic.length > 0) {
+      this.traffic = installTraffic(this.topo, this.stacks, this.rack.sched);
+    }
     // The runner maps virtual time onto the wall clock from this moment on: so do the captures.
     this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
     this.captures?.setTimeOrigin(this.epoch0());
@@ -408,13 +426,27 @@ export class LiveRack {
       captureQueueFull,
       captureRotatedOut,
       captureErrors,
+      traffic: this.trafficLines(),
     };
+  }
+
+  private trafficLines(): string[] {
+    if (!this.traffic) return [];
+    const out: string[] = [];
+    for (const p of this.traffic.pings) {
+      const sp = p.spec;
+      out.push(`ping ${sp.from} → ${sp.to}${sp.ipv6 ? ' (IPv6)' : ''}: ${p.pinger.sent} of ${sp.count} sent, ${p.pinger.received} replies${p.pinger.done ? ' (done)' : ''}`);
+    }
+    for (const u of this.traffic.streams) {
+      const sp = u.spec;
+      out.push(`udp ${sp.from} → ${sp.to}:${sp.dstPort}: ${u.stream.stats.sentFrames} datagrams sent${u.stream.stats.droppedByInterface ? `, ${u.stream.stats.droppedByInterface} dropped by the interface` : ''}${u.stream.done ? ' (done)' : ''}`);
+    }
+    return out;
   }
 
   /**
    * Reads the kernel-side loss counters of every TAP host (in parallel, without blocking the event
-   * loop); status() shows the latest values. `sync`: block instead (for the final report, before the
-   * namespaces go).
+   * loop); status() shows the latest values. Call it before the namespaces go for the final figures.
    */
   async refreshKernelCounters(): Promise<void> {
     if (this.stopped) return;
@@ -424,14 +456,6 @@ export class LiveRack {
         if (k) this.kernel.set(t.cfg.name, k);
       }),
     );
-  }
-
-  refreshKernelCountersSync(): void {
-    if (this.stopped) return;
-    for (const t of this.tapHosts) {
-      const k = readKernelCountersSync(t.ns, t.cfg.ifName);
-      if (k) this.kernel.set(t.cfg.name, k);
-    }
   }
 
   /** Removes every namespace and TAP this rack made; closes captures. Idempotent. */
@@ -514,5 +538,6 @@ export function formatLiveStatus(s: LiveStatus): string {
     (s.captureRotatedOut ? `, ${s.captureRotatedOut} discarded by rotation` : '');
   lines.push(`  live: ${now}; ${totals}; ${s.eventsRun} events; ${cap}`);
   for (const e of s.captureErrors) lines.push(`  capture problem: ${e}`);
+  for (const t of s.traffic) lines.push(`  traffic: ${t}`);
   return `status at ${s.uptimeS.toFixed(1)} s:\n${lines.join('\n')}`;
 }

@@ -6,7 +6,7 @@
  * quotes ip's own complaint.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 
@@ -232,22 +232,44 @@ export function netnsExecAsync(ns: string, cmd: readonly string[], timeoutMs = 2
 
 // ---- processes and names inside a namespace ----
 
+/** Where `ip netns add` pins namespaces (a bind mount of the namespace per name). */
+const NETNS_RUN_DIR = '/run/netns';
+
 /** Where `ip netns exec` finds per-namespace files that it bind-mounts over /etc. */
 export const NETNS_ETC_DIR = '/etc/netns';
 
-/** PIDs of the processes whose network namespace is `ns` (`ip netns pids`). */
+/**
+ * PIDs of the processes whose network namespace is `ns`: what `ip netns pids` does (compare each
+ * /proc/<pid>/ns/net with /run/netns/<ns>), without a process per call, since teardown runs it for
+ * every namespace.
+ */
 export function netnsPids(ns: string): number[] {
   validateNetnsName(ns);
-  let out: string;
+  let want;
   try {
-    out = ip(['netns', 'pids', ns]);
+    want = statSync(`${NETNS_RUN_DIR}/${ns}`);
   } catch {
     return [];
   }
-  return out
-    .split('\n')
-    .map((l) => Number(l.trim()))
-    .filter((n) => Number.isSafeInteger(n) && n > 1 && n !== process.pid);
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid <= 1 || pid === process.pid) continue;
+    try {
+      const st = statSync(`/proc/${e}/ns/net`);
+      if (st.ino === want.ino && st.dev === want.dev) out.push(pid);
+    } catch {
+      // gone meanwhile, or a kernel thread we may not inspect
+    }
+  }
+  return out;
 }
 
 /** True if process `pid` exists (EPERM: it exists, owned by someone else). */

@@ -32,6 +32,7 @@ function liveStatus(drops: Record<string, number>, ignored: Record<string, numbe
     captureQueueFull: 1,
     captureRotatedOut: 1,
     captureErrors: ['capture x.pcapng: write failed: ENOSPC'],
+    traffic: [],
   };
 }
 

@@ -3,13 +3,15 @@
  *
  * - `eop up [topology]`: one network namespace per TAP-attached host (`eop-<host>`), the fabric in
  *   live mode until a terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2, … see
- *   src/signals.ts), then every namespace and TAP it made is removed. Without a
- *   topology: the default rack with all four compute hosts on TAPs. Prints one line per host, where
- *   captures go, then a line starting with "ready" (scripts wait for it). `--stats [s]` prints the
- *   status view every s seconds; SIGUSR1 prints it once. Writes its pid and namespaces to
+ *   src/signals.ts), then every namespace and TAP it made is removed (with the processes still in
+ *   them). Without a topology: the default rack with all four compute hosts on TAPs. The file's
+ *   `traffic:` runs on its built-in hosts. Prints one line per host, where captures go, then a line
+ *   starting with "ready" (scripts wait for it). `--stats [s]` prints the status view every s
+ *   seconds; SIGUSR1 prints it once (after reading the kernel's loss counters in each namespace).
+ *   Falling behind the model is said on stderr when it starts and when it ends. Writes its pid and namespaces to
  *   /run/eop/up-<pid>.json so `eop down` can tell a running instance from a crashed one.
- * - `eop down`: removes every `eop-*` namespace and any `eop-*` TAP left in this namespace (after a
- *   crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
+ * - `eop down`: removes every `eop-*` namespace (ending the processes left in it), its
+ *   /etc/netns entry, and any `eop-*` TAP left in this namespace (after a crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
  * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`, passes the signals it gets on
  *   to it and exits with its status (128 + n if a signal ended it). Host names resolve there (`ping h2`:
  *   /etc/netns/<ns>/hosts). Whatever it leaves running ends when the rack stops or `eop down` runs.
@@ -34,6 +36,8 @@ import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHel
 import type { Topology } from '../topology/schema.js';
 
 const STATE_DIR = '/run/eop';
+/** Longest wait for the kernel's counters before the final status (teardown must stay quick). */
+const FINAL_COUNTERS_WAIT_MS = 2_000;
 
 interface UpFlags extends LimitFlags {
   captures: boolean;
@@ -185,14 +189,16 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       });
     };
     let stopping = false;
-    const finish = (sig: NodeJS.Signals): void => {
+    const finish = async (sig: NodeJS.Signals): Promise<void> => {
       if (stopping) return; // a second Ctrl-C during teardown must not cut it short
       stopping = true;
       if (statsTimer) clearInterval(statsTimer);
       clearInterval(behindTimer);
       process.removeListener('SIGUSR1', printStatus);
       live.runner.stop();
-      live.refreshKernelCountersSync();
+      // The kernel's counts for the final status: read in parallel, and never holding up teardown
+      // for more than a couple of seconds.
+      await Promise.race([live.refreshKernelCounters(), new Promise((r) => setTimeout(r, FINAL_COUNTERS_WAIT_MS))]);
       live.captures?.closeAll(); // everything on disk before the final figures
       out(formatLiveStatus(live.status()));
       live.stop();
@@ -211,6 +217,13 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       rmSync(statePath, { force: true });
     });
     live.start();
+    // The file's traffic: runs on the built-in hosts; what a TAP host would send is said, not skipped silently.
+    const tr = live.traffic;
+    if (tr) {
+      const started = tr.pings.length + tr.streams.length;
+      if (started > 0) out(`traffic: ${started} item(s) of the rack file started on built-in hosts (progress in the status)`);
+      for (const s of tr.skipped) err(`note: traffic ${s.spec.kind} ${s.spec.from} → ${s.spec.to} not started: ${s.reason}`);
+    }
     // Falling behind the model is said out loud on stderr when it starts and when it ends.
     const lag = new LagAnnouncer(flags.lagToleranceMs ?? 1);
     const behindTimer = setInterval(() => {

@@ -76,6 +76,8 @@ export interface Report {
   }[];
   fabricDrops: Record<string, number>;
   captures: string[];
+  /** Frames in the capture files, frames not captured (I/O error, full disk), frames deleted by rotation. */
+  captureFrames: { captured: number; notCaptured: number; discardedByRotation: number };
   problems: string[];
 }
 
@@ -182,6 +184,7 @@ export function buildReport(r: RunResult): Report {
     }),
     fabricDrops: rack.fabric.drops.toJSON(),
     captures: r.capturePaths,
+    captureFrames: captureCounts(r),
     problems,
   };
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
@@ -198,6 +201,16 @@ export function buildReport(r: RunResult): Report {
  * crashed interface once, and every queue pair of a running interface that is down without a
  * clean stop on either side, or never came up.
  */
+function captureCounts(r: RunResult): Report['captureFrames'] {
+  const out = { captured: 0, notCaptured: 0, discardedByRotation: 0 };
+  for (const s of Object.values(r.captures?.stats() ?? {})) {
+    out.captured += s.frames;
+    out.notCaptured += s.droppedFrames;
+    out.discardedByRotation += s.rotatedOutFrames;
+  }
+  return out;
+}
+
 function linksLeftDown(r: RunResult): string[] {
   const out: string[] = [];
   for (const n of r.rack.nics) {
@@ -323,7 +336,11 @@ export function formatReport(rep: Report): string {
   const seen = new Set<string>(Object.keys(rep.fabricDrops));
   for (const i of rep.interfaces) for (const d of [i.drops, i.stackDrops, i.stackIgnored]) for (const k of Object.keys(d)) seen.add(k);
   if (seen.size > 0) out.push('Drop codes above:', ...[...seen].sort().map((k) => `  ${k}: ${codeInfo(k)?.meaning ?? 'unregistered code'}`));
-  if (rep.captures.length > 0) out.push(`Captures: ${rep.captures.join(', ')}`);
+  if (rep.captures.length > 0) {
+    const c = rep.captureFrames;
+    const lost = [c.notCaptured ? `${c.notCaptured} not captured` : '', c.discardedByRotation ? `${c.discardedByRotation} discarded by rotation` : ''].filter(Boolean);
+    out.push(`Captures: ${rep.captures.join(', ')} (${c.captured} frames${lost.length ? `; ${lost.join(', ')}` : ''})`);
+  }
   if (rep.problems.length > 0) out.push('', 'Problems:', ...rep.problems.map((p) => `  - ${p}`));
   return out.join('\n');
 }
