@@ -7,8 +7,11 @@
  *   (MAC, MTU, IPv4 and IPv6 addresses without DAD, txqueuelen, up; `lo` up too). A `TapBridge`
  *   joins the TAP and the host's EOP interface.
  * - Other hosts run the built-in stack (`HostStack`): they answer ARP/NDP, ICMP echo and UDP
- *   echo/discard. (`attach: websocket` is not served by this runner; such hosts run the built-in
- *   stack too and a note says so.)
+ *   echo/discard.
+ * - With `websocket: true` (what `eop serve` runs), hosts with `attach: websocket` get a `WsPort`
+ *   (ws-port.ts) between their port and the built-in stack, which a WebSocket client can take
+ *   over, and hosts with `attach: uplink` get an uplink `WsPort` (another rack). Without it such
+ *   hosts run the built-in stack (uplinks: nothing) and a note says so.
  * - Time: the rack boots in virtual time, then a `LiveRunner` maps virtual time onto the wall clock.
  *   A frame from a TAP enters the model at the live time it was read (the scheduler is first brought
  *   up to that time), and frames leave the model from events that never run before their time. When
@@ -34,6 +37,8 @@ import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { readKernelCounters, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
+import { WsPort, type WsLimits } from './ws-port.js';
+import { RackServices } from './ws-services.js';
 import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
 
 export interface LiveRackOptions {
@@ -60,11 +65,16 @@ export interface LiveRackOptions {
   snaplenBytes?: number;
   /** An I/O error stopped a capture (a full disk): said once, the rack keeps running. */
   onCaptureError?: (message: string) => void;
+  /** Serve `attach: websocket` and `attach: uplink` hosts through WsPorts (eop serve). */
+  websocket?: boolean;
+  /** Connection limits of the WebSocket ports. */
+  wsHostLimits?: Partial<WsLimits>;
+  wsUplinkLimits?: Partial<WsLimits>;
 }
 
 export interface HostStatus {
   name: string;
-  attach: 'tap' | 'builtin';
+  attach: 'tap' | 'builtin' | 'websocket' | 'uplink';
   /** Namespace (TAP hosts). */
   netns: string | null;
   txFrames: number;
@@ -184,6 +194,8 @@ export class LiveRack {
   readonly runner: LiveRunner;
   readonly tapHosts: TapHost[] = [];
   readonly stacks: Map<string, HostStack>;
+  /** WebSocket host and uplink ports (eop serve). */
+  readonly wsPorts = new Map<string, WsPort>();
   readonly captures: CaptureSet | null = null;
   readonly capturePaths: readonly string[] = [];
   readonly notes: string[] = [];
@@ -233,11 +245,14 @@ export class LiveRack {
       }
       for (const h of topo.hosts) {
         if (h.attach === 'tap') this.attachTap(h, `${prefix}${h.name}`, ports, opts);
-        else if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve; it runs the built-in stack`);
+        else if (h.attach === 'websocket' && opts.websocket) this.attachWebSocket(h, ports, opts);
+        else if (h.attach === 'uplink' && opts.websocket) this.attachUplink(h, ports, opts);
+        else if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve (eop serve does); it runs the built-in stack`);
+        else if (h.attach === 'uplink') this.notes.push(`${h.name} has attach: uplink, which eop up does not serve (eop serve does); it carries nothing`);
       }
       // Built-in hosts resolve namespaces' addresses from real kernels, which answer in real time
       // (ms on a busy machine): Linux's own patience (1 s between 3 tries), not the fabric's 1 ms.
-      this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap'), LIVE_NEIGHBOR_TIMING);
+      this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap' && h.attach !== 'uplink'), LIVE_NEIGHBOR_TIMING);
       // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
       this.rack.boot();
       // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
@@ -286,6 +301,33 @@ export class LiveRack {
       },
     });
     this.tapHosts.push({ cfg: h, ns, nic, bridge });
+  }
+
+  /** A WebSocket host: the WsPort sits on the host's port; the built-in stack sits on the WsPort. */
+  private attachWebSocket(h: HostConfig, ports: HostPorts, opts: LiveRackOptions): void {
+    ports.wrap(h.name, (inner) => {
+      const port = new WsPort(h.name, inner, {
+        kind: 'host',
+        services: new RackServices(h, this.topo),
+        sync: this.sync,
+        poke: this.afterInject,
+        ...(opts.wsHostLimits ? { limits: opts.wsHostLimits } : {}),
+      });
+      this.wsPorts.set(h.name, port);
+      return port.stackPort;
+    });
+  }
+
+  private attachUplink(h: HostConfig, ports: HostPorts, opts: LiveRackOptions): void {
+    const nic = this.rack.nic(h.name);
+    const port = new WsPort(h.name, ports.take(h.name), {
+      kind: 'uplink',
+      sync: this.sync,
+      poke: this.afterInject,
+      isLocalMac: (mac) => nic.macTable.has(mac),
+      ...(opts.wsUplinkLimits ? { limits: opts.wsUplinkLimits } : {}),
+    });
+    this.wsPorts.set(h.name, port);
   }
 
   /** Brings the model up to the current live time (runs every due event). */
@@ -348,6 +390,19 @@ export class LiveRack {
     return { lateBatches: rs.lateBatches, maxLagNs: rs.maxLagNs };
   }
 
+  /**
+   * Drops of one host by reason: its EOP interface's, plus its TAP bridge's, WebSocket port's or
+   * built-in stack's; and what the stack ignored by design.
+   */
+  dropsOf(host: string): { drops: Record<string, number>; ignored: Record<string, number> } {
+    const drops: Record<string, number> = { ...this.rack.nic(host).drops.toJSON() };
+    const th = this.tapHosts.find((t) => t.cfg.name === host);
+    const stack = splitStackCounts(this.stacks.get(host)?.drops.toJSON() ?? {});
+    const extras = [th ? th.bridge.drops.toJSON() : stack.drops, this.wsPorts.get(host)?.drops.toJSON() ?? {}];
+    for (const extra of extras) for (const [k, v] of Object.entries(extra)) drops[k] = (drops[k] ?? 0) + v;
+    return { drops, ignored: th ? {} : stack.ignored };
+  }
+
   /** The status view; rates are over the time since the previous call. */
   status(): LiveStatus {
     const now = this.clock.nowNs();
@@ -360,10 +415,7 @@ export class LiveRack {
       const txGbps = dt > 0 ? ((nic.c.txBytes - (prev?.tx ?? 0)) * 8) / dt / 1e9 : 0;
       const rxGbps = dt > 0 ? ((nic.c.rxBytes - (prev?.rx ?? 0)) * 8) / dt / 1e9 : 0;
       this.prev.set(h.name, { t: now, tx: nic.c.txBytes, rx: nic.c.rxBytes });
-      const drops: Record<string, number> = { ...nic.drops.toJSON() };
-      const stack = splitStackCounts(this.stacks.get(h.name)?.drops.toJSON() ?? {});
-      const extra = th ? th.bridge.drops.toJSON() : stack.drops;
-      for (const [k, v] of Object.entries(extra)) drops[k] = (drops[k] ?? 0) + v;
+      const { drops, ignored } = this.dropsOf(h.name);
       let links = 0;
       let up = 0;
       const down: string[] = [];
@@ -376,7 +428,7 @@ export class LiveRack {
       const ts = th && !th.bridge.tap.closed ? th.bridge.tap.stats : null;
       hosts.push({
         name: h.name,
-        attach: th ? 'tap' : 'builtin',
+        attach: th ? 'tap' : this.wsPorts.has(h.name) ? h.attach : 'builtin',
         netns: th?.ns ?? null,
         txFrames: nic.c.txFrames,
         rxFrames: nic.c.rxFrames,
@@ -385,7 +437,7 @@ export class LiveRack {
         txGbps,
         rxGbps,
         drops,
-        ignored: th ? {} : stack.ignored,
+        ignored,
         linksUp: up,
         links,
         linksDown: down,
@@ -515,7 +567,7 @@ export function formatLiveStatus(s: LiveStatus): string {
   for (const h of s.hosts) {
     const links = h.linksUp === h.links ? `links ${h.linksUp}/${h.links} up` : `links ${h.linksUp}/${h.links} up (${h.linksDown.join(', ')})`;
     lines.push(
-      `  ${h.name.padEnd(8)} ${(h.attach === 'tap' ? `tap ${h.netns}` : 'built-in').padEnd(14)} ` +
+      `  ${h.name.padEnd(8)} ${(h.attach === 'tap' ? `tap ${h.netns}` : h.attach === 'builtin' ? 'built-in' : h.attach).padEnd(14)} ` +
         `tx ${h.txFrames} fr ${fmtGbps(h.txGbps)} Gb/s  rx ${h.rxFrames} fr ${fmtGbps(h.rxGbps)} Gb/s  ${links}` +
         `  drops ${formatDropCounts(h.drops)}` +
         (Object.keys(h.ignored).length ? `  stack ignored ${formatDropCounts(h.ignored)}` : '') +

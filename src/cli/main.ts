@@ -19,6 +19,7 @@ import type { Topology } from '../topology/schema.js';
 import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, safeJson, safeText, type LimitFlags } from './input-options.js';
 import { registerLiveCommands } from './up-command.js';
 import { registerBench } from './bench.js';
+import { registerServe } from './serve-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -173,6 +174,7 @@ export function buildProgram(): Command {
 
   registerLiveCommands(program); // up, down, exec (live mode with TAPs)
   registerBench(program); // bench: scripted sweeps (src/bench)
+  registerServe(program); // serve: WebSocket hosts, uplinks, status, page
   return program;
 }
 

@@ -76,7 +76,7 @@ const hostShape = {
   link: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
   /** The top-of-rack switch this host's link ends at (a name from `tors`; default the first). */
   tor: leaf<string>(checkHostName).optional(),
-  attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket'])).default(DEFAULTS.host.attach),
+  attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket', 'uplink'])).default(DEFAULTS.host.attach),
   role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
 };
 

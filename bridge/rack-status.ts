@@ -1,0 +1,277 @@
+/**
+ * The machine-readable status of a live rack: what `GET /api/status` returns and `eop status`
+ * prints. Totals come straight from the counters; rates and "behind now" come from a sampler that
+ * takes the counters once per `periodMs` (default 1 s), so every reader sees the same rates however
+ * many poll (the page, scripts, `eop status`) and `eop up --stats` keeps its own.
+ *
+ * "Behind now" is a sliding window: the emulator is behind if any event batch in the last
+ * `windowS` seconds (default 5) ran later than the lag tolerance, beside the totals since start.
+ * Fields are only ever added (version stays 1 while they are), so scripts can rely on them.
+ */
+import type { LiveRack } from './live-rack.js';
+import type { WsPort } from './ws-port.js';
+
+export const STATUS_VERSION = 1;
+
+export interface QueuePairStatus {
+  peer: string;
+  state: string;
+  txFrames: number;
+  txBytes: number;
+  rxFrames: number;
+  rxBytes: number;
+  txRingFull: number;
+  txQueueDrops: number;
+  txLinkDownDrops: number;
+  rxErrors: number;
+  /** Rates over the last sampling period. */
+  txGbps: number;
+  rxGbps: number;
+}
+
+export interface WsPortStatus {
+  kind: 'host' | 'uplink';
+  held: boolean;
+  remote: string | null;
+  since: string | null;
+  clientMac: string | null;
+  paused: boolean;
+  fromClientFrames: number;
+  fromClientBytes: number;
+  toClientFrames: number;
+  toClientBytes: number;
+  filtered: number;
+  claims: number;
+  refusedClaims: number;
+  /** DHCP/DNS answers (host ports). */
+  services: Record<string, number> | null;
+}
+
+export interface HostStatusJson {
+  name: string;
+  attach: string;
+  mac: string;
+  ipv4: string;
+  ipv6: string;
+  mtu: number;
+  netns: string | null;
+  txFrames: number;
+  txBytes: number;
+  rxFrames: number;
+  rxBytes: number;
+  txGbps: number;
+  rxGbps: number;
+  txFramesPerS: number;
+  rxFramesPerS: number;
+  drops: Record<string, number>;
+  linksUp: number;
+  links: number;
+  failure: string | null;
+  queuePairs: QueuePairStatus[];
+  ws: WsPortStatus | null;
+}
+
+export interface RackStatusJson {
+  version: number;
+  rack: string;
+  pid: number;
+  /** 'up' (TAP hosts only), 'serve' (WebSocket endpoints). */
+  mode: 'up' | 'serve';
+  uptimeS: number;
+  link: { gen: number; width: number; mpsBytes: number };
+  live: {
+    /** Late event batches within the last `windowS` seconds: the emulator is behind the model now. */
+    behindNow: boolean;
+    lateBatchesWindow: number;
+    windowS: number;
+    lateBatches: number;
+    batches: number;
+    maxLagMs: number;
+    lastLagMs: number;
+    lagToleranceMs: number;
+    eventsRun: number;
+  };
+  captures: { enabled: boolean; frames: number; drops: number; paths: string[] };
+  hosts: HostStatusJson[];
+}
+
+interface Sample {
+  tMs: number;
+  late: number;
+  /** host → [txBytes, rxBytes, txFrames, rxFrames]; host/peer → [txBytes, rxBytes]. */
+  counters: Map<string, number[]>;
+}
+
+export class RackStatusSampler {
+  private readonly samples: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly live: LiveRack,
+    private readonly mode: 'up' | 'serve',
+    private readonly lagToleranceMs: number,
+    private readonly periodMs = 1000,
+    private readonly windowS = 5,
+  ) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private sample(): void {
+    const counters = new Map<string, number[]>();
+    for (const nic of this.live.rack.nics) {
+      counters.set(nic.host.name, [nic.c.txBytes, nic.c.rxBytes, nic.c.txFrames, nic.c.rxFrames]);
+      for (const qp of nic.qps) if (qp) counters.set(`${nic.host.name}/${qp.peerName}`, [qp.c.txBytes, qp.c.rxBytes]);
+    }
+    this.samples.push({ tMs: performance.now(), late: this.live.runner.stats.lateBatches, counters });
+    const keep = Math.ceil((this.windowS * 1000) / this.periodMs) + 1;
+    while (this.samples.length > keep) this.samples.shift();
+  }
+
+  /** Rates between the last two samples (0 before there are two). */
+  private rate(key: string, i: number): number {
+    const n = this.samples.length;
+    if (n < 2) return 0;
+    const a = this.samples[n - 2]!;
+    const b = this.samples[n - 1]!;
+    const dt = (b.tMs - a.tMs) / 1000;
+    const va = a.counters.get(key)?.[i];
+    const vb = b.counters.get(key)?.[i];
+    return dt > 0 && va !== undefined && vb !== undefined ? (vb - va) / dt : 0;
+  }
+
+  snapshot(): RackStatusJson {
+    const live = this.live;
+    const topo = live.topo;
+    const rs = live.runner.stats;
+    const first = this.samples[0];
+    const lateWindow = first ? rs.lateBatches - first.late : 0;
+    let captureFrames = 0;
+    let captureDrops = 0;
+    for (const s of Object.values(live.captures?.stats() ?? {})) {
+      captureFrames += s.frames;
+      captureDrops += s.droppedFrames;
+    }
+    const hosts: HostStatusJson[] = topo.hosts.map((h) => {
+      const nic = live.rack.nic(h.name);
+      const th = live.tapHosts.find((t) => t.cfg.name === h.name);
+      const port = live.wsPorts.get(h.name);
+      const qps: QueuePairStatus[] = [];
+      let up = 0;
+      for (const qp of nic.qps) {
+        if (!qp) continue;
+        if (qp.up) up++;
+        const key = `${h.name}/${qp.peerName}`;
+        qps.push({
+          peer: qp.peerName,
+          state: qp.state,
+          txFrames: qp.c.txFrames,
+          txBytes: qp.c.txBytes,
+          rxFrames: qp.c.rxFrames,
+          rxBytes: qp.c.rxBytes,
+          txRingFull: qp.c.txRingFull,
+          txQueueDrops: qp.c.txQueueDrops,
+          txLinkDownDrops: qp.c.txLinkDownDrops,
+          rxErrors: qp.c.rxErrSeq + qp.c.rxErrBadSlot,
+          txGbps: (this.rate(key, 0) * 8) / 1e9,
+          rxGbps: (this.rate(key, 1) * 8) / 1e9,
+        });
+      }
+      return {
+        name: h.name,
+        attach: th ? 'tap' : port ? h.attach : 'builtin',
+        mac: h.mac.text,
+        ipv4: h.ipv4.cidr,
+        ipv6: h.ipv6.cidr,
+        mtu: h.mtu,
+        netns: th?.ns ?? null,
+        txFrames: nic.c.txFrames,
+        txBytes: nic.c.txBytes,
+        rxFrames: nic.c.rxFrames,
+        rxBytes: nic.c.rxBytes,
+        txGbps: (this.rate(h.name, 0) * 8) / 1e9,
+        rxGbps: (this.rate(h.name, 1) * 8) / 1e9,
+        txFramesPerS: this.rate(h.name, 2),
+        rxFramesPerS: this.rate(h.name, 3),
+        drops: live.dropsOf(h.name),
+        linksUp: up,
+        links: qps.length,
+        failure: th?.bridge.failure ?? null,
+        queuePairs: qps,
+        ws: port ? portStatus(port) : null,
+      };
+    });
+    return {
+      version: STATUS_VERSION,
+      rack: topo.name,
+      pid: process.pid,
+      mode: this.mode,
+      uptimeS: first ? (performance.now() - first.tMs) / 1000 : 0,
+      link: { gen: topo.link.gen, width: topo.link.width, mpsBytes: topo.link.mpsBytes },
+      live: {
+        behindNow: lateWindow > 0,
+        lateBatchesWindow: lateWindow,
+        windowS: this.windowS,
+        lateBatches: rs.lateBatches,
+        batches: rs.batches,
+        maxLagMs: rs.maxLagNs / 1e6,
+        lastLagMs: rs.lastLagNs / 1e6,
+        lagToleranceMs: this.lagToleranceMs,
+        eventsRun: live.rack.sched.executed,
+      },
+      captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: live.capturePaths },
+      hosts,
+    };
+  }
+}
+
+function portStatus(p: WsPort): WsPortStatus {
+  const d = p.describe();
+  const svc = p.services;
+  return {
+    kind: p.kind,
+    held: d.held,
+    remote: d.remote,
+    since: d.sinceMs === null ? null : new Date(d.sinceMs).toISOString(),
+    clientMac: d.clientMac,
+    paused: d.paused,
+    fromClientFrames: p.c.fromClientFrames,
+    fromClientBytes: p.c.fromClientBytes,
+    toClientFrames: p.c.toClientFrames,
+    toClientBytes: p.c.toClientBytes,
+    filtered: p.c.filtered,
+    claims: p.c.claims,
+    refusedClaims: p.c.refusedClaims,
+    services: svc ? { ...svc.c } : null,
+  };
+}
+
+/** Human-readable form of a status (what `eop status` prints without --json). */
+export function formatRackStatus(s: RackStatusJson): string {
+  const g = (x: number): string => (x >= 10 ? x.toFixed(1) : x >= 0.01 ? x.toFixed(2) : x === 0 ? '0' : x.toFixed(4));
+  const lines = [`rack "${s.rack}" (eop ${s.mode}, pid ${s.pid}), up ${s.uptimeS.toFixed(0)} s, Gen${s.link.gen} x${s.link.width}`];
+  for (const h of s.hosts) {
+    const drops = Object.entries(h.drops)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    const who = h.attach === 'tap' ? `tap ${h.netns}` : h.ws ? `${h.attach} ${h.ws.held ? `held by ${h.ws.remote}` : h.attach === 'uplink' ? 'not connected' : 'free (built-in)'}` : 'built-in';
+    lines.push(
+      `  ${h.name.padEnd(8)} ${who.padEnd(30)} tx ${h.txFrames} fr ${g(h.txGbps)} Gb/s  rx ${h.rxFrames} fr ${g(h.rxGbps)} Gb/s  links ${h.linksUp}/${h.links} up  drops ${drops || '0'}` +
+        (h.failure ? `  FAILED: ${h.failure}` : ''),
+    );
+  }
+  const l = s.live;
+  lines.push(
+    `  live: ${l.behindNow ? `BEHIND now: ${l.lateBatchesWindow} late event batches in the last ${l.windowS} s` : `keeping up now (last ${l.windowS} s)`}; ` +
+      `${l.lateBatches} of ${l.batches} batches late since start, max lag ${l.maxLagMs.toFixed(2)} ms; captures ${s.captures.enabled ? `${s.captures.frames} frames` : 'off'}`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,111 @@
+/**
+ * Which racks run on this machine: every `eop up` and `eop serve` records itself in a state
+ * directory (`/run/eop` as root, else `$XDG_RUNTIME_DIR/eop` or `<tmp>/eop-<uid>`) as
+ * `up-<pid>.json`, with its rack name, namespace prefix and where its status can be read. That is
+ * the lock: a second rack with the same name or the same namespace prefix (with TAP hosts) refuses
+ * to start; racks with different names and prefixes run side by side. Records of dead processes
+ * are removed when read. `eop status` finds racks here.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RackRecord {
+  pid: number;
+  mode: 'up' | 'serve';
+  rack: string;
+  /** Namespace prefix, when the rack has TAP hosts (else null). */
+  nsPrefix: string | null;
+  namespaces: string[];
+  /** http://host:port of the status (serve), or null. */
+  statusUrl: string | null;
+  /** Unix socket serving /api/status (up), or null. */
+  statusSocket: string | null;
+}
+
+const ROOT_DIR = '/run/eop';
+
+/** Where this process records itself. */
+export function stateDir(): string {
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return ROOT_DIR;
+  return process.env.XDG_RUNTIME_DIR ? join(process.env.XDG_RUNTIME_DIR, 'eop') : join(tmpdir(), `eop-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Every directory a rack may have recorded itself in (root's and this user's). */
+function stateDirs(): string[] {
+  return [...new Set([ROOT_DIR, stateDir()])];
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Racks recorded by other live processes (stale records are removed). */
+export function runningRacks(): RackRecord[] {
+  const out: RackRecord[] = [];
+  for (const dir of stateDirs()) {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => /^up-\d+\.json$/.test(f));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const path = join(dir, f);
+      try {
+        const r = JSON.parse(readFileSync(path, 'utf8')) as Partial<RackRecord> & { pid: number };
+        if (r.pid === process.pid) continue;
+        if (!pidAlive(r.pid)) {
+          rmSync(path, { force: true });
+          continue;
+        }
+        out.push({
+          pid: r.pid,
+          mode: r.mode ?? 'up',
+          rack: r.rack ?? '?',
+          nsPrefix: r.nsPrefix === undefined ? 'eop-' : r.nsPrefix,
+          namespaces: r.namespaces ?? [],
+          statusUrl: r.statusUrl ?? null,
+          statusSocket: r.statusSocket ?? null,
+        });
+      } catch {
+        // unreadable or half-written: not a rack we can talk to
+      }
+    }
+  }
+  return out;
+}
+
+/** Why a rack named `rack` with namespace prefix `nsPrefix` cannot start now; null if it can. */
+export function rackConflict(rack: string, nsPrefix: string | null): string | null {
+  for (const r of runningRacks()) {
+    if (r.rack === rack) return `rack "${rack}" is already running (eop ${r.mode}, pid ${r.pid}); stop it first or give this rack another name`;
+    if (nsPrefix !== null && r.nsPrefix === nsPrefix) {
+      return `eop ${r.mode} (pid ${r.pid}, rack "${r.rack}") already uses the namespace prefix "${nsPrefix}"; give this rack another with --ns-prefix`;
+    }
+  }
+  return null;
+}
+
+/** Records this process; returns the path to remove at exit (null if the directory is not writable). */
+export function registerRack(rec: Omit<RackRecord, 'pid'>): string | null {
+  const dir = stateDir();
+  const path = join(dir, `up-${process.pid}.json`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path, JSON.stringify({ pid: process.pid, ...rec }));
+    return path;
+  } catch {
+    return null;
+  }
+}
+
+/** Path of this process's status socket. */
+export function statusSocketPath(): string {
+  return join(stateDir(), `status-${process.pid}.sock`);
+}
