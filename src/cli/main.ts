@@ -20,6 +20,7 @@ import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHel
 import { registerLiveCommands } from './up-command.js';
 import { registerBench } from './bench.js';
 import { registerServe } from './serve-command.js';
+import { registerStatus } from './status-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -175,6 +176,7 @@ export function buildProgram(): Command {
   registerLiveCommands(program); // up, down, exec (live mode with TAPs)
   registerBench(program); // bench: scripted sweeps (src/bench)
   registerServe(program); // serve: WebSocket hosts, uplinks, status, page
+  registerStatus(program); // status: /api/status of a running rack
   return program;
 }
 

@@ -20,6 +20,7 @@ import { DEFAULT_RACK_SOURCE, DEFAULT_RACK_YAML } from '../topology/default-rack
 import { parseTopologyText } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
 import { rackConflict, registerRack } from './rack-registry.js';
+import { nsPrefixArg } from './up-command.js';
 
 export interface ServeFlags {
   host: string;
@@ -183,7 +184,7 @@ export function registerServe(program: Command): void {
     .option('--token <secret>', 'every request must present it (Authorization: Bearer, or ?token=); default $EOP_TOKEN')
     .option('--allow-origin <origin>', 'also accept browsers from this origin (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--uplink', 'accept another rack at /uplink (adds an uplink host "up" if the rack declares none)')
-    .option('--ns-prefix <prefix>', 'namespace prefix of TAP hosts (one running rack per prefix)', 'eop-')
+    .option('--ns-prefix <prefix>', 'namespace prefix of TAP hosts (one running rack per prefix)', nsPrefixArg, 'eop-')
     .option('--keepalive-s <s>', 'ping every client this often; a client silent for two pings is dropped and its host freed', secondsArg, 10)
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")

@@ -21,12 +21,14 @@
  * /dev/net/tun, addon not built), with one sentence saying what is missing.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { LagAnnouncer } from '../../bridge/lag-announcer.js';
 import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
-import { ip, linkDelete, listEopNetns, netnsDelete, netnsEtcLeftovers, netnsKillAll, netnsRemoveEtc, pidAlive, validateNetnsName } from '../../bridge/netns.js';
+import { RackStatusSampler } from '../../bridge/rack-status.js';
+import { RackServer } from '../../bridge/ws-server.js';
+import { rackConflict, registerRack, runningRacks, statusSocketPath } from './rack-registry.js';
+import { ip, linkDelete, listEopNetns, netnsDelete, netnsEtcLeftovers, netnsKillAll, netnsExists, netnsRemoveEtc, validateNetnsName } from '../../bridge/netns.js';
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
 import { signalExitCode, TERMINATING_SIGNALS } from '../signals.js';
@@ -35,11 +37,11 @@ import { loadTopology } from '../topology/load.js';
 import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, type LimitFlags } from './input-options.js';
 import type { Topology } from '../topology/schema.js';
 
-const STATE_DIR = '/run/eop';
 /** Longest wait for the kernel's counters before the final status (teardown must stay quick). */
 const FINAL_COUNTERS_WAIT_MS = 2_000;
 
 interface UpFlags extends LimitFlags {
+  nsPrefix: string;
   captures: boolean;
   captureDir?: string;
   captureSnaplen?: number;
@@ -71,26 +73,10 @@ function msArg(v: string): number {
   return n;
 }
 
-/** Running `eop up` instances recorded in /run/eop (stale records are removed). */
-function runningInstances(): { pid: number; namespaces: string[] }[] {
-  let files: string[];
-  try {
-    files = readdirSync(STATE_DIR).filter((f) => /^up-\d+\.json$/.test(f));
-  } catch {
-    return [];
-  }
-  const out: { pid: number; namespaces: string[] }[] = [];
-  for (const f of files) {
-    const path = join(STATE_DIR, f);
-    try {
-      const st = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; namespaces: string[] };
-      if (st.pid !== process.pid && pidAlive(st.pid)) out.push(st);
-      else if (st.pid !== process.pid) rmSync(path, { force: true });
-    } catch {
-      rmSync(path, { force: true });
-    }
-  }
-  return out;
+/** A namespace prefix: letters, digits, '.', '_', '-' (it starts namespace names and file names). */
+export function nsPrefixArg(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(v)) throw new InvalidArgumentError(`must be 1..32 letters, digits, '.', '_' or '-' (got "${v}")`);
+  return v;
 }
 
 function topologyForUp(path: string | undefined, flags: UpFlags): Topology {
@@ -113,9 +99,10 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     process.stderr.write(`eop up: no host of rack "${topo.name}" has attach: tap, so there is nothing to bring up (set attach: tap on the hosts to reach from namespaces).\n`);
     return 2;
   }
-  const others = runningInstances();
-  if (others.length > 0) {
-    process.stderr.write(`eop up: another eop up (pid ${others.map((o) => o.pid).join(', ')}) is running; stop it first.\n`);
+  // One running rack per rack name and per namespace prefix (src/cli/rack-registry.ts).
+  const conflict = rackConflict(topo.name, flags.nsPrefix);
+  if (conflict) {
+    process.stderr.write(`eop up: ${conflict}\n`);
     return 2;
   }
   const out = (s: string): void => void process.stdout.write(s + '\n');
@@ -136,6 +123,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   let live: LiveRack;
   try {
     live = new LiveRack(topo, {
+      nsPrefix: flags.nsPrefix,
       captures: flags.captures && topo.captures.enabled,
       gro: flags.gro,
       ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
@@ -153,13 +141,19 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     throw e;
   }
   live.rack.log.setSink((r) => err(formatLogRecord(r)), level);
-  const statePath = join(STATE_DIR, `up-${process.pid}.json`);
-  try {
-    mkdirSync(STATE_DIR, { recursive: true });
-    writeFileSync(statePath, JSON.stringify({ pid: process.pid, namespaces: live.tapHosts.map((t) => t.ns) }));
-  } catch {
-    // without /run the crash record is missing; eop down still works by name
-  }
+  // The status endpoint (eop status) is a unix socket beside the record; without /run both are
+  // missing and eop down still works by name.
+  const statusSocket = statusSocketPath();
+  const statePath = registerRack({
+    mode: 'up',
+    rack: topo.name,
+    nsPrefix: flags.nsPrefix,
+    namespaces: live.tapHosts.map((t) => t.ns),
+    statusUrl: null,
+    statusSocket,
+  });
+  const sampler = new RackStatusSampler(live, 'up', flags.lagToleranceMs ?? 1);
+  const statusServer = new RackServer({ socketPath: statusSocket, status: () => sampler.snapshot() });
 
   for (const n of live.notes) err(`note: ${n}`);
   for (const h of topo.hosts) {
@@ -201,8 +195,11 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       await Promise.race([live.refreshKernelCounters(), new Promise((r) => setTimeout(r, FINAL_COUNTERS_WAIT_MS))]);
       live.captures?.closeAll(); // everything on disk before the final figures
       out(formatLiveStatus(live.status()));
+      sampler.stop();
+      void statusServer.close();
       live.stop();
-      rmSync(statePath, { force: true });
+      if (statePath) rmSync(statePath, { force: true });
+      rmSync(statusSocket, { force: true });
       out(`stopped (${sig}): removed ${live.tapHosts.map((t) => t.ns).join(', ')}`);
       for (const s of STOP_SIGNALS) process.removeListener(s, finish);
       resolve(0);
@@ -214,9 +211,13 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     process.on('exit', () => {
       // Last resort (an uncaught error): never leave namespaces behind.
       live.stop();
-      rmSync(statePath, { force: true });
+      if (statePath) rmSync(statePath, { force: true });
+      rmSync(statusSocket, { force: true });
     });
     live.start();
+    sampler.start();
+    rmSync(statusSocket, { force: true }); // a stale socket of a crashed run with our pid
+    statusServer.listen().catch((e: Error) => err(`eop up: no status endpoint (eop status will not find this rack): ${e.message}`));
     // The file's traffic: runs on the built-in hosts; what a TAP host would send is said, not skipped silently.
     const tr = live.traffic;
     if (tr) {
@@ -278,7 +279,7 @@ function downCommand(flags: { force?: boolean }): number {
     process.stderr.write('eop down: needs root (to delete network namespaces and TAP devices): run it with sudo.\n');
     return 2;
   }
-  const running = runningInstances();
+  const running = runningRacks().filter((r) => r.namespaces.length > 0);
   if (running.length > 0 && !flags.force) {
     process.stderr.write(
       `eop down: eop up (pid ${running.map((r) => r.pid).join(', ')}) is still running; stop it with Ctrl-C or kill ${running[0]!.pid} (it cleans up itself), or use --force.\n`,
@@ -290,19 +291,19 @@ function downCommand(flags: { force?: boolean }): number {
   return 0;
 }
 
-function execCommand(host: string, command: string[]): number | Promise<number> {
+function execCommand(host: string, command: string[], nsPrefix: string): number | Promise<number> {
   if (command.length === 0) {
     process.stderr.write('eop exec: give a command after the host, e.g. eop exec h1 -- ping 10.11.0.2\n');
     return 2;
   }
   let ns: string;
   try {
-    ns = validateNetnsName(`eop-${host}`);
+    ns = validateNetnsName(`${nsPrefix}${host}`);
   } catch (e) {
     process.stderr.write(`eop exec: ${(e as Error).message}\n`);
     return 2;
   }
-  if (!listEopNetns().includes(ns)) {
+  if (!(nsPrefix === 'eop-' ? listEopNetns().includes(ns) : netnsExists(ns))) {
     process.stderr.write(`eop exec: there is no namespace ${ns} (is "eop up" running, and is ${host} a TAP host?)\n`);
     return 2;
   }
@@ -339,6 +340,7 @@ export function registerLiveCommands(program: Command): void {
     .command('up')
     .description('Bring a rack up live: one network namespace per TAP host (eop-<host>), real frames through the model until Ctrl-C.')
     .argument('[topology]', 'rack file (YAML or JSON); default: the embedded rack with h1..h4 all on TAPs')
+    .option('--ns-prefix <prefix>', 'namespace prefix (one running rack per prefix and per rack name)', nsPrefixArg, 'eop-')
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir (a run replaces the previous run's files there)")
     .option('--capture-snaplen <bytes|headers>', `keep at most this many bytes of each frame; "headers" = ${HEADERS_SNAPLEN} (long runs)`, snaplenArg)
@@ -369,7 +371,8 @@ export function registerLiveCommands(program: Command): void {
     .description("Run a command inside a host's network namespace (eop-<host>).")
     .argument('<host>', 'host name, e.g. h1')
     .argument('<command...>', 'command and arguments (put them after --)')
-    .action(async (host: string, command: string[]) => {
-      process.exitCode = await execCommand(host, command);
+    .option('--ns-prefix <prefix>', 'namespace prefix of the rack (eop up --ns-prefix)', nsPrefixArg, 'eop-')
+    .action(async (host: string, command: string[], flags: { nsPrefix: string }) => {
+      process.exitCode = await execCommand(host, command, flags.nsPrefix);
     });
 }
