@@ -21,6 +21,7 @@ import { registerLiveCommands } from './up-command.js';
 import { registerBench } from './bench.js';
 import { registerServe } from './serve-command.js';
 import { registerStatus } from './status-command.js';
+import { registerAttach } from './attach-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -177,6 +178,7 @@ export function buildProgram(): Command {
   registerBench(program); // bench: scripted sweeps (src/bench)
   registerServe(program); // serve: WebSocket hosts, uplinks, status, page
   registerStatus(program); // status: /api/status of a running rack
+  registerAttach(program); // attach: uplinks between racks, a local namespace on a remote host
   return program;
 }
 

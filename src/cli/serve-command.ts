@@ -32,6 +32,8 @@ export interface ServeFlags {
   captureDir?: string;
   nsPrefix: string;
   keepaliveS: number;
+  clientQueueKib: number;
+  clientRateFps: number;
   lagToleranceMs?: number;
   logLevel?: string;
 }
@@ -46,6 +48,14 @@ function secondsArg(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`must be seconds above 0, at most 3600 (got "${v}")`);
   return n;
+}
+
+function intArg(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max} (got "${v}")`);
+    return n;
+  };
 }
 
 function msArg(v: string): number {
@@ -92,7 +102,9 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
       return 2;
     }
   }
-  const conflict = rackConflict(topo.name, taps.length > 0 ? flags.nsPrefix : null);
+  // Only namespaces and TAP names can collide between racks on one machine; a rack without TAP
+  // hosts shares nothing but its port, so any number of them may run.
+  const conflict = taps.length > 0 ? rackConflict(topo.name, flags.nsPrefix) : null;
   if (conflict) {
     err(`eop serve: ${conflict}`);
     return 2;
@@ -105,6 +117,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
     ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
     onTapFailure: (msg) => err(`eop serve: ${msg}; the rest of the rack keeps running`),
+    wsHostLimits: { queueBytes: flags.clientQueueKib * 1024, rateFramesPerS: flags.clientRateFps },
   });
   live.rack.log.setSink((r) => err(formatLogRecord(r)), (flags.logLevel ?? 'warn') as 'warn');
   const sampler = new RackStatusSampler(live, 'serve', flags.lagToleranceMs ?? 1);
@@ -186,6 +199,8 @@ export function registerServe(program: Command): void {
     .option('--uplink', 'accept another rack at /uplink (adds an uplink host "up" if the rack declares none)')
     .option('--ns-prefix <prefix>', 'namespace prefix of TAP hosts (one running rack per prefix)', nsPrefixArg, 'eop-')
     .option('--keepalive-s <s>', 'ping every client this often; a client silent for two pings is dropped and its host freed', secondsArg, 10)
+    .option('--client-queue-kib <KiB>', 'unsent data a WebSocket client may have before frames for it are dropped', intArg(16, 1 << 20), 1024)
+    .option('--client-rate-fps <frames/s>', 'frames per second a WebSocket client may send (more are dropped and counted)', intArg(1, 10_000_000), 200_000)
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
