@@ -43,6 +43,8 @@ export interface WsPortStatus {
   filtered: number;
   claims: number;
   refusedClaims: number;
+  /** Times the connection was paused because the interface was full (back-pressure). */
+  pauses: number;
   /** DHCP/DNS answers (host ports). */
   services: Record<string, number> | null;
 }
@@ -249,6 +251,7 @@ function portStatus(p: WsPort): WsPortStatus {
     filtered: p.c.filtered,
     claims: p.c.claims,
     refusedClaims: p.c.refusedClaims,
+    pauses: p.c.pauses,
     services: svc ? { ...svc.c } : null,
   };
 }
