@@ -66,6 +66,8 @@ export interface HostStatusJson {
   txFramesPerS: number;
   rxFramesPerS: number;
   drops: Record<string, number>;
+  /** Frames the built-in stack ignored by design (not losses: e.g. frames for other hosts). */
+  ignored: Record<string, number>;
   linksUp: number;
   links: number;
   failure: string | null;
@@ -186,6 +188,7 @@ export class RackStatusSampler {
           rxGbps: (this.rate(key, 1) * 8) / 1e9,
         });
       }
+      const { drops, ignored } = live.dropsOf(h.name);
       return {
         name: h.name,
         attach: th ? 'tap' : port ? h.attach : 'builtin',
@@ -202,7 +205,8 @@ export class RackStatusSampler {
         rxGbps: (this.rate(h.name, 1) * 8) / 1e9,
         txFramesPerS: this.rate(h.name, 2),
         rxFramesPerS: this.rate(h.name, 3),
-        drops: live.dropsOf(h.name),
+        drops,
+        ignored,
         linksUp: up,
         links: qps.length,
         failure: th?.bridge.failure ?? null,
@@ -228,7 +232,7 @@ export class RackStatusSampler {
         lagToleranceMs: this.lagToleranceMs,
         eventsRun: live.rack.sched.executed,
       },
-      captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: live.capturePaths },
+      captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: [...live.capturePaths] },
       hosts,
     };
   }

@@ -28,7 +28,7 @@
  * connection's unsent bytes exceed `queueBytes` (a slow or stalled client), the frame is dropped
  * and counted (`ws-client-queue-full`): the fabric never waits for a client.
  */
-import { DropCounters, ErrorCode } from '../src/errors.js';
+import { DropCounters, ErrorCode, WsDrop as WsDropCodes } from '../src/errors.js';
 import type { FramePort, FrameReceiver, TxMeta } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { formatMac, readMac } from '../src/wire/mac.js';
@@ -43,19 +43,8 @@ export interface WsConnLike {
   close(code: number, reason: string): void;
 }
 
-/** Drop reasons counted at the WebSocket edge (besides ErrorCode values). */
-export const WsDrop = {
-  TEXT: 'ws-text-message',
-  RATE: 'ws-rate-limit',
-  CLIENT_QUEUE_FULL: 'ws-client-queue-full',
-  /** The built-in stack sent while a client held the host (it is detached; rare: timers). */
-  STACK_DETACHED: 'ws-stack-detached',
-  /** Uplink: nobody is connected. */
-  UPLINK_DOWN: 'uplink-down',
-  /** Uplink: a frame came back with a source MAC that lives in this rack. */
-  UPLINK_LOOP: 'uplink-loop-or-duplicate-mac',
-  HOLD_FULL: ErrorCode.EOP_TX_QUEUE_FULL,
-} as const;
+/** Drop reasons counted at the WebSocket edge (registered in src/errors.ts), plus the hold queue's. */
+export const WsDrop = { ...WsDropCodes, HOLD_FULL: ErrorCode.EOP_TX_QUEUE_FULL } as const;
 
 /** Close codes sent to clients (4000–4999 are the application's, RFC 6455 7.4.2). */
 export const WsClose = {

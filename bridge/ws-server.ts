@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EopError, ErrorCode } from '../src/errors.js';
-import { WsClose, type WsPort } from './ws-port.js';
+import { WsClose, WsDrop, type WsPort } from './ws-port.js';
 
 export interface RackServerOptions {
   /** Address to bind (default 127.0.0.1). A unix socket path binds there instead (status only). */
@@ -246,7 +246,7 @@ export class RackServer {
     ws.on('message', (data: Buffer, isBinary: boolean) => port.fromClient(ws, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => {
       if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') port.drops.add(ErrorCode.FRAME_TOO_LONG);
-      else port.drops.add(`ws-protocol-error`);
+      else port.drops.add(WsDrop.PROTOCOL);
     });
     ws.on('close', () => {
       this.live.delete(ws);

@@ -8,7 +8,7 @@
  * Each entry has its stable `code` string (never renamed: reports, logs and tests quote it), the
  * `layer` that raises it, and a one-line `meaning` that the report, `--help` and the README use.
  * `byDesign` marks a count that is normal traffic handling (frames meant for someone else), not a
- * loss. The four views below (`ErrorCode`, `StackDrop`, `NeighborDrop`, `BridgeDrop`) are this
+ * loss. The five views below (`ErrorCode`, `StackDrop`, `NeighborDrop`, `BridgeDrop`, `WsDrop`) are this
  * registry's groups, not vocabularies of their own; `DropCounters` takes only registered codes.
  */
 
@@ -105,6 +105,15 @@ const REGISTRY = {
     TAP_WRITE: { code: 'tap-write', layer: 'bridge', meaning: 'the TAP\'s write queue was full or the write failed (the addon counts why)' },
     VNET_OFFLOAD: { code: 'vnet-offload-unexpected', layer: 'bridge', meaning: 'a frame from a vnet-header TAP that still needed a checksum or segmentation' },
   },
+  websocket: {
+    TEXT: { code: 'ws-text-message', layer: 'bridge', meaning: 'a WebSocket client sent a text message (frames are binary messages)' },
+    RATE: { code: 'ws-rate-limit', layer: 'bridge', meaning: 'a WebSocket client sent faster than its frame or byte rate limit' },
+    CLIENT_QUEUE_FULL: { code: 'ws-client-queue-full', layer: 'bridge', meaning: 'a frame for a slow or stalled WebSocket client found its send queue full' },
+    STACK_DETACHED: { code: 'ws-stack-detached', layer: 'bridge', meaning: 'the built-in stack of a WebSocket host sent while a client held the host' },
+    PROTOCOL: { code: 'ws-protocol-error', layer: 'bridge', meaning: 'a WebSocket client broke the protocol (bad frame, bad UTF-8 in a close); the connection is closed' },
+    UPLINK_DOWN: { code: 'uplink-down', layer: 'bridge', meaning: 'a frame for the uplink while no rack is connected to it' },
+    UPLINK_LOOP: { code: 'uplink-loop-or-duplicate-mac', layer: 'bridge', meaning: 'a frame came in over the uplink with a source MAC that lives in this rack (a loop, or the same MAC in two racks)' },
+  },
 } as const satisfies Record<string, Record<string, CodeInfo>>;
 
 type Registry = typeof REGISTRY;
@@ -127,8 +136,12 @@ export type NeighborDrop = (typeof NeighborDrop)[keyof typeof NeighborDrop];
 export const BridgeDrop = codesOf(REGISTRY.bridge);
 export type BridgeDrop = (typeof BridgeDrop)[keyof typeof BridgeDrop];
 
+/** Frames the WebSocket edge (bridge/ws-port.ts, ws-server.ts) drops besides ErrorCode values. */
+export const WsDrop = codesOf(REGISTRY.websocket);
+export type WsDrop = (typeof WsDrop)[keyof typeof WsDrop];
+
 /** Any registered code. */
-export type Code = ErrorCode | StackDrop | NeighborDrop | BridgeDrop;
+export type Code = ErrorCode | StackDrop | NeighborDrop | BridgeDrop | WsDrop;
 
 /** Every registered code with its layer and meaning, in registry order. */
 export const CODES: readonly CodeInfo[] = Object.values(REGISTRY as Registry).flatMap((g) => Object.values(g) as CodeInfo[]);
