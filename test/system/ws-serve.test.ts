@@ -224,6 +224,7 @@ describe.skipIf(!built)('eop serve: slow and dead clients', () => {
   });
 
   it('a free WebSocket host runs the built-in stack; a client takes it over; when it leaves the stack answers again', async () => {
+    await until(async () => (await getStatus(srv.url)).hosts.every((h) => !h.ws?.held), 10_000, 'all hosts free');
     const asker = await openWs(wsUrl(srv, '/hosts/h3'));
     const macOf = async (): Promise<number[]> => {
       const g = new Guest(asker.ws, [0x02, 0x5e, 0, 0, 0, 0x33]); // a fresh guest: empty ARP cache
