@@ -24,6 +24,7 @@ export class Guest {
   arpFrame(op: number, dstMac: number[], targetMac: number[], targetIp: number[]): Uint8Array;
   ipv4(dstMac: number[], dstIp: number[], proto: number, payload: Uint8Array, srcIp?: number[]): Uint8Array;
   udp(dstMac: number[], dstIp: number[], srcPort: number, dstPort: number, data: Uint8Array, srcIp?: number[]): Uint8Array;
+  dhcpMessage(type: number, xid: number, extra?: number[]): Uint8Array;
   dhcp(timeoutMs?: number): Promise<{ ip: string; prefix: number; dns: string | null }>;
   resolveMac(ip: number[], timeoutMs?: number): Promise<number[]>;
   ping(ip: number[], seq: number, timeoutMs?: number, dataBytes?: number): Promise<number>;
