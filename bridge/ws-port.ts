@@ -269,8 +269,17 @@ export class WsPort {
       return;
     }
     this.nic.transmit(data);
-    this.opts.poke?.(1);
+    // One poke per socket read, not per message: `ws` emits every message of a read in one
+    // callback, and the microtask runs after it, so a burst is one batch (no per-frame spin).
+    if (this.injected++ === 0) queueMicrotask(this.flushPoke);
   }
+
+  private injected = 0;
+  private readonly flushPoke = (): void => {
+    const n = this.injected;
+    this.injected = 0;
+    this.opts.poke?.(n);
+  };
 
   /** Uplink: the destination sits behind a local peer (learned by the NIC). */
   private isLocalMac(mac: number): boolean {
