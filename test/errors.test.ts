@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BridgeDrop, CODES, codeInfo, DropCounters, ErrorCode, isByDesign, NeighborDrop, StackDrop } from '../src/errors.js';
+import { BridgeDrop, CODES, codeInfo, DropCounters, ErrorCode, isByDesign, NeighborDrop, StackDrop, WsDrop } from '../src/errors.js';
 
 describe('the code registry', () => {
   it('gives every code a unique stable string, a layer and a one-line meaning', () => {
@@ -13,14 +13,15 @@ describe('the code registry', () => {
     }
   });
 
-  it('its four views are groups of the one registry, with ERR_ only on ErrorCode', () => {
-    const views = [ErrorCode, StackDrop, NeighborDrop, BridgeDrop].map((v) => Object.values(v) as string[]);
+  it('its five views are groups of the one registry, with ERR_ only on ErrorCode', () => {
+    const views = [ErrorCode, StackDrop, NeighborDrop, BridgeDrop, WsDrop].map((v) => Object.values(v) as string[]);
     expect(views.flat().sort()).toEqual(CODES.map((c) => c.code).sort());
     expect(views[0]!.every((c) => c.startsWith('ERR_'))).toBe(true);
     for (const v of views.slice(1)) expect(v.some((c) => c.startsWith('ERR_'))).toBe(false);
     expect(codeInfo(StackDrop.NOT_FOR_US)?.layer).toBe('stack');
     expect(codeInfo(NeighborDrop.QUEUE_FULL)?.layer).toBe('neighbor');
     expect(codeInfo(BridgeDrop.TAP_WRITE)?.layer).toBe('bridge');
+    expect(codeInfo(WsDrop.CLIENT_QUEUE_FULL)?.layer).toBe('bridge');
     expect(codeInfo(ErrorCode.IOMMU_BLOCKED)?.layer).toBe('iommu');
     expect(codeInfo('no-such-code')).toBeUndefined();
   });

@@ -25,6 +25,8 @@ function layerOf(file: string): number {
   const f = file.replace(/\.js$/, '.ts');
   if (f === 'src/errors.ts' || f === 'src/signals.ts') return 0;
   if (f === 'src/log.ts') return LAYERS.indexOf('src/time');
+  // The page (plain JS served as is) and its type declarations belong to the bridge.
+  if (dirname(f) === 'bridge/www') return LAYERS.indexOf('bridge');
   return LAYERS.indexOf(dirname(f));
 }
 
