@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, WsDrop } from '../src/errors.js';
-import type { FramePort, FrameReceiver } from '../src/eop/frame-port.js';
+import { FakePort as FakeNic } from './helpers/fake-port.js';
 import { defaultRack } from '../src/topology/default-rack.js';
 import { parseDhcp } from '../src/wire/dhcp.js';
 import { parseDnsQuery } from '../src/wire/dns.js';
@@ -15,32 +15,6 @@ import { WsPort, type WsConnLike } from '../bridge/ws-port.js';
 import { RackServices, serviceAddressFor } from '../bridge/ws-services.js';
 import { Guest, parseIp } from '../bridge/www/guest.js';
 import { BCAST, MAC, rawFrame } from './helpers/raw-frame.js';
-
-class FakeNic implements FramePort {
-  readonly name = 'eop-h4';
-  readonly mac = MAC[4]!;
-  readonly mtu = 1500;
-  sent: Uint8Array[] = [];
-  space = 100;
-  receiver: FrameReceiver = () => {};
-  drained: (() => void)[] = [];
-  transmit(frame: Uint8Array): boolean {
-    this.sent.push(new Uint8Array(frame));
-    return true;
-  }
-  txSpace(): number {
-    return this.space;
-  }
-  anyPeerUp(): boolean {
-    return true;
-  }
-  onTxDrained(fn: () => void): void {
-    this.drained.push(fn);
-  }
-  setReceiver(fn: FrameReceiver): void {
-    this.receiver = fn;
-  }
-}
 
 class FakeConn implements WsConnLike {
   bufferedAmount = 0;

@@ -32,16 +32,18 @@ export function liveReady(): boolean {
   );
 }
 
-export interface Up {
+export interface Proc {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
+  /** The http:// URL from the ready line (serve), or ''. */
+  url: string;
 }
 
-/** Starts `eop up ...args` and resolves once it printed its "ready" line (rejects on exit/timeout). */
-export async function startUp(args: string[], timeoutMs = 20_000): Promise<Up> {
-  const child = spawn(process.execPath, [CLI, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `eop <args>` and resolves once it printed a line starting with "ready:". */
+export async function startCli(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -50,7 +52,7 @@ export async function startUp(args: string[], timeoutMs = 20_000): Promise<Up> {
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error(`eop up not ready after ${timeoutMs} ms:\n${out}\n${err}`));
+      reject(new Error(`eop ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}\n${err}`));
     }, timeoutMs);
     const check = (): void => {
       if (/^ready: /m.test(out)) {
@@ -61,21 +63,33 @@ export async function startUp(args: string[], timeoutMs = 20_000): Promise<Up> {
     child.stdout!.on('data', check);
     void exited.then((code) => {
       clearTimeout(t);
-      reject(new Error(`eop up exited (${code}) before ready:\n${out}\n${err}`));
+      reject(new Error(`eop ${args.join(' ')} exited (${code}) before ready:\n${out}\n${err}`));
     });
   });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const url = /^ready: (http:\/\/\S+)/m.exec(out)?.[1] ?? '';
+  return { child, stdout: () => out, stderr: () => err, exited, url };
 }
 
-/** SIGTERM and wait for exit (SIGKILL after 10 s). Returns the exit code. */
-export async function stopUp(up: Up): Promise<number | null> {
-  if (up.child.exitCode !== null) return up.child.exitCode;
-  up.child.kill('SIGTERM');
-  const t = setTimeout(() => up.child.kill('SIGKILL'), 10_000);
-  const code = await up.exited;
+/** SIGTERM and wait (SIGKILL after 10 s). */
+export async function stopCli(p: Proc | undefined): Promise<number | null> {
+  if (!p) return null;
+  if (p.child.exitCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  const code = await p.exited;
   clearTimeout(t);
   return code;
 }
+
+export type Up = Proc;
+
+/** Starts `eop up ...args` and resolves once it printed its "ready" line (rejects on exit/timeout). */
+export function startUp(args: string[], timeoutMs = 20_000): Promise<Up> {
+  return startCli(['up', ...args], timeoutMs);
+}
+
+/** SIGTERM and wait for exit (SIGKILL after 10 s). Returns the exit code. */
+export const stopUp = (up: Up): Promise<number | null> => stopCli(up);
 
 /** Sends SIGUSR1 and returns the status block printed in response. */
 export async function statusOf(up: Up): Promise<string> {

@@ -1,59 +1,9 @@
 /**
- * Helpers for the `eop serve` / `eop attach` system tests: spawn the built CLI, wait for its
- * "ready" line, read the URL it printed, open WebSocket clients, read /api/status.
+ * Helpers for the `eop serve` / `eop attach` system tests: open WebSocket clients, read
+ * /api/status, wait for a condition (spawning the CLI is live-helpers.ts's startCli).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { WebSocket } from 'ws';
-import { CLI } from './live-helpers.js';
-
-export interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  /** The http:// URL from the ready line (serve), or ''. */
-  url: string;
-}
-
-/** Starts `eop <args>` and resolves once it printed a line starting with "ready:". */
-export async function startCli(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`eop ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}\n${err}`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (/^ready: /m.test(out)) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(t);
-      reject(new Error(`eop ${args.join(' ')} exited (${code}) before ready:\n${out}\n${err}`));
-    });
-  });
-  const url = /^ready: (http:\/\/\S+)/m.exec(out)?.[1] ?? '';
-  return { child, stdout: () => out, stderr: () => err, exited, url };
-}
-
-/** SIGTERM and wait (SIGKILL after 10 s). */
-export async function stopCli(p: Proc | undefined): Promise<number | null> {
-  if (!p) return null;
-  if (p.child.exitCode !== null) return p.child.exitCode;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-  const code = await p.exited;
-  clearTimeout(t);
-  return code;
-}
+export { startCli, stopCli, type Proc } from './live-helpers.js';
 
 export interface Opened {
   ws: WebSocket;

@@ -8,38 +8,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { STALL_MS, TapBridge } from '../../bridge/tap-bridge.js';
 import { FakeTap } from '../helpers/fake-tap.js';
 import { FrameBatch, TapIoError, type TapStats } from '../../bridge/tap-device.js';
-import type { FramePort, FrameReceiver } from '../../src/eop/frame-port.js';
+import { FakePort } from '../helpers/fake-port.js';
 import { TcpCoalescer } from '../../bridge/tcp-coalesce.js';
 import { ErrorCode } from '../../src/errors.js';
 import { internetChecksum, pseudoHeaderSum4 } from '../../src/wire/checksum.js';
-
-class FakePort implements FramePort {
-  readonly name = 'eop-f';
-  readonly mac = 0x02e000000001;
-  readonly mtu = 1500;
-  space = 100;
-  sent: Uint8Array[] = [];
-  receiver: FrameReceiver = () => {};
-  drained: (() => void)[] = [];
-  transmit(frame: Uint8Array): boolean {
-    if (frame.length < 14 || frame.length > this.mtu + 18) throw new Error('bridge passed a bad frame');
-    this.sent.push(new Uint8Array(frame));
-    this.space--;
-    return true;
-  }
-  txSpace(): number {
-    return this.space;
-  }
-  anyPeerUp(): boolean {
-    return true;
-  }
-  onTxDrained(fn: () => void): void {
-    this.drained.push(fn);
-  }
-  setReceiver(fn: FrameReceiver): void {
-    this.receiver = fn;
-  }
-}
 
 function frame(len: number, tag: number): Uint8Array {
   const f = new Uint8Array(len);
