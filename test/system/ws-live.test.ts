@@ -10,11 +10,13 @@
  *    both racks' captures (tshark) hold the ICMP echoes on the uplink interface and the TAP host's.
  * 3. `eop attach ws://…/hosts/<name> --tap`: a local namespace is rack A's WebSocket host, and
  *    pings a host of rack A from there.
+ * 0. Without root: a rack of WebSocket and built-in hosts serves as nobody; one with a TAP host
+ *    refuses with one sentence (exit 2).
  * 4. `eop status --json` against a running `eop up` (unix socket) and a running `eop serve` (URL
  *    from the registry), and the text form.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ import { getStatus, openWs, startCli, stopCli, until, type Proc } from './serve-
 
 const ready = liveReady() && requireTool('iperf3') && requireTool('tshark');
 const dir = mkdtempSync(join(tmpdir(), 'eop-ws-live-'));
+chmodSync(dir, 0o755); // the rack files are read by an unprivileged eop serve too
 
 function rackFile(name: string, yaml: string): string {
   const p = join(dir, `${name}.yaml`);
@@ -60,6 +63,28 @@ describe.skipIf(!ready)('eop serve with TAP hosts', () => {
       expect(await stopCli(srv)).toBe(0);
     }
     expect(eopLeftovers()).toEqual([]);
+  });
+});
+
+describe.skipIf(!ready || !requireTool('setpriv'))('eop serve without root', () => {
+  it('a rack of WebSocket and built-in hosts runs as nobody; one with a TAP host says what is missing (exit 2)', async () => {
+    const asNobody = (args: string[]) =>
+      spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
+    const child = asNobody(['serve', '--port', '0', '--no-captures']);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    await until(() => /^ready: http/m.test(out), 30_000, 'eop serve as nobody to be ready');
+    const url = /^ready: (http:\/\/\S+)/m.exec(out)![1]!;
+    const c = await openWs(url.replace('http', 'ws') + '/hosts/h4');
+    expect((await new Guest(c.ws).dhcp(5000)).ip).toBe('10.11.0.4');
+    c.ws.close();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const rack = rackFile('tapnobody', 'name: tapnobody\nhosts:\n  - {name: h1, attach: tap}\n  - h2\n');
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'serve', rack, '--port', '0'], { encoding: 'utf8', timeout: 30_000, cwd: tmpdir() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/has TAP hosts \(h1\), and eop needs root/);
   });
 });
 
