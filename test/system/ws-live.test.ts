@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Guest } from '../../bridge/www/guest.js';
 import { requireTool } from './require-tool.js';
-import { CLI, eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, stopUp } from './live-helpers.js';
+import { CLI, inNs, inNsAsync, liveReady, sleep, startUp, stopUp } from './live-helpers.js';
 import { getStatus, openWs, startCli, stopCli, until, type Proc } from './serve-helpers.js';
 
 const ready = liveReady() && requireTool('iperf3') && requireTool('tshark');
@@ -48,21 +48,22 @@ function statusJson(args: string[]): { status: number | null; json: { rack: stri
 
 describe.skipIf(!ready)('eop serve with TAP hosts', () => {
   it('one process: a namespace pings the WebSocket host (its client answers) and a built-in host', async () => {
-    const rack = rackFile('mixed', 'name: mixedws\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: websocket}\n  - h3\n');
-    const srv = await startCli(['serve', rack, '--port', '0', '--no-captures']);
+    // Host names and namespace prefix of its own: other test files run eop up (eop-h1…) meanwhile.
+    const rack = rackFile('mixed', 'name: mixedws\nhosts:\n  - {name: m1, attach: tap}\n  - {name: m2, attach: websocket}\n  - m3\n');
+    const srv = await startCli(['serve', rack, '--port', '0', '--no-captures', '--ns-prefix', 'wsm-']);
     try {
       const c = await openWs(srv.url.replace('http', 'ws') + '/hosts/h2');
       const g = new Guest(c.ws);
       expect((await g.dhcp(5000)).ip).toBe('10.11.0.2');
-      const r = await inNsAsync('eop-h1', ['ping', '-c', '5', '-i', '0.2', '-W', '3', '10.11.0.2'], 30_000);
+      const r = await inNsAsync('wsm-m1', ['ping', '-c', '5', '-i', '0.2', '-W', '3', '10.11.0.2'], 30_000);
       expect(r.stdout).toMatch(/5 packets transmitted, 5 received/);
       expect(g.counters.pingsAnswered).toBe(5);
-      expect(inNs('eop-h1', ['ping', '-c', '2', '-W', '3', '10.11.0.3']).stdout).toMatch(/2 received/);
+      expect(inNs('wsm-m1', ['ping', '-c', '2', '-W', '3', '10.11.0.3']).stdout).toMatch(/2 received/);
       c.ws.close();
     } finally {
       expect(await stopCli(srv)).toBe(0);
     }
-    expect(eopLeftovers()).toEqual([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/wsm-/);
   });
 });
 
@@ -106,7 +107,7 @@ describe.skipIf(!ready)('two racks joined by an uplink', () => {
     await stopCli(link);
     expect(await stopCli(a)).toBe(0);
     expect(await stopCli(b)).toBe(0);
-    expect(eopLeftovers()).toEqual([]);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/^[ab]-/m);
   });
 
   it('a namespace in rack A pings one in rack B and a built-in host of B', async () => {
@@ -155,13 +156,13 @@ describe.skipIf(!ready)('two racks joined by an uplink', () => {
 
 describe.skipIf(!ready)('eop attach --tap and eop status', () => {
   it('a local namespace becomes a remote WebSocket host and pings the rack', async () => {
-    const rack = rackFile('remote', 'name: remote\nhosts:\n  - h1\n  - {name: h2, attach: websocket}\n');
+    const rack = rackFile('remote', 'name: remote\nhosts:\n  - r1\n  - {name: r2, attach: websocket}\n');
     const srv = await startCli(['serve', rack, '--port', '0', '--no-captures']);
     let att: Proc | undefined;
     try {
-      att = await startCli(['attach', `${srv.url.replace('http', 'ws')}/hosts/h2`, '--tap', '--netns', 'eopr-h2']);
-      expect(att.stdout()).toMatch(/ready: namespace eopr-h2 is h2/);
-      const r = await inNsAsync('eopr-h2', ['ping', '-c', '3', '-i', '0.2', '-W', '3', '10.11.0.1'], 30_000);
+      att = await startCli(['attach', `${srv.url.replace('http', 'ws')}/hosts/r2`, '--tap', '--netns', 'eopr-r2']);
+      expect(att.stdout()).toMatch(/ready: namespace eopr-r2 is r2/);
+      const r = await inNsAsync('eopr-r2', ['ping', '-c', '3', '-i', '0.2', '-W', '3', '10.11.0.1'], 30_000);
       expect(r.stdout).toMatch(/3 received/);
       const s = await getStatus(srv.url);
       expect(s.hosts[1]!.ws!.held).toBe(true);
@@ -170,28 +171,30 @@ describe.skipIf(!ready)('eop attach --tap and eop status', () => {
       expect(await stopCli(att)).toBe(0);
       await stopCli(srv);
     }
-    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/eopr-h2/);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/eopr-r2/);
   });
 
   it('eop status --json reads a running eop up and a running eop serve', async () => {
-    const up = await startUp(['--no-captures']);
+    // A TAP rack of its own name and prefix (other test files run eop up with eop-h1… meanwhile).
+    const upRack = rackFile('statusup', 'name: statusup\nhosts:\n  - {name: s1, attach: tap}\n  - {name: s2, attach: tap}\n  - s3\n');
+    const up = await startUp([upRack, '--no-captures', '--ns-prefix', 'wss-']);
     let srv: Proc | undefined;
     try {
-      await until(() => statusJson(['--json']).status === 0, 10_000, 'the eop up status socket');
-      const st = statusJson(['--json']);
+      await until(() => statusJson(['statusup', '--json']).status === 0, 10_000, 'the eop up status socket');
+      const st = statusJson(['statusup', '--json']);
       expect(st.json!.mode).toBe('up');
-      expect(st.json!.rack).toBe('default');
-      expect(st.json!.hosts.map((h) => h.name)).toEqual(['h1', 'h2', 'h3', 'h4']);
-      expect(st.json!.hosts[0]!.queuePairs).toHaveLength(3);
-      inNs('eop-h1', ['ping', '-c', '3', '-i', '0.2', '10.11.0.2']);
-      const after = statusJson(['default', '--json']);
+      expect(st.json!.rack).toBe('statusup');
+      expect(st.json!.hosts.map((h) => h.name)).toEqual(['s1', 's2', 's3']);
+      expect(st.json!.hosts[0]!.queuePairs).toHaveLength(2);
+      inNs('wss-s1', ['ping', '-c', '3', '-i', '0.2', '10.11.0.2']);
+      const after = statusJson(['statusup', '--json']);
       expect(after.json!.hosts[0]!.txFrames).toBeGreaterThanOrEqual(3);
-      // A second rack (no TAP hosts) beside it: eop status now needs a name.
+      // A second rack (no TAP hosts) beside it: eop status without a name refuses while several run.
       const rack = rackFile('second', 'name: second\nhosts: [x1, {name: x2, attach: websocket}]\n');
       srv = await startCli(['serve', rack, '--port', '0', '--no-captures']);
       const both = statusJson(['--json']);
       expect(both.status).toBe(2);
-      expect(both.stderr).toMatch(/2 racks are running/);
+      expect(both.stderr).toMatch(/\d+ racks are running/);
       const second = statusJson(['second', '--json']);
       expect(second.json!.mode).toBe('serve');
       expect(second.json!.hosts.map((h) => h.name)).toEqual(['x1', 'x2']);
