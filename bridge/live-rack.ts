@@ -500,6 +500,11 @@ export class LiveRack {
    * Reads the kernel-side loss counters of every TAP host (in parallel, without blocking the event
    * loop); status() shows the latest values. Call it before the namespaces go for the final figures.
    */
+  /** The kernel-side loss counters of a TAP host as last read (null: not a TAP host, or not read yet). */
+  kernelOf(host: string): KernelCounters | null {
+    return this.kernel.get(host) ?? null;
+  }
+
   async refreshKernelCounters(): Promise<void> {
     if (this.stopped) return;
     await Promise.all(

@@ -4,10 +4,12 @@
  * takes the counters once per `periodMs` (default 1 s), so every reader sees the same rates however
  * many poll (the page, scripts, `eop status`) and `eop up --stats` keeps its own.
  *
- * "Behind now" is a sliding window: the emulator is behind if any event batch in the last
- * `windowS` seconds (default 5) ran later than the lag tolerance, beside the totals since start.
+ * "Behind now" is the live runner's sliding window (`LiveRunner.recent()`: late event batches in the
+ * last 5 s, in 1-second buckets), beside the totals since start. TAP hosts carry the kernel-side
+ * loss counters read inside their namespace (refreshed each period, off the event loop).
  * Fields are only ever added (version stays 1 while they are), so scripts can rely on them.
  */
+import type { KernelCounters } from './kernel-counters.js';
 import type { LiveRack } from './live-rack.js';
 import type { WsPort } from './ws-port.js';
 
@@ -71,6 +73,8 @@ export interface HostStatusJson {
   linksUp: number;
   links: number;
   failure: string | null;
+  /** Kernel-side losses inside the namespace (TAP hosts; null otherwise or before the first read). */
+  kernel: KernelCounters | null;
   queuePairs: QueuePairStatus[];
   ws: WsPortStatus | null;
 }
@@ -87,6 +91,8 @@ export interface RackStatusJson {
     /** Late event batches within the last `windowS` seconds: the emulator is behind the model now. */
     behindNow: boolean;
     lateBatchesWindow: number;
+    batchesWindow: number;
+    maxLagWindowMs: number;
     windowS: number;
     lateBatches: number;
     batches: number;
@@ -101,7 +107,6 @@ export interface RackStatusJson {
 
 interface Sample {
   tMs: number;
-  late: number;
   /** host → [txBytes, rxBytes, txFrames, rxFrames]; host/peer → [txBytes, rxBytes]. */
   counters: Map<string, number[]>;
 }
@@ -115,7 +120,6 @@ export class RackStatusSampler {
     private readonly mode: 'up' | 'serve',
     private readonly lagToleranceMs: number,
     private readonly periodMs = 1000,
-    private readonly windowS = 5,
   ) {}
 
   start(): void {
@@ -134,9 +138,10 @@ export class RackStatusSampler {
       counters.set(nic.host.name, [nic.c.txBytes, nic.c.rxBytes, nic.c.txFrames, nic.c.rxFrames]);
       for (const qp of nic.qps) if (qp) counters.set(`${nic.host.name}/${qp.peerName}`, [qp.c.txBytes, qp.c.rxBytes]);
     }
-    this.samples.push({ tMs: performance.now(), late: this.live.runner.stats.lateBatches, counters });
-    const keep = Math.ceil((this.windowS * 1000) / this.periodMs) + 1;
-    while (this.samples.length > keep) this.samples.shift();
+    this.samples.push({ tMs: performance.now(), counters });
+    // Two samples give the rates; the first one is kept for the uptime.
+    if (this.samples.length > 3) this.samples.splice(1, 1);
+    void this.live.refreshKernelCounters();
   }
 
   /** Rates between the last two samples (0 before there are two). */
@@ -156,7 +161,7 @@ export class RackStatusSampler {
     const topo = live.topo;
     const rs = live.runner.stats;
     const first = this.samples[0];
-    const lateWindow = first ? rs.lateBatches - first.late : 0;
+    const recent = live.runner.recent();
     let captureFrames = 0;
     let captureDrops = 0;
     for (const s of Object.values(live.captures?.stats() ?? {})) {
@@ -210,6 +215,7 @@ export class RackStatusSampler {
         linksUp: up,
         links: qps.length,
         failure: th?.bridge.failure ?? null,
+        kernel: th ? live.kernelOf(h.name) : null,
         queuePairs: qps,
         ws: port ? portStatus(port) : null,
       };
@@ -222,9 +228,11 @@ export class RackStatusSampler {
       uptimeS: first ? (performance.now() - first.tMs) / 1000 : 0,
       link: { gen: topo.link.gen, width: topo.link.width, mpsBytes: topo.link.mpsBytes },
       live: {
-        behindNow: lateWindow > 0,
-        lateBatchesWindow: lateWindow,
-        windowS: this.windowS,
+        behindNow: recent.behind,
+        lateBatchesWindow: recent.lateBatches,
+        batchesWindow: recent.batches,
+        maxLagWindowMs: recent.maxLagNs / 1e6,
+        windowS: recent.windowNs / 1e9,
         lateBatches: rs.lateBatches,
         batches: rs.batches,
         maxLagMs: rs.maxLagNs / 1e6,
