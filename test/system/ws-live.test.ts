@@ -52,7 +52,7 @@ describe.skipIf(!ready)('eop serve with TAP hosts', () => {
     const rack = rackFile('mixed', 'name: mixedws\nhosts:\n  - {name: m1, attach: tap}\n  - {name: m2, attach: websocket}\n  - m3\n');
     const srv = await startCli(['serve', rack, '--port', '0', '--no-captures', '--ns-prefix', 'wsm-']);
     try {
-      const c = await openWs(srv.url.replace('http', 'ws') + '/hosts/h2');
+      const c = await openWs(srv.url.replace('http', 'ws') + '/hosts/m2');
       const g = new Guest(c.ws);
       expect((await g.dhcp(5000)).ip).toBe('10.11.0.2');
       const r = await inNsAsync('wsm-m1', ['ping', '-c', '5', '-i', '0.2', '-W', '3', '10.11.0.2'], 30_000);
