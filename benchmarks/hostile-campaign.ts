@@ -13,6 +13,7 @@
  *           a SHA-256 mismatch; the emulator must still be running afterwards.
  *
  *   npm run campaign [-- --files 300 --seed 7 --only files,cli,live --timeout-s 30]
+ *   npm run campaign -- --seed 7 --dump 233     # print mutated file 233 of seed 7, to reproduce a case
  *
  * The live part makes namespaces eop-h1/eop-h2 (through `eop up`) and removes them; run it where no
  * other rack is up. Traffic stays inside those namespaces.
@@ -36,6 +37,8 @@ const FILES = Number(arg('files') ?? 300);
 const SEED = Number(arg('seed') ?? 7);
 const TIMEOUT_MS = Number(arg('timeout-s') ?? 30) * 1000;
 const ONLY = (arg('only') ?? 'files,cli,live').split(',');
+/** --dump N: print mutated file N of this seed (mutations do not depend on results) and exit. */
+const DUMP = arg('dump');
 
 /** xorshift32: a campaign is repeatable for a seed. */
 let state = SEED >>> 0 || 1;
@@ -150,10 +153,17 @@ function campaignFiles(dir: string): { t: Tally; disagree: number; disagreeExamp
   for (const f of readdirSync(join(ROOT, 'scenarios')).filter((n) => n.endsWith('.yaml'))) {
     seeds.push({ kind: 'scenario', text: readFileSync(join(ROOT, 'scenarios', f), 'utf8') });
   }
-  for (let n = 0; n < FILES; n++) {
+  for (let n = 0; n < (DUMP !== undefined ? Number(DUMP) + 1 : FILES); n++) {
     const seed = seeds[n % seeds.length]!;
     const path = join(dir, `m${n}.yaml`);
     const text = mutate(seed.text);
+    if (DUMP !== undefined) {
+      if (n === Number(DUMP)) {
+        process.stdout.write(text);
+        process.exit(0);
+      }
+      continue;
+    }
     writeFileSync(path, text);
     if (seed.kind === 'rack') {
       const v = runCli(['validate', path]);
@@ -299,7 +309,7 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'eop-campaign-'));
   try {
-    console.log(`bad-input campaign, seed ${SEED}, time limit ${TIMEOUT_MS / 1000} s per command`);
+    if (DUMP === undefined) console.log(`bad-input campaign, seed ${SEED}, time limit ${TIMEOUT_MS / 1000} s per command`);
     if (ONLY.includes('files')) {
       const f = campaignFiles(dir);
       show('files', f.t);
