@@ -175,7 +175,7 @@ function main(): void {
   const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssMiB: number; pings: number; ok: number; residentPages: number; wallMs: number };
   console.log(
     `\n64-host rack + management host, every host pings every other once (${r.pings} pingers, ${r.ok} complete): ` +
-      `peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident 64 KiB pages, ${fmt(r.wallMs)} ms wall`,
+      `peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident pages, ${fmt(r.wallMs)} ms wall`,
   );
 }
 

@@ -20,6 +20,7 @@ import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
 import { writeU32le } from '../wire/bytes.js';
 import { isMulticastMac, readMac } from '../wire/mac.js';
+import { TX_CORE } from '../host/cores.js';
 import { DescFlag, type Reaped } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { FramePort, FrameReceiver, TxMeta } from './frame-port.js';
@@ -661,7 +662,8 @@ export class EopNic implements FramePort {
       writeU32le(this.word, 0, 1 << (h.index % DATA_DOORBELL_BITS));
     }
     if (viaDma) h.dma.postImm(addr, this.word, DescFlag.INTERRUPT, 0);
-    else h.cpu.store(addr, this.word);
+    // Credit interrupts come from the receive handler, on the interrupt core.
+    else h.cpu.store(addr, this.word, credit ? h.cores.irqCore : TX_CORE);
     if (credit) qp.c.creditInterrupts++;
     else qp.c.interruptsSent++;
   }
@@ -755,10 +757,10 @@ export class EopNic implements FramePort {
     if (this.releaseRxPages) this.releaseConsumed(qp, consStart, n);
     // The handler's CPU time delays whatever this core does next, the credit write first.
     const cpu = h.cpu;
-    const handlerDoneNs = cpu.occupy(n * this.cfg.rxFrameNs);
+    const handlerDoneNs = h.cores.run(h.cores.irqCore, n * this.cfg.rxFrameNs);
     writeU32le(this.word, 0, qp.cons);
     if (qp.localReady) {
-      cpu.store(qp.peerCreditAddr + Credit.CONS, this.word);
+      cpu.store(qp.peerCreditAddr + Credit.CONS, this.word, h.cores.irqCore);
       qp.c.creditUpdates++;
       if (wantCredit) this.postInterrupt(qp, false, true);
       cpu.commit();

@@ -11,6 +11,7 @@ import { ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
+import { TX_CORE, type Cores } from './cores.js';
 import { JOB_POOL_MAX, WriteJob } from './posted-write.js';
 
 export interface CpuConfig {
@@ -33,8 +34,6 @@ export const WC_TLP_BYTES: Bytes = 64;
 export type LandedFn<A = any> = (code: ErrorCode | null, arg: A) => void;
 
 export class CpuCopier {
-  /** When the core finishes what it was given so far. */
-  private freeAt: Ns = 0;
   copies = 0;
   stores = 0;
   bytes: Bytes = 0;
@@ -51,35 +50,28 @@ export class CpuCopier {
     readonly cfg: CpuConfig,
     private readonly sched: Scheduler,
     private readonly fabric: Fabric,
+    /** The host's cores: copies and stores run on TX_CORE and queue behind other work there. */
+    readonly cores: Cores,
   ) {}
 
-  /**
-   * Other work on this core (an interrupt handler's per-frame work): `ns` of CPU time after what
-   * it already has. Returns when the core is free again; later copies and stores start then.
-   */
-  occupy(ns: Ns): Ns {
-    const now = this.sched.now;
-    this.freeAt = (this.freeAt > now ? this.freeAt : now) + ns;
-    return this.freeAt;
-  }
-
-  /** Copy `len` bytes of local memory at `src` to local address `dst` (RAM or NTB window). */
-  copy(src: number, dst: number, len: Bytes): void {
-    const start = (this.freeAt > this.sched.now ? this.freeAt : this.sched.now) + this.cfg.copySetupNs;
+  /** Copy `len` bytes of local memory at `src` to local address `dst` (RAM or NTB window), on `core`. */
+  copy(src: number, dst: number, len: Bytes, core: number = TX_CORE): void {
+    const coreStart = this.cores.startNs(core);
+    const start = coreStart + this.cfg.copySetupNs;
     const end = start + (len * 8) / this.cfg.copyGbps;
     this.copies++;
     this.bytes += len;
-    this.issue(dst, len, src, null, start, end, WC_TLP_BYTES);
+    this.issue(dst, len, src, null, core, coreStart, start, end, WC_TLP_BYTES);
   }
 
-  /** One small store of `bytes` (≤ 16) to local address `dst`. */
-  store(dst: number, bytes: Uint8Array): void {
-    const start = this.freeAt > this.sched.now ? this.freeAt : this.sched.now;
+  /** One small store of `bytes` (≤ 16) to local address `dst`, on `core`. */
+  store(dst: number, bytes: Uint8Array, core: number = TX_CORE): void {
+    const start = this.cores.startNs(core);
     this.stores++;
-    this.issue(dst, bytes.length, 0, bytes, start, start + this.cfg.storeNs, WC_TLP_BYTES);
+    this.issue(dst, bytes.length, 0, bytes, core, start, start, start + this.cfg.storeNs, WC_TLP_BYTES);
   }
 
-  private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, start: Ns, end: Ns, tlpMax: Bytes): void {
+  private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, core: number, coreStart: Ns, start: Ns, end: Ns, tlpMax: Bytes): void {
     const r = this.fabric.resolve(this.host, dst, len, this.route);
     let job: WriteJob;
     let land = end;
@@ -102,7 +94,8 @@ export class CpuCopier {
         else end = pt.leaveNs;
       }
     }
-    this.freeAt = end;
+    // The core is busy until the last store left: a WC copy waits for the link when the link is slower.
+    this.cores.occupy(core, coreStart, end);
     if (this.last) this.last.next = job;
     else this.first = job;
     this.last = job;

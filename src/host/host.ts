@@ -12,6 +12,7 @@ import { MSI_BASE } from '../mem/address-map.js';
 import { SparseMemory, DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import type { Scheduler } from '../time/scheduler.js';
 import { GiB, MiB, type Bytes, type Ns } from '../time/units.js';
+import { Cores } from './cores.js';
 import { CpuCopier, type CpuConfig } from './cpu-copy.js';
 import { Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
 import { InterruptController } from './interrupts.js';
@@ -30,6 +31,11 @@ export interface HostConfig {
   irqHandlerNs: Ns;
   /** Uniform variation added to each interrupt entry (seeded); 0 = deterministic without a seed. */
   irqJitterNs?: Ns;
+  /**
+   * CPU cores (default 1: transmit work and interrupt handling share one core and queue behind each
+   * other). With more, interrupts are handled on the last core, transmit work on core 0.
+   */
+  cores?: number;
 }
 
 export const DEFAULT_RAM_BYTES: Bytes = 64 * GiB;
@@ -50,6 +56,7 @@ export class Host implements Endpoint {
   readonly rid: number;
   readonly irq: InterruptController;
   readonly dma: HrdmaEngine;
+  readonly cores: Cores;
   readonly cpu: CpuCopier;
   private allocNext = ALLOC_START;
 
@@ -67,7 +74,8 @@ export class Host implements Endpoint {
     this.irq = new InterruptController(sched, cfg.irqHandlerNs, cfg.irqJitterNs ?? 0);
     const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, 'hrdma descriptor ring');
     this.dma = new HrdmaEngine(this, cfg.dma, sched, fabric, ring);
-    this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric);
+    this.cores = new Cores(cfg.cores ?? 1, sched);
+    this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric, this.cores);
     fabric.attach(this);
   }
 

@@ -37,6 +37,8 @@ export interface HostSpec {
   eop?: Partial<EopConfig>;
   /** The top-of-rack switch the host's link ends at (a name from `RackSpec.tors`; default the first). */
   tor?: string;
+  /** CPU cores of this host (default `RackSpec.cores`, else 1; src/host/cores.ts). */
+  cores?: number;
 }
 
 export interface RackSpec {
@@ -50,6 +52,8 @@ export interface RackSpec {
   irqHandlerNs: Ns;
   /** Uniform variation of interrupt entry (drawn from the seeded RNG); 0 by default. */
   irqJitterNs?: Ns;
+  /** CPU cores per host (default 1). */
+  cores?: number;
   ramBytes: Bytes;
   pageBytes: Bytes;
   hosts: HostSpec[];
@@ -113,6 +117,7 @@ export class Rack {
           cpu: spec.cpu,
           irqHandlerNs: spec.irqHandlerNs,
           irqJitterNs: spec.irqJitterNs ?? 0,
+          cores: hs.cores ?? spec.cores ?? 1,
         },
         this.sched,
         this.fabric,
