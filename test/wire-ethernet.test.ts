@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EopError, ErrorCode } from '../src/errors.js';
+import { ErrorCode } from '../src/errors.js';
 import {
   BROADCAST_MAC,
   checkEdgeFrame,
@@ -16,21 +16,8 @@ import {
   readMac,
   writeMac,
 } from '../src/wire/index.js';
-
-/** Test vectors are written as hex with free whitespace, as copied from a capture. */
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EopError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers/eop-error.js';
+import { hex } from './helpers/raw-frame.js';
 
 // ARP who-has 10.0.2.2 tell 10.0.2.15 (QEMU user networking), padded to 60 bytes as on a wire.
 const ARP_REQUEST = hex(`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EopError, ErrorCode } from '../src/errors.js';
+import { ErrorCode } from '../src/errors.js';
 import {
   ArpOp,
   ArpRepr,
@@ -41,16 +41,14 @@ import {
   UdpRepr,
   UdpView,
 } from '../src/wire/index.js';
+import { codeOf } from './helpers/eop-error.js';
+import { hex } from './helpers/raw-frame.js';
 
 /*
  * Vectors: frames written out as they appear in a capture. Checksums were computed outside this
  * code base (Python struct + RFC 1071) and are cross-checked below by `refChecksum`, which shares
  * no code with src/wire.
  */
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-}
-
 function refChecksum(...parts: ArrayLike<number>[]): number {
   const bytes: number[] = [];
   for (const p of parts) {
@@ -64,16 +62,6 @@ function refChecksum(...parts: ArrayLike<number>[]): number {
     s = (s % 65536) + Math.floor(s / 65536);
   }
   return 0xffff - s;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EopError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 const MAC1 = 0x0200_0000_0001;

@@ -12,3 +12,14 @@ export function expectEopError(fn: () => unknown, code: string): EopError {
   }
   throw new Error(`expected an EopError ${code}, got a result`);
 }
+
+/** The code of the EopError `fn` throws, or undefined if it returns; anything else is rethrown. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof EopError) return e.code;
+    throw e;
+  }
+  return undefined;
+}

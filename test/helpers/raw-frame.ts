@@ -19,3 +19,8 @@ export function rawFrame(dst: number, src: number, len: number, tag = 0): Uint8A
   }
   return f;
 }
+
+/** Bytes written as hex with free whitespace, as copied from a capture. */
+export function hex(s: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+}
