@@ -33,6 +33,22 @@ describe('bench: scenario files', () => {
     for (const f of files) expect(loadScenario(join(dir, f)).variants.length).toBeGreaterThan(0);
   });
 
+  it('a .json scenario is strict JSON, as a rack file: duplicate keys and comments are named as JSON errors', () => {
+    const ok = '{"name": "j", "messageBytes": [4096], "variants": [{"name": "a", "traffic": "udp"}]}';
+    expect(parseScenarioText(ok, 's.json').variants).toHaveLength(1);
+    const refused = (text: string): string => {
+      try {
+        parseScenarioText(text, 's.json');
+      } catch (e) {
+        expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+        return (e as EopError).message;
+      }
+      throw new Error('scenario was accepted');
+    };
+    expect(refused('{"name": "a", "name": "b"}')).toMatch(/^s\.json:1:\d+: malformed JSON: keys must be unique/);
+    expect(refused('# a comment\n' + ok)).toMatch(/^s\.json:\S* malformed JSON/);
+  });
+
   it('a matrix multiplies the variants', () => {
     const s = loadScenario(join(dir, 'gen-scaling.yaml'));
     expect(s.variants.map((v) => v.name)).toContain('TCP aligned · Gen5');

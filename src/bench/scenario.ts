@@ -354,9 +354,10 @@ function checkPoints(file: ScenarioFile, source: string, locate: Locator | undef
   );
 }
 
-/** Parse scenario text (YAML; JSON is YAML too). */
+/** Parse scenario text: a `.json` source as strict JSON (as rack files), anything else as YAML. */
 export function parseScenarioText(text: string, source: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Scenario {
-  const parsed = parseSourceText(text, source, 'yaml', { what: 'a scenario' });
+  const format = source.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
+  const parsed = parseSourceText(text, source, format, { what: 'a scenario' });
   if (!parsed.ok) throw new EopError(ErrorCode.CONFIG_INVALID, shownProblems(parsed.problems).join('\n'));
   return parseScenario(parsed.value, source, parsed.locate, limits);
 }
