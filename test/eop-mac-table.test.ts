@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EOP } from '../src/eop/eop-nic.js';
 import { writeMac } from '../src/wire/mac.js';
@@ -62,5 +63,11 @@ describe('EOP MAC table bound', () => {
     h2.transmit(rawFrame(MAC[1]!, MAC[2]!, 60));
     rack.sched.run();
     expect(h3.c.rxFrames).toBe(h3Before + 1); // unicast now: h3 sees nothing more
+  });
+
+  it("the README states the driver's bound and where evictions are counted", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).toContain(`at most ${DEFAULT_EOP.macTableEntries.toLocaleString('en-US')} source MACs`);
+    expect(readme).toContain('`macEvictions`');
   });
 });
