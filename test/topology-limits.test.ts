@@ -53,9 +53,8 @@ describe('limits are checked before any work, name the limit and the flag that r
 
   it('estimated memory: 254 hosts with ping-all are refused up front, and fewer ring slots fix it', () => {
     const rack = (ringSlots: number) => ({ hosts: hosts(254), eop: { ringSlots }, traffic: [{ kind: 'ping-all' }] });
-    const t0 = Date.now();
+    // parseTopology builds nothing: the refusal comes from the estimate (the run took 82 s and 6 GB)
     const e = failure(() => parseTopology(rack(32), 'big'), ErrorCode.LIMIT_EXCEEDED);
-    expect(Date.now() - t0).toBeLessThan(10_000); // refused, not run (the run took 82 s and 6 GB)
     expect(e.message).toMatch(/^big: hosts: this rack needs an estimated [\d,]+ MiB \(receive rings [\d,]+ MiB/);
     expect(e.message).toContain('above the limit of 2,048 MiB (maxMemoryMiB)');
     expect(e.message).toContain('254 compute hosts × 32 slots');
@@ -84,9 +83,9 @@ describe('limits are checked before any work, name the limit and the flag that r
   it('scenario matrix points: refused before expansion, naming the product and --max-points', () => {
     const variants = Array.from({ length: 40 }, (_, i) => `  - {name: v${i}}`).join('\n');
     const text = `name: huge\nmessageBytes: [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]\nvariants:\n${variants}\nmatrix:\n  gen: [1, 2, 3, 4, 5]\n  width: [1, 2, 4, 8, 16]\n  mpsBytes: [128, 256, 512]\n  flows: [1, 2, 4, 8, 16, 32, 64]\n  hosts: [2, 4, 8, 16]\n  alignment: [aligned, unaligned, copy]\n  irqMode: [msi, doorbell]\n`;
-    const t0 = Date.now();
+    // Refused from the product of the axis lengths: expanding 5.5 million points first would not
+    // finish within the test timeout (907,200 points grew past 1.7 GB). No wall-clock bound here.
     const e = failure(() => parseScenarioText(text, 's.yaml'), ErrorCode.LIMIT_EXCEEDED);
-    expect(Date.now() - t0).toBeLessThan(5_000);
     expect(e.message).toContain('s.yaml:');
     expect(e.message).toContain('s.yaml:44:1: matrix: this scenario expands to 5,544,000 points (variants × matrix values × messageBytes = 40 × 3 × 2 × 5 × 5 × 3 × 7 × 4 × 11)');
     expect(e.message).toContain('above the limit of 1000 (maxMatrixPoints); split the scenario or raise the limit with --max-points <n>');
