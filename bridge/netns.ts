@@ -5,6 +5,7 @@
  * failed `ip` command, CONFIG_INVALID for a bad name or value) whose message names the command and
  * quotes ip's own complaint.
  */
+import { escapeText } from '../src/topology/problems.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
@@ -21,7 +22,7 @@ function validName(kind: 'namespace' | 'interface', name: string): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 15 || !NAME_RE.test(name)) {
     throw new EopError(
       ErrorCode.CONFIG_INVALID,
-      `invalid ${kind} name '${String(name)}': use 1-15 characters of letters, digits, '_', '.', '-' (not starting with '.' or '-')`,
+      `invalid ${kind} name '${escapeText(String(name))}': use 1-15 characters of letters, digits, '_', '.', '-' (not starting with '.' or '-')`,
     );
   }
   return name;

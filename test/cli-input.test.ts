@@ -25,6 +25,21 @@ const eop = (...args: string[]): Promise<number> => main(['node', 'eop', ...args
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 describe('CLI misuse exits 2', () => {
+  it('eop up / eop serve --log-level with an unknown level exit 2 before anything is set up', async () => {
+    for (const cmd of ['up', 'serve']) {
+      expect(await eop(cmd, '--log-level', 'loud')).toBe(2);
+      expect(io.err).toContain("argument 'loud' is invalid. Allowed choices are error, warn, info, debug");
+      expect(io.out).toBe('');
+      io.err = '';
+    }
+  });
+
+  it('eop exec with a control character in the host name: exit 2, the name shown escaped', async () => {
+    expect(await eop('exec', 'h\u001b[31m1', 'true')).toBe(2);
+    expect(io.err).toContain('invalid namespace name');
+    expect(io.err).not.toMatch(RAW_CONTROL);
+  });
+
   it("eop run '' is an error, not the default rack", async () => {
     expect(await eop('run', '')).toBe(2);
     expect(io.err).toContain('the rack file path is empty');

@@ -9,7 +9,7 @@
  * Exit codes: 0 stopped, 1 unexpected failure, 2 bad usage or missing prerequisites.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
@@ -204,7 +204,7 @@ export function registerServe(program: Command): void {
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
-    .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn')
+    .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'))
     .addHelpText(
       'after',
       '\nExamples:\n  eop serve                                  # default rack; open http://127.0.0.1:8080/\n' +

@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { LagAnnouncer } from '../../bridge/lag-announcer.js';
 import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
@@ -347,7 +347,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
-    .option('--log-level <level>', 'error | warn | info | debug (stderr)', 'warn');
+    .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'));
   addLimitOptions(up, UP_LIMITS)
     .addHelpText(
       'after',
