@@ -140,7 +140,7 @@ describe('faults: counted kinds', () => {
 });
 
 describe('faults: validation', () => {
-  const problems = (lines: string[]): string[] => {
+  const problems = (lines: string[]): readonly string[] => {
     try {
       parseTopologyText([...BASE, 'faults:', ...lines].join('\n'), 'rack.yaml');
     } catch (e) {
