@@ -14,7 +14,11 @@
  * - `dma-error`: the next `count` COPY descriptors the driver posts to the host's HRDMA engine are
  *   written with a length beyond the engine's maximum (what a corrupted descriptor looks like to
  *   the engine): it completes them with ERR_DMA_BAD_DESCRIPTOR and goes on. Recovery: the driver
- *   reaped the failed descriptor and handed its slot back (`HrdmaEngine.release`).
+ *   reaped the failed descriptor and handed its slot back (`HrdmaEngine.release`). Known driver
+ *   defect this fault exposes (src/eop, not fixed here): the frame's slot header, a separate
+ *   descriptor, still lands with DONE, so the receiver hands up the slot's stale bytes as a frame
+ *   (counted as received; the stack ignores it as not-for-us). ntb_transport instead retries a
+ *   failed DMA with a CPU copy; an I/OAT channel halts on the error.
  * - `tlp-corrupt`: the next `count` TLP trains leaving the host on its up-link arrive with a bad
  *   LCRC. The switch port NAKs and the host replays the train from its replay buffer (PCIe's
  *   data-link retry): the direction is busy for the bad train, the NAK's return (the link's latency
