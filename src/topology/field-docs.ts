@@ -22,7 +22,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.eop': 'the EOP pseudo-NIC driver',
   'rack.captures': 'pcap/pcapng files of every EOP interface',
   'rack.traffic': 'what the built-in stacks send (eop run); one entry per kind below',
-  'rack.faults': 'failures injected in virtual time (eop run), logged, counted and marked in the captures',
+  'rack.faults': 'failures injected in virtual time (eop run, eop up), logged, counted and marked in the captures',
 
   'link.gen': 'PCIe generation 1..5',
   'link.width': 'lanes: 1, 2, 4, 8, 16',
