@@ -27,7 +27,7 @@ import type { CaptureSet } from '../src/capture/capture-set.js';
 import type { EopNic } from '../src/eop/eop-nic.js';
 import { EopError, ErrorCode } from '../src/errors.js';
 import type { LogSink } from '../src/log.js';
-import { HostPorts, installCaptures, installStacks, installTraffic, type TrafficRuns } from '../src/topology/install.js';
+import { HostPorts, installCaptures, installFaults, installStacks, installTraffic, type InstalledFaults, type TrafficRuns } from '../src/topology/install.js';
 import { formatDropCounts, splitStackCounts } from '../src/run/report.js';
 import type { HostStack } from '../src/stack/host-stack.js';
 import { LiveRunner, type RecentLag, type WallClock } from '../src/time/live-runner.js';
@@ -199,6 +199,8 @@ export class LiveRack {
   readonly captures: CaptureSet | null = null;
   readonly capturePaths: readonly string[] = [];
   readonly notes: string[] = [];
+  /** The rack file's `faults:` schedule, counted from the end of boot (logged as it happens). */
+  readonly faults: InstalledFaults;
   /** Unix epoch ns at virtual time 0. */
   /** Unix epoch ns at virtual time 0; set again when the runner starts (that fixes the mapping). */
   epoch0Ns: number;
@@ -255,6 +257,8 @@ export class LiveRack {
       this.stacks = installStacks(this.rack, ports, topo.hosts.filter((h) => h.attach !== 'tap' && h.attach !== 'uplink'), LIVE_NEIGHBOR_TIMING);
       // Boot in virtual time (the rack reaches "all links up" in a few hundred µs), then go live.
       this.rack.boot();
+      this.faults = installFaults(topo, this.rack);
+      if (this.captures) this.faults.markCaptures(this.captures.entries().map(([, f]) => f));
       // Epoch at virtual 0: now (epoch) minus the virtual time the live runner will start at.
       this.epoch0Ns = (performance.timeOrigin + performance.now()) * 1e6 - this.rack.sched.now;
       this.captures?.setTimeOrigin(this.epoch0());

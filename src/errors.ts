@@ -51,6 +51,11 @@ const REGISTRY = {
     NTB_BAD_REGISTER: { code: 'ERR_NTB_BAD_REGISTER', layer: 'ntb', meaning: 'a register write at an offset where the NTB has no register' },
     // IOMMU
     IOMMU_BLOCKED: { code: 'ERR_IOMMU_BLOCKED', layer: 'iommu', meaning: 'the target host\'s IOMMU has not granted the requester that range' },
+    // protected DMA (memory credentials, src/pcie/dma-credentials.ts)
+    DMA_CREDENTIAL_MISSING: { code: 'ERR_DMA_CREDENTIAL_MISSING', layer: 'iommu', meaning: 'an access to protected memory without a credential that covers it' },
+    DMA_CREDENTIAL_FORGED: { code: 'ERR_DMA_CREDENTIAL_FORGED', layer: 'iommu', meaning: 'a memory credential whose fields do not match its authentication code' },
+    DMA_CREDENTIAL_REPLAYED: { code: 'ERR_DMA_CREDENTIAL_REPLAYED', layer: 'iommu', meaning: 'a memory credential presented again after its transfer used it' },
+    DMA_CREDENTIAL_EXPIRED: { code: 'ERR_DMA_CREDENTIAL_EXPIRED', layer: 'iommu', meaning: 'a memory credential presented after its lifetime' },
     // HRDMA
     DMA_BAD_DESCRIPTOR: { code: 'ERR_DMA_BAD_DESCRIPTOR', layer: 'hrdma', meaning: 'a DMA descriptor with a bad op, length or source (completes with an error status)' },
     DMA_RING_FULL: { code: 'ERR_DMA_RING_FULL', layer: 'hrdma', meaning: 'a descriptor posted while every slot of the DMA ring was in use (refused)' },

@@ -22,6 +22,7 @@ function keysUsed(file: Rec): Map<string, Set<string>> {
   for (const h of file.hosts as unknown[]) if (typeof h === 'object' && h !== null) add('host', Object.keys(h as Rec));
   for (const t of (file.tors ?? []) as unknown[]) if (typeof t === 'object' && t !== null) add('tor', Object.keys(t as Rec));
   for (const t of file.traffic as Rec[]) add(String(t.kind), Object.keys(t));
+  for (const f of (file.faults ?? []) as Rec[]) add('fault', Object.keys(f));
   return used;
 }
 
@@ -51,7 +52,7 @@ describe('eop run --print-default is generated from the schema', () => {
     const active = defaultRackYaml({ examples: 'active' });
     // uncommenting by hand gives the same file as generating it active
     const uncommented = DEFAULT_RACK_YAML.split('\n')
-      .map((l) => (l.startsWith('  # - ') || l.startsWith('  #   ') ? `  ${l.slice(4)}` : /^# ( |tors:)/.test(l) ? l.slice(2) : l))
+      .map((l) => (l.startsWith('  # - ') || l.startsWith('  #   ') ? `  ${l.slice(4)}` : /^# ( |tors:|faults:)/.test(l) ? l.slice(2) : l))
       .join('\n')
       .replace(' (uncomment to use):', ':');
     const columns = (text: string): string => text.replace(/ +# /g, ' # '); // comment columns shift by the "# "

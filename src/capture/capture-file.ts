@@ -49,6 +49,8 @@ import {
   EPB_FLAG_OUTBOUND,
   encodeInterfaceDescriptionBlock,
   encodeSectionHeaderBlock,
+  MAX_COMMENT_BYTES,
+  commentBytes,
   epbBytes,
   writeEpbHeader,
   writeEpbTrailer,
@@ -187,7 +189,7 @@ export class CaptureFile {
     this.onError = opts.onError;
     const bufferBytes = checkInt('bufferBytes', opts.bufferBytes, 1, this.thread ? DEFAULT_THREAD_BUFFER_BYTES : DEFAULT_BUFFER_BYTES);
     // Every record fits in one chunk (no write-through path): the largest is a snaplen frame.
-    const maxRecord = this.ng ? epbBytes(this.snaplen, true) : PCAP_RECORD_HEADER_BYTES + this.snaplen;
+    const maxRecord = this.ng ? epbBytes(this.snaplen, true, MAX_COMMENT_BYTES) : PCAP_RECORD_HEADER_BYTES + this.snaplen;
     this.chunkBytes = Math.max(this.thread ? Math.min(THREAD_CHUNK_BYTES, bufferBytes) : bufferBytes, MIN_CHUNK_BYTES, maxRecord);
     this.maxChunks = this.thread ? Math.max(2, Math.ceil(bufferBytes / this.chunkBytes)) : 1;
     try {
@@ -236,6 +238,24 @@ export class CaptureFile {
     return this.active;
   }
 
+  /**
+   * Marks the next frame written with `text` (pcapng: an opt_comment on its record, which tshark
+   * shows as `frame.comment`; notes made before that frame are joined with "; "). pcap has no place
+   * for it: the note is counted in `notesLost` instead. Fault injection marks its events this way.
+   */
+  annotate(text: string): void {
+    if (!this.ng) {
+      this.notesLost++;
+      return;
+    }
+    this.note = this.note === null ? text : `${this.note}; ${text}`;
+  }
+
+  /** A note waiting for the next frame (see `annotate`). */
+  private note: string | null = null;
+  /** Notes a pcap file could not hold. */
+  notesLost = 0;
+
   write(timeNs: Ns, frame: Uint8Array, direction?: CaptureDirection): void {
     if (!this.active) {
       this.s.droppedFrames++;
@@ -245,7 +265,9 @@ export class CaptureFile {
     let capLen = origLen;
     if (capLen > this.snaplen) capLen = this.snaplen;
     const flags = direction === 'in' ? EPB_FLAG_INBOUND : direction === 'out' ? EPB_FLAG_OUTBOUND : 0;
-    const rec = this.ng ? epbBytes(capLen, flags !== 0) : PCAP_RECORD_HEADER_BYTES + capLen;
+    // Rare (a fault was marked): the note's bytes are only made then.
+    const comment = this.note === null ? undefined : commentBytes(this.note);
+    const rec = this.ng ? epbBytes(capLen, flags !== 0, comment?.length ?? 0) : PCAP_RECORD_HEADER_BYTES + capLen;
 
     if (this.fileBytes + rec > this.maxFileBytes && this.recordsInFile > 0) {
       if (this.maxFiles <= 1) {
@@ -279,8 +301,9 @@ export class CaptureFile {
     if (capLen === origLen) b.set(frame, off);
     else b.set(frame.subarray(0, capLen), off);
     off += capLen;
-    if (this.ng) off = writeEpbTrailer(b, off, capLen, flags, rec);
+    if (this.ng) off = writeEpbTrailer(b, off, capLen, flags, rec, comment);
     this.len = off;
+    this.note = null;
 
     this.bufferedFrames++;
     this.bufferedBytes += rec;

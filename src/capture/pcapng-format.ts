@@ -25,6 +25,10 @@ export const BT_EPB = 0x00000006;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 export const OPT_ENDOFOPT = 0;
+/** opt_comment: UTF-8 text, allowed in every block; tshark shows it as `frame.comment`. */
+export const OPT_COMMENT = 1;
+/** Longest comment the writer puts on a record (longer notes are cut at a character boundary). */
+export const MAX_COMMENT_BYTES = 1024;
 export const OPT_SHB_USERAPPL = 4;
 export const OPT_IF_NAME = 2;
 export const OPT_IF_DESCRIPTION = 3;
@@ -111,9 +115,13 @@ export function encodeInterfaceDescriptionBlock(d: InterfaceDescription): Buffer
   return block(BT_IDB, fixed, opts);
 }
 
-/** Total bytes of one EPB holding `capLen` captured bytes, with or without the epb_flags option. */
-export function epbBytes(capLen: number, withFlags: boolean): number {
-  return EPB_HEADER_BYTES + pad4(capLen) + (withFlags ? EPB_FLAGS_OPTION_BYTES : 0) + 4;
+/**
+ * Total bytes of one EPB holding `capLen` captured bytes, with or without the epb_flags option, and
+ * with an opt_comment of `commentBytes` (0: none).
+ */
+export function epbBytes(capLen: number, withFlags: boolean, commentBytes = 0): number {
+  const options = (withFlags ? 8 : 0) + (commentBytes > 0 ? 4 + pad4(commentBytes) : 0);
+  return EPB_HEADER_BYTES + pad4(capLen) + (options > 0 ? options + 4 : 0) + 4;
 }
 
 /**
@@ -152,16 +160,36 @@ export function writeEpbHeader(
  * non-zero, and the trailing total length. `off` is the offset just after the packet bytes.
  * Returns the offset after the block.
  */
-export function writeEpbTrailer(b: Uint8Array, off: number, capLen: number, flags: number, total: number): number {
+export function writeEpbTrailer(b: Uint8Array, off: number, capLen: number, flags: number, total: number, comment?: Uint8Array): number {
   const pad = pad4(capLen) - capLen;
   for (let i = 0; i < pad; i++) b[off++] = 0;
+  const withComment = comment !== undefined && comment.length > 0;
+  if (withComment) {
+    putU16LE(b, off, OPT_COMMENT);
+    putU16LE(b, off + 2, comment.length);
+    b.set(comment, off + 4);
+    off += 4 + comment.length;
+    for (let i = comment.length; i < pad4(comment.length); i++) b[off++] = 0;
+  }
   if (flags !== 0) {
     putU16LE(b, off, OPT_EPB_FLAGS);
     putU16LE(b, off + 2, 4);
     putU32LE(b, off + 4, flags);
-    putU32LE(b, off + 8, OPT_ENDOFOPT); // code 0, length 0
-    off += EPB_FLAGS_OPTION_BYTES;
+    off += 8;
+  }
+  if (flags !== 0 || withComment) {
+    putU32LE(b, off, OPT_ENDOFOPT); // code 0, length 0
+    off += 4;
   }
   putU32LE(b, off, total);
   return off + 4;
+}
+
+/** `text` as UTF-8, cut to at most MAX_COMMENT_BYTES without splitting a character. */
+export function commentBytes(text: string): Uint8Array {
+  const all = Buffer.from(text, 'utf8');
+  if (all.length <= MAX_COMMENT_BYTES) return all;
+  let end = MAX_COMMENT_BYTES;
+  while (end > 0 && (all[end]! & 0xc0) === 0x80) end--; // back to the start of a character
+  return all.subarray(0, end);
 }

@@ -75,6 +75,14 @@ export interface Report {
     offeredGbps: number;
   }[];
   fabricDrops: Record<string, number>;
+  /** The `faults:` schedule as it happened: counts by kind, and every event with its virtual time. */
+  faults: {
+    injected: Record<string, number>;
+    recovered: Record<string, number>;
+    events: { timeUs: number; origin: string; kind: string; host: string; phase: 'fault' | 'recovery'; detail: string }[];
+    /** Events beyond the listed ones (counted above). */
+    unlisted: number;
+  };
   captures: string[];
   /** Frames in the capture files, frames not captured (I/O error, full disk), frames deleted by rotation. */
   captureFrames: { captured: number; notCaptured: number; discardedByRotation: number };
@@ -183,12 +191,19 @@ export function buildReport(r: RunResult): Report {
       };
     }),
     fabricDrops: rack.fabric.drops.toJSON(),
+    faults: {
+      injected: nonZero(r.faults.log.injected),
+      recovered: nonZero(r.faults.log.recovered),
+      events: r.faults.log.events.map((e) => ({ timeUs: us(e.timeNs), origin: e.origin, kind: e.kind, host: e.host, phase: e.phase, detail: e.detail })),
+      unlisted: r.faults.log.unlisted,
+    },
     captures: r.capturePaths,
     captureFrames: captureCounts(r),
     problems,
   };
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
   problems.push(...linksLeftDown(r));
+  for (const u of r.faults.unstruck()) problems.push(`${u.origin}: ${u.kind} on ${u.host} had ${u.left} operation(s) left to hit when the run ended`);
   if (!r.finished) problems.push('traffic did not finish within durationMs');
   // A capture that lost frames (full disk, I/O error) is a problem: --strict must fail on it.
   if (r.captures) problems.push(...r.captures.problems());
@@ -224,6 +239,10 @@ function linksLeftDown(r: RunResult): string[] {
     }
   }
   return out;
+}
+
+function nonZero(d: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(d).filter(([, v]) => v > 0));
 }
 
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
@@ -331,6 +350,11 @@ export function formatReport(rep: Report): string {
         rep.streams.map((s) => [s.from, s.to, s.messageBytes, s.sent, s.received, s.lost, s.corrupt, s.reordered, s.gbps, s.offeredGbps]),
       ),
     );
+  }
+  if (rep.faults.events.length > 0) {
+    out.push('', `Faults: injected ${formatDropCounts(rep.faults.injected)}; recovered ${formatDropCounts(rep.faults.recovered)}`);
+    out.push(table(['time µs', 'entry', 'phase', 'kind', 'host', 'what'], rep.faults.events.map((e) => [e.timeUs, e.origin, e.phase, e.kind, e.host, e.detail])));
+    if (rep.faults.unlisted > 0) out.push(`  (${rep.faults.unlisted} more events counted, not listed)`);
   }
   out.push('', `Fabric drops: ${formatDropCounts(rep.fabricDrops)}`);
   const seen = new Set<string>(Object.keys(rep.fabricDrops));

@@ -7,7 +7,7 @@
  */
 import type { CaptureSet } from '../capture/capture-set.js';
 import { ErrorCode } from '../errors.js';
-import { HostPorts, installCaptures, installStacks, installTraffic, trafficDone, type PingRun, type UdpRun } from '../topology/install.js';
+import { HostPorts, installCaptures, installFaults, installStacks, installTraffic, trafficDone, type InstalledFaults, type PingRun, type UdpRun } from '../topology/install.js';
 import type { LogLevel, LogSink } from '../log.js';
 import type { HostStack } from '../stack/host-stack.js';
 import { rackSpecFromTopology } from '../topology/build.js';
@@ -37,6 +37,8 @@ export interface RunResult {
   streams: UdpRun[];
   captures: CaptureSet | null;
   capturePaths: string[];
+  /** The `faults:` schedule's record: every fault and recovery, counted. */
+  faults: InstalledFaults;
   bootNs: Ns;
   /** Virtual time from the end of boot to the end of the run. */
   trafficNs: Ns;
@@ -101,6 +103,9 @@ function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): 
 
   const bootNs = rack.boot();
   const t0 = rack.sched.now;
+  // Faults count from the end of boot, as traffic does; marks go into every capture file.
+  const faults = installFaults(topo, rack);
+  if (captures) faults.markCaptures(captures.set.entries().map(([, f]) => f));
   const traffic = installTraffic(topo, stacks, rack.sched);
   const { pings, streams } = traffic;
 
@@ -127,6 +132,7 @@ function startRun(topo: Topology, opts: RunOptions, wallClockMs: () => number): 
         streams,
         captures: captures?.set ?? null,
         capturePaths: captures?.paths ?? [],
+        faults,
         bootNs,
         trafficNs: rack.sched.now - t0,
         finished,

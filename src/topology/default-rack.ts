@@ -127,6 +127,18 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   w.line(commented ? '  # More kinds and options (uncomment to use):' : '  # More kinds and options:');
   trafficEntry(w, 'ping', { from: 'h1', to: 'h3', ...DEFAULTS.ping }, commented);
   trafficEntry(w, 'udp', { from: 'h3', to: 'h4', dstPort: DEFAULTS.udp.dstPort, messageBytes: 1000, rateGbps: 5, durationUs: 500, alignOffsetBytes: 3, startUs: 10 }, commented);
+  w.line('');
+  // Faults (commented: the default rack runs without failures). h4 loses its link and gets it back;
+  // h3 loses one interrupt, which its driver's poll finds.
+  w.kv(c, 'faults', null, 'rack.faults');
+  const fault = (values: Record<string, Scalar>): void => {
+    SCHEMA_KEYS.fault.forEach((k, i) => {
+      if (values[k] !== undefined) w.kv(`${c}    `, k, values[k]!, `fault.${k}`, i === 0 ? '- ' : '');
+    });
+  };
+  fault({ atUs: 200, kind: 'link-down', host: 'h4' });
+  fault({ atUs: 400, kind: 'link-up', host: 'h4' });
+  fault({ atUs: 100, kind: 'irq-lost', host: 'h3', count: DEFAULTS.fault.count, pollUs: DEFAULTS.fault.pollUs });
   return w.lines.join('\n') + '\n';
 }
 

@@ -22,6 +22,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.eop': 'the EOP pseudo-NIC driver',
   'rack.captures': 'pcap/pcapng files of every EOP interface',
   'rack.traffic': 'what the built-in stacks send (eop run); one entry per kind below',
+  'rack.faults': 'failures injected in virtual time (eop run, eop up), logged, counted and marked in the captures',
 
   'link.gen': 'PCIe generation 1..5',
   'link.width': 'lanes: 1, 2, 4, 8, 16',
@@ -94,4 +95,10 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'ping-all.kind': 'ping-all: every host pings every other host',
   'ping-all.count': `echo requests per pair (1..${LIMITS.maxPingCount})`,
   'ping-all.intervalUs': 'between requests',
+
+  'fault.atUs': 'when, in virtual µs after the links came up',
+  'fault.kind': 'link-down | link-up | host-crash | host-restart | dma-error | tlp-corrupt | irq-lost',
+  'fault.host': 'the compute host hit (its NTB link, its HRDMA engine, its up-link, its interrupts)',
+  'fault.count': `dma-error, tlp-corrupt, irq-lost: the next N descriptors, TLP trains or interrupts (1..${LIMITS.maxFaultCount})`,
+  'fault.pollUs': "irq-lost: the driver's poll interval, after which it finds the work the lost interrupt announced",
 };

@@ -5,9 +5,9 @@
  * the outermost port last, after which the host's port is sealed: a wrapper installed after the
  * endpoint would never see its frames, and that is a bug in the caller, not a run-time condition.
  *
- * Intended order, innermost first: EOP interface → faults (`installFaults`, not built yet: what
- * the wire does to a frame) → capture (what the host sends and receives, as tcpdump on the host
- * would see it) → endpoint.
+ * Order, innermost first: EOP interface → capture (what the host sends and receives, as tcpdump on
+ * the host would see it) → endpoint. Faults (`installFaults`) need no port wrapper: they wrap the
+ * link, NTB, HRDMA and interrupt objects beneath the interface, where the faults really happen.
  */
 import type { FramePort } from '../eop/frame-port.js';
 import type { Rack } from './rack.js';

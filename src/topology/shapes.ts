@@ -20,8 +20,10 @@ import {
 import { quoteList } from './problems.js';
 import {
   DEFAULTS,
+  FAULT_KINDS,
   LIMITS,
   type AttachMode,
+  type FaultKind,
   type CaptureFormat,
   type HostRole,
   type InterruptMode,
@@ -136,6 +138,15 @@ const trafficSchema = keyCheck(
   }),
 );
 
+/** A `faults:` entry: what strikes which host when (cross-field checks in validate.ts). */
+const faultShape = {
+  atUs: leaf<number>(num({ ge: 0 })),
+  kind: leaf<FaultKind>(oneOf([...FAULT_KINDS])),
+  host: leaf<string>(checkHostRef),
+  count: leaf<number>(integer(1, LIMITS.maxFaultCount)).default(DEFAULTS.fault.count),
+  pollUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.fault.pollUs),
+};
+
 /** A top-of-rack switch: its name and its uplink to the spine (any link setting; default the rack's). */
 const torShape = {
   name: leaf<string>(checkHostName),
@@ -222,6 +233,13 @@ const rackShape = {
     nullToUndefined,
     z.array(trafficSchema, { error: () => 'must be a list of traffic entries' }).default([]),
   ),
+  faults: z.preprocess(
+    nullToUndefined,
+    z
+      .array(obj(faultShape, 'a mapping with "atUs", "kind" and "host"'), { error: () => `must be a list of faults (at most ${LIMITS.maxFaults})` })
+      .max(LIMITS.maxFaults, { error: () => `must be a list of faults (at most ${LIMITS.maxFaults})` })
+      .default([]),
+  ),
 };
 
 /** The rack file's schema: validates leaves and keys, fills defaults. Cross-field checks are separate. */
@@ -246,6 +264,7 @@ export const SCHEMA_KEYS = {
   ping: Object.keys(pingShape),
   udp: Object.keys(udpShape),
   'ping-all': Object.keys(pingAllShape),
+  fault: Object.keys(faultShape),
 } as const satisfies Record<string, readonly string[]>;
 
 /** The schema's output: defaults filled in, not yet normalized. */

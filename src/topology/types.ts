@@ -48,6 +48,7 @@ export const DEFAULTS = {
   ping: { count: 10, intervalUs: 100, payloadBytes: 56, ipv6: false },
   udp: { dstPort: 9, messageBytes: 1472, count: 1000, alignOffsetBytes: 0, startUs: 0 },
   pingAll: { count: 3, intervalUs: 100 },
+  fault: { count: 1, pollUs: 1000 },
 } as const;
 
 /** Limits that are not plain field ranges. */
@@ -69,6 +70,10 @@ export const LIMITS = {
   minCaptureFileMiB: 1 / 16,
   /** 1 TiB: the byte count must stay an exact integer. */
   maxCaptureFileMiB: 1024 * 1024,
+  /** Entries of `faults:`: each is one scheduled event and a line in the report. */
+  maxFaults: 10_000,
+  /** Operations one counted fault may hit: each is remembered until it strikes. */
+  maxFaultCount: 1_000_000,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +235,26 @@ export interface UdpTraffic {
 
 export type TrafficSpec = PingTraffic | UdpTraffic;
 
+/** What a `faults:` entry does (src/topology/install-faults.ts says how each is injected). */
+export const FAULT_KINDS = ['link-down', 'link-up', 'host-crash', 'host-restart', 'dma-error', 'tlp-corrupt', 'irq-lost'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds that hit the next `count` operations (descriptors, TLP trains, interrupts) rather than a state. */
+export const COUNTED_FAULT_KINDS: readonly FaultKind[] = ['dma-error', 'tlp-corrupt', 'irq-lost'];
+
+export interface FaultSpec {
+  /** The config entry this came from, e.g. "faults[0]". */
+  origin: string;
+  /** Virtual time after boot at which the fault strikes. */
+  atUs: number;
+  kind: FaultKind;
+  /** The compute host hit. */
+  host: string;
+  /** dma-error, tlp-corrupt, irq-lost: how many operations are hit (1 for the others). */
+  count: number;
+  /** irq-lost: the driver's poll interval, after which it finds the work a lost interrupt announced. */
+  pollUs: number;
+}
+
 /** The fully defaulted, normalized rack. */
 export interface Topology {
   /** Where it came from: a file path, "<default>", or what the caller of parseTopology said. */
@@ -254,4 +279,6 @@ export interface Topology {
   management: ManagementHostConfig | null;
   /** Expanded: every ping has one `to`; `ping-all` is gone. */
   traffic: TrafficSpec[];
+  /** The `faults:` schedule, in file order. */
+  faults: FaultSpec[];
 }

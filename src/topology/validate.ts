@@ -46,6 +46,8 @@ import {
   type ManagementHostConfig,
   type Topology,
   type TrafficSpec,
+  type FaultSpec,
+  COUNTED_FAULT_KINDS,
 } from './types.js';
 
 interface RawProblem {
@@ -323,6 +325,22 @@ function crossProblems(input: unknown): RawProblem[] {
     }
   });
 
+  // ---- faults ----
+  const faultsRaw = Array.isArray(input.faults) ? input.faults : [];
+  faultsRaw.forEach((f, i) => {
+    if (!isRecord(f)) return;
+    const h = f.host;
+    if (typeof h === 'string' && h.length > 0 && !computeSet.has(h)) {
+      const what = mgmtNames.has(h) ? `"${h}" is the management host, which has no EOP interface to fault` : `unknown host "${h}"`;
+      add(['faults', i, 'host'], `${what} (compute hosts are ${listNames(computeNames)})`);
+    }
+    const counted = typeof f.kind === 'string' && (COUNTED_FAULT_KINDS as readonly string[]).includes(f.kind);
+    if (f.count !== undefined && typeof f.kind === 'string' && !counted) {
+      add(['faults', i, 'count'], `only ${COUNTED_FAULT_KINDS.join(', ')} hit a number of operations; "${f.kind}" happens once (remove count)`);
+    }
+    if (f.pollUs !== undefined && f.kind !== 'irq-lost') add(['faults', i, 'pollUs'], 'only irq-lost has a driver poll interval (remove pollUs)');
+  });
+
   // ---- EOP ring ----
   if (isRecord(input.eop)) {
     const ring = input.eop.ringSlots === undefined ? DEFAULTS.eop.ringSlots : input.eop.ringSlots;
@@ -523,6 +541,8 @@ function normalize(d: TopologyFile, source: string): Topology {
     }
   });
 
+  const faults: FaultSpec[] = d.faults.map((f, i) => ({ origin: `faults[${i}]`, atUs: f.atUs, kind: f.kind, host: f.host, count: f.count, pollUs: f.pollUs }));
+
   return {
     source,
     name: d.name,
@@ -540,6 +560,7 @@ function normalize(d: TopologyFile, source: string): Topology {
     hosts,
     management,
     traffic,
+    faults,
   };
 }
 

@@ -23,6 +23,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectWholeRecords } from './capture-check.js';
 import { requireTool } from './require-tool.js';
 import { CLI, eopDown, eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
 import { DEFAULT_LINK, effectiveWriteGbps } from '../../src/pcie/link.js';
@@ -318,6 +319,69 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
       expect(again.status).toBe(0);
       expect(again.stdout).toMatch(/nothing to remove/);
     }, 40_000);
+  });
+
+  describe.sequential('faults: schedule and SIGKILL (issue 12)', () => {
+    it('a faults: schedule (link-down/up of fb under a real ping) loses the outage\'s pings only, logged and marked in the captures', async () => {
+      // fb's NTB link goes down 1 s after the rack is live and returns 1.5 s later; a request every
+      // 100 ms: about 15 are lost (wall-clock scheduling makes each edge fuzzy by one).
+      const dir = mkdtempSync(join(tmpdir(), 'eop-faults-up-'));
+      const rack = join(dir, 'rack.yaml');
+      writeFileSync(
+        rack,
+        ['name: faulty', 'hosts: [{name: fa, attach: tap}, {name: fb, attach: tap}]', 'faults:', '  - {atUs: 1000000, kind: link-down, host: fb}', '  - {atUs: 2500000, kind: link-up, host: fb}'].join('\n'),
+      );
+      const up = await startUp([rack, '--capture-dir', join(dir, 'cap')]);
+      try {
+        // 40 requests, one per 100 ms (bounded: 40 × 100 ms + 1 s for the last reply).
+        const ping = await inNsAsync('eop-fa', ['ping', '-n', '-c', '40', '-i', '0.1', '-W', '1', '10.11.0.2'], 20_000);
+        const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
+        expect(m, ping.stdout + ping.stderr).not.toBeNull();
+        expect(Number(m![1])).toBe(40);
+        const lost = Number(m![1]) - Number(m![2]);
+        expect(lost).toBeGreaterThanOrEqual(12);
+        expect(lost).toBeLessThanOrEqual(18);
+        const err = up.stderr();
+        expect(err).toMatch(/fault link-down fb \(faults\[0\]\)/);
+        expect(err).toMatch(/fault link-up fb \(faults\[1\]\)/);
+        expect(err).toMatch(/recovery link-down fb \(faults\[1\]\): links to 1 peers up again/);
+      } finally {
+        await stopUp(up);
+      }
+      try {
+        const c = spawnSync('tshark', ['-r', join(dir, 'cap', 'eop-fa.pcapng'), '-Y', 'frame.comment', '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8' });
+        expect(c.status, c.stderr).toBe(0);
+        expect(c.stdout.match(/eop (fault|recovery) [a-z-]+ fb/g)).toEqual(['eop fault link-down fb', 'eop fault link-up fb', 'eop recovery link-down fb']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
+    it('after SIGKILL during a captured ping flood, every capture file (rotated ones too) reads in tshark, records whole', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'eop-sigkill-up-'));
+      const rack = join(dir, 'live.yaml');
+      writeFileSync(rack, ['name: killed', 'hosts: [{name: ka, attach: tap}, {name: kb, attach: tap}]', 'captures: {maxFileMiB: 0.25, maxFiles: 3}'].join('\n'));
+      const up = await startUp([rack, '--capture-dir', join(dir, 'cap')]);
+      try {
+        // Bounded load: 20000 echo requests of 1400 bytes, at most 30 s.
+        const flood = inNsAsync('eop-ka', ['ping', '-f', '-q', '-c', '20000', '-s', '1400', '-w', '30', '10.11.0.2'], 40_000);
+        const rotated = join(dir, 'cap', 'eop-kb.pcapng.1');
+        const until = Date.now() + 30_000;
+        while (!existsSync(rotated) && Date.now() < until) await sleep(20);
+        expect(existsSync(rotated), 'no rotation within 30 s').toBe(true);
+        up.child.kill('SIGKILL');
+        await up.exited;
+        await flood;
+        const files = readdirSync(join(dir, 'cap')).map((f) => join(dir, 'cap', f));
+        expect(files.length).toBeGreaterThanOrEqual(3);
+        for (const f of files) expectWholeRecords(f);
+      } finally {
+        if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGKILL');
+        // SIGKILL left its namespaces (and the TAPs in them) behind: remove exactly those.
+        for (const ns of ['eop-ka', 'eop-kb']) spawnSync('ip', ['netns', 'del', ns]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 90_000);
   });
 
   describe('preflight', () => {

@@ -1,0 +1,274 @@
+/**
+ * `installFaults`: the rack file's `faults:` schedule, injected in virtual time by wrapping the
+ * model's objects from outside (smoltcp's FaultInjector wraps a device the same way). No model code
+ * checks for faults; each kind below either calls an entry point the model already has or replaces
+ * one method of one object with a wrapper around it:
+ *
+ * - `link-down` / `link-up`: the host's NTB link drops or returns. The NTB's link state is set; the
+ *   management plane tells every peer (`ControlPlane.linkChanged`, after its control latency) and
+ *   the host's own driver hears it from its NTB at once (`EopNic.onPeerLink` for every peer).
+ *   Frames queued meanwhile are dropped and counted by the driver (ERR_EOP_LINK_DOWN). Recovery:
+ *   every queue pair between the host and its running peers has renegotiated and is up.
+ * - `host-crash` / `host-restart`: the driver's own abrupt stop (`EopNic.stop(false)`: no LINK_DOWN
+ *   entry, stale scratchpads) and its start. Recovery as for link-up.
+ * - `dma-error`: the next `count` COPY descriptors the driver posts to the host's HRDMA engine are
+ *   written with a length beyond the engine's maximum (what a corrupted descriptor looks like to
+ *   the engine): it completes them with ERR_DMA_BAD_DESCRIPTOR and goes on. Recovery: the driver
+ *   reaped the failed descriptor and handed its slot back (`HrdmaEngine.release`). Known driver
+ *   defect this fault exposes (src/eop, not fixed here): the frame's slot header, a separate
+ *   descriptor, still lands with DONE, so the receiver hands up the slot's stale bytes as a frame
+ *   (counted as received; the stack ignores it as not-for-us). ntb_transport instead retries a
+ *   failed DMA with a CPU copy; an I/OAT channel halts on the error.
+ * - `tlp-corrupt`: the next `count` TLP trains leaving the host on its up-link arrive with a bad
+ *   LCRC. The switch port NAKs and the host replays the train from its replay buffer (PCIe's
+ *   data-link retry): the direction is busy for the bad train, the NAK's return (the link's latency
+ *   both ways plus one DLLP) and the train again, and the train lands that much later. Nothing is
+ *   lost. The corrupted TLP is taken to be the train's first, so the whole train is replayed (the
+ *   worst case). Recovery: the replayed train has left the link.
+ * - `irq-lost`: the next `count` interrupt messages to the host vanish. The driver's poll timer
+ *   (every `pollUs`) then runs the vector's handler as the interrupt would have: the poll is modelled
+ *   here, as the timer of a driver that guards against lost MSIs (ntb_transport itself has none).
+ *   Recovery: the poll ran the handler.
+ *
+ * Entries take effect `atUs` after the call (the caller calls once the rack has booted). Counted
+ * kinds that found nothing to hit before the run ended are listed by `unstruck()`.
+ */
+import { MAX_DMA_BYTES } from '../host/hrdma.js';
+import type { Host } from '../host/host.js';
+import { DLLP_BYTES, type LinkDirection } from '../pcie/link.js';
+import { NS_PER_US, type Ns } from '../time/units.js';
+import { FaultLog, type FaultMarker } from './fault-log.js';
+import type { Rack } from './rack.js';
+import type { FaultSpec, Topology } from './types.js';
+
+export interface InstalledFaults {
+  log: FaultLog;
+  /** Mark every later fault and recovery in these capture files. */
+  markCaptures(files: Iterable<FaultMarker>): void;
+  /** Counted faults (dma-error, tlp-corrupt, irq-lost) that had operations left to hit at the end. */
+  unstruck(): { origin: string; kind: string; host: string; left: number }[];
+}
+
+/** How often a recovery watcher looks at the queue pairs, and for how long. */
+const WATCH_STEP_NS: Ns = 1 * NS_PER_US;
+const WATCH_LIMIT_NS: Ns = 100_000 * NS_PER_US;
+
+/** Schedules every entry of `topo.faults` on `rack`, `atUs` after now. */
+export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
+  const sched = rack.sched;
+  const log = new FaultLog(rack.log, () => sched.now);
+  const t0 = sched.now;
+  const armed: { spec: FaultSpec; left: () => number }[] = [];
+  // One wrapper per host and object, however many entries hit it: their budgets add up.
+  const dmaBudget = new Map<Host, Budget>();
+  const tlpBudget = new Map<Host, Budget>();
+  const irqBudget = new Map<Host, Budget>();
+
+  for (const spec of topo.faults) {
+    const at = t0 + spec.atUs * NS_PER_US;
+    switch (spec.kind) {
+      case 'link-down':
+        sched.at(at, () => linkDown(rack, log, spec));
+        break;
+      case 'link-up':
+        sched.at(at, () => linkUp(rack, log, spec));
+        break;
+      case 'host-crash':
+        sched.at(at, () => {
+          const nic = rack.nic(spec.host);
+          if (!nic.running) return log.fault(spec.origin, spec.kind, spec.host, 'no effect: the host is already down');
+          nic.stop(false);
+          log.fault(spec.origin, spec.kind, spec.host, 'host crashed: its NTB link dropped without a LINK_DOWN entry, scratchpads left stale');
+        });
+        break;
+      case 'host-restart':
+        sched.at(at, () => {
+          const nic = rack.nic(spec.host);
+          if (nic.running) return log.fault(spec.origin, spec.kind, spec.host, 'no effect: the host is running');
+          nic.start();
+          log.fault(spec.origin, spec.kind, spec.host, 'host restarted: its driver publishes its parameters and negotiates again');
+          watchRecovery(rack, log, spec, 'host-crash');
+        });
+        break;
+      case 'dma-error': {
+        const b = budgetFor(dmaBudget, rack.host(spec.host), (h, bud) => wrapDma(log, h, bud));
+        sched.at(at, () => b.arm(spec));
+        armed.push({ spec, left: () => b.leftOf(spec) });
+        break;
+      }
+      case 'tlp-corrupt': {
+        const b = budgetFor(tlpBudget, rack.host(spec.host), (h, bud) => wrapUpLink(rack, log, h, bud));
+        sched.at(at, () => b.arm(spec));
+        armed.push({ spec, left: () => b.leftOf(spec) });
+        break;
+      }
+      case 'irq-lost': {
+        const b = budgetFor(irqBudget, rack.host(spec.host), (h, bud) => wrapInterrupts(rack, log, h, bud));
+        sched.at(at, () => b.arm(spec));
+        armed.push({ spec, left: () => b.leftOf(spec) });
+        break;
+      }
+    }
+  }
+  return {
+    log,
+    markCaptures: (files) => log.markIn(files),
+    unstruck: () =>
+      armed.filter((a) => a.left() > 0).map((a) => ({ origin: a.spec.origin, kind: a.spec.kind, host: a.spec.host, left: a.left() })),
+  };
+}
+
+/** Armed counted faults of one host and object, used up oldest entry first. */
+class Budget {
+  private readonly queue: { spec: FaultSpec; left: number }[] = [];
+  private readonly bySpec = new Map<FaultSpec, { spec: FaultSpec; left: number }>();
+
+  arm(spec: FaultSpec): void {
+    const e = { spec, left: spec.count };
+    this.queue.push(e);
+    this.bySpec.set(spec, e);
+  }
+
+  /** The entry the next operation is hit by (its budget taken), or null: let it through. */
+  take(): FaultSpec | null {
+    while (this.queue.length > 0 && this.queue[0]!.left === 0) this.queue.shift();
+    const e = this.queue[0];
+    if (!e) return null;
+    e.left--;
+    return e.spec;
+  }
+
+  leftOf(spec: FaultSpec): number {
+    return this.bySpec.get(spec)?.left ?? spec.count;
+  }
+}
+
+function budgetFor(m: Map<Host, Budget>, h: Host, install: (h: Host, b: Budget) => void): Budget {
+  let b = m.get(h);
+  if (!b) {
+    b = new Budget();
+    m.set(h, b);
+    install(h, b);
+  }
+  return b;
+}
+
+// ------------------------------------------------------------------------------ link and host
+
+function linkDown(rack: Rack, log: FaultLog, spec: FaultSpec): void {
+  const host = rack.host(spec.host);
+  const ntb = host.ntb!;
+  if (!ntb.linkUp) return log.fault(spec.origin, spec.kind, spec.host, 'no effect: its NTB link is already down');
+  ntb.setLink(false);
+  rack.control.linkChanged(host.index, false);
+  const nic = rack.nic(spec.host);
+  for (const qp of nic.qps) if (qp) nic.onPeerLink(qp.peer, false);
+  log.fault(spec.origin, spec.kind, spec.host, `${ntb.name} link down: every queue pair of ${spec.host} goes down, queued frames are dropped`);
+}
+
+function linkUp(rack: Rack, log: FaultLog, spec: FaultSpec): void {
+  const host = rack.host(spec.host);
+  const ntb = host.ntb!;
+  if (ntb.linkUp) return log.fault(spec.origin, spec.kind, spec.host, 'no effect: its NTB link is up');
+  ntb.setLink(true);
+  rack.control.linkChanged(host.index, true);
+  const nic = rack.nic(spec.host);
+  for (const qp of nic.qps) if (qp && rack.control.host(qp.peer)?.ntb?.linkUp) nic.onPeerLink(qp.peer, true);
+  log.fault(spec.origin, spec.kind, spec.host, `${ntb.name} link up: ${spec.host} and its peers negotiate again`);
+  watchRecovery(rack, log, spec, 'link-down');
+}
+
+/** True when every queue pair between `name` and a running, linked peer is up (both ends). */
+function linksBack(rack: Rack, name: string): { ok: boolean; peers: number } {
+  const nic = rack.nic(name);
+  if (!nic.running) return { ok: false, peers: 0 };
+  let peers = 0;
+  for (const other of rack.nics) {
+    if (other === nic || !other.running || !other.host.ntb?.linkUp) continue;
+    const mine = nic.qp(other.host.index);
+    const theirs = other.qp(nic.host.index);
+    if (!mine || !theirs) continue;
+    if (mine.state === 'mismatch') continue; // never comes up; the report lists it
+    if (mine.state !== 'up' || theirs.state !== 'up') return { ok: false, peers };
+    peers++;
+  }
+  return { ok: true, peers };
+}
+
+function watchRecovery(rack: Rack, log: FaultLog, spec: FaultSpec, recovers: 'link-down' | 'host-crash'): void {
+  const sched = rack.sched;
+  const from = sched.now;
+  const look = (): void => {
+    const s = linksBack(rack, spec.host);
+    if (s.ok) {
+      log.recovery(spec.origin, recovers, spec.host, `links to ${s.peers} peers up again ${((sched.now - from) / NS_PER_US).toFixed(3)} µs after ${spec.kind}`);
+      return;
+    }
+    if (sched.now - from < WATCH_LIMIT_NS) sched.after(WATCH_STEP_NS, look);
+  };
+  sched.after(0, look);
+}
+
+// ------------------------------------------------------------------------------ HRDMA
+
+function wrapDma(log: FaultLog, host: Host, budget: Budget): void {
+  const dma = host.dma;
+  const post = dma.postCopy.bind(dma);
+  const failed: { index: number; spec: FaultSpec }[] = [];
+  dma.postCopy = (src, dst, len, flags, cookie): number => {
+    const spec = budget.take();
+    if (!spec) return post(src, dst, len, flags, cookie);
+    const i = post(src, dst, MAX_DMA_BYTES + 1, flags, cookie);
+    if (i >= 0) failed.push({ index: i, spec });
+    log.fault(spec.origin, 'dma-error', host.name, `descriptor ${i} of ${len} bytes written with length ${MAX_DMA_BYTES + 1} (beyond the engine's maximum)`);
+    return i;
+  };
+  // The driver hands completed slots back after reading their status: a failed descriptor below
+  // that point has been seen by the driver, which counted the frame's loss.
+  const release = dma.release.bind(dma);
+  dma.release = (upTo: number): void => {
+    release(upTo);
+    while (failed.length > 0 && failed[0]!.index < upTo) {
+      const f = failed.shift()!;
+      log.recovery(f.spec.origin, 'dma-error', host.name, `descriptor ${f.index} completed with ${dma.errorCode(f.index)}; the driver reaped it and the engine went on`);
+    }
+  };
+}
+
+// ------------------------------------------------------------------------------ PCIe link
+
+function wrapUpLink(rack: Rack, log: FaultLog, host: Host, budget: Budget): void {
+  const dir: LinkDirection = host.link.up;
+  const reserve = dir.reserve.bind(dir);
+  // The NAK's way back: the bad TLP reaches the switch port, its NAK returns (one DLLP).
+  const nakNs = 2 * host.link.cfg.latencyNs + DLLP_BYTES * host.link.nsPerByte;
+  dir.reserve = (notBefore: Ns, durationNs: Ns): Ns => {
+    const spec = budget.take();
+    if (!spec) return reserve(notBefore, durationNs);
+    const bad = reserve(notBefore, durationNs + nakNs + durationNs);
+    dir.busyNs -= nakNs; // waiting for the NAK is idle time, not wire time
+    const replay = bad + durationNs + nakNs;
+    const costNs = durationNs + nakNs;
+    log.fault(spec.origin, 'tlp-corrupt', host.name, `TLP train of ${durationNs.toFixed(1)} ns on ${dir.name} arrived with a bad LCRC; NAKed`);
+    rack.sched.at(replay + durationNs, () =>
+      log.recovery(spec.origin, 'tlp-corrupt', host.name, `train replayed on ${dir.name}, ${costNs.toFixed(1)} ns late (train + NAK round trip)`),
+    );
+    return replay;
+  };
+}
+
+// ------------------------------------------------------------------------------ interrupts
+
+function wrapInterrupts(rack: Rack, log: FaultLog, host: Host, budget: Budget): void {
+  const irq = host.irq;
+  const raise = irq.raise.bind(irq);
+  irq.raise = (vector: number, extraNs: Ns = 0): void => {
+    const spec = budget.take();
+    if (!spec) return raise(vector, extraNs);
+    log.fault(spec.origin, 'irq-lost', host.name, `interrupt message for vector ${vector} lost`);
+    rack.sched.after(spec.pollUs * NS_PER_US, () => {
+      log.recovery(spec.origin, 'irq-lost', host.name, `the driver's poll (every ${spec.pollUs} µs) ran vector ${vector}'s handler`);
+      raise(vector, 0);
+    });
+  };
+}
