@@ -53,7 +53,8 @@ describe.skipIf(!requireTool('tshark'))('captures after SIGKILL (system)', () =>
     it(`every ${format} file, rotated ones included, opens in tshark with whole records only`, async () => {
       const { dir, files } = await killedRun(format);
       try {
-        expect(files.length).toBeGreaterThanOrEqual(4); // a, b, c and at least b's rotated file
+        // a, b.1 and c at least; b itself may be between rotation's rename and its new file at the kill.
+        expect(files.length).toBeGreaterThanOrEqual(3);
         for (const f of files) expectWholeRecords(f);
       } finally {
         rmSync(dir, { recursive: true, force: true });
