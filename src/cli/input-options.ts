@@ -109,3 +109,16 @@ export function safeJson(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** Ethernet (14) + IPv6 (40) + TCP with every option (60) = 114: headers of any TCP/UDP frame fit. */
+export const HEADERS_SNAPLEN = 128;
+
+export function snaplenArg(v: string): number {
+  if (v === 'headers') return HEADERS_SNAPLEN;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 64 || n > 262_144) throw new InvalidArgumentError(`must be "headers" (${HEADERS_SNAPLEN} bytes) or a byte count from 64 to 262144 (got "${v}")`);
+  return n;
+}
+
+/** `--capture-snaplen`, shared by the live commands (eop up, eop serve). */
+export const SNAPLEN_HELP = `keep at most this many bytes of each frame; "headers" = ${HEADERS_SNAPLEN} (long runs)`;

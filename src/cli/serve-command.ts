@@ -20,6 +20,7 @@ import { DEFAULT_RACK_SOURCE, DEFAULT_RACK_YAML } from '../topology/default-rack
 import { parseTopologyText } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
 import { rackConflict, registerRack } from './rack-registry.js';
+import { snaplenArg, SNAPLEN_HELP } from './input-options.js';
 import { nsPrefixArg } from './up-command.js';
 
 export interface ServeFlags {
@@ -30,6 +31,7 @@ export interface ServeFlags {
   uplink?: boolean;
   captures: boolean;
   captureDir?: string;
+  captureSnaplen?: number;
   nsPrefix: string;
   keepaliveS: number;
   clientQueueKib: number;
@@ -115,6 +117,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     nsPrefix: flags.nsPrefix,
     captures: flags.captures && topo.captures.enabled,
     ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
+    ...(flags.captureSnaplen !== undefined ? { snaplenBytes: flags.captureSnaplen } : {}),
     ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
     onTapFailure: (msg) => err(`eop serve: ${msg}; the rest of the rack keeps running`),
     wsHostLimits: { queueBytes: flags.clientQueueKib * 1024, rateFramesPerS: flags.clientRateFps },
@@ -203,6 +206,7 @@ export function registerServe(program: Command): void {
     .option('--client-rate-fps <frames/s>', 'frames per second a WebSocket client may send (more are dropped and counted)', intArg(1, 10_000_000), 200_000)
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir")
+    .option('--capture-snaplen <bytes|headers>', SNAPLEN_HELP, snaplenArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
     .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'))
     .addHelpText(

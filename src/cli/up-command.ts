@@ -34,7 +34,7 @@ import { formatLogRecord } from '../log.js';
 import { signalExitCode, TERMINATING_SIGNALS } from '../signals.js';
 import { defaultRack } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
-import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, type LimitFlags } from './input-options.js';
+import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, snaplenArg, SNAPLEN_HELP, type LimitFlags } from './input-options.js';
 import type { Topology } from '../topology/schema.js';
 
 /** Longest wait for the kernel's counters before the final status (teardown must stay quick). */
@@ -54,16 +54,6 @@ interface UpFlags extends LimitFlags {
 function secondsArg(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number of seconds above 0 (got "${v}")`);
-  return n;
-}
-
-/** Ethernet (14) + IPv6 (40) + TCP with every option (60) = 114: headers of any TCP/UDP frame fit. */
-export const HEADERS_SNAPLEN = 128;
-
-function snaplenArg(v: string): number {
-  if (v === 'headers') return HEADERS_SNAPLEN;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 64 || n > 262_144) throw new InvalidArgumentError(`must be "headers" (${HEADERS_SNAPLEN} bytes) or a byte count from 64 to 262144 (got "${v}")`);
   return n;
 }
 
@@ -343,7 +333,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--ns-prefix <prefix>', 'namespace prefix (one running rack per prefix and per rack name)', nsPrefixArg, 'eop-')
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir (a run replaces the previous run's files there)")
-    .option('--capture-snaplen <bytes|headers>', `keep at most this many bytes of each frame; "headers" = ${HEADERS_SNAPLEN} (long runs)`, snaplenArg)
+    .option('--capture-snaplen <bytes|headers>', SNAPLEN_HELP, snaplenArg)
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)

@@ -16,9 +16,9 @@
  *    from the registry), and the text form.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Guest } from '../../bridge/www/guest.js';
 import { requireTool } from './require-tool.js';
@@ -27,6 +27,7 @@ import { getStatus, openWs, startCli, stopCli, until, type Proc } from './serve-
 
 const ready = liveReady() && requireTool('iperf3') && requireTool('tshark');
 const dir = mkdtempSync(join(tmpdir(), 'eop-ws-live-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 chmodSync(dir, 0o755); // the rack files are read by an unprivileged eop serve too
 
 function rackFile(name: string, yaml: string): string {
@@ -99,8 +100,9 @@ describe.skipIf(!ready)('two racks joined by an uplink', () => {
     const host = (n: string, i: string, mac: string, attach: string): string => `  - {name: ${n}, attach: ${attach}, mac: "${mac}", ipv4: 10.11.0.${i}/24, ipv6: "fd00:e0::${i}/64"}`;
     const ra = rackFile('ra', ['name: ra', 'hosts:', host('a1', '1', '02:0a:00:00:00:01', 'tap'), host('a2', '2', '02:0a:00:00:00:02', 'websocket'), host('aup', '250', '02:0a:00:00:00:fe', 'uplink')].join('\n'));
     const rb = rackFile('rb', ['name: rb', 'hosts:', host('b1', '11', '02:0b:00:00:00:01', 'tap'), host('b2', '12', '02:0b:00:00:00:02', 'builtin'), host('bup', '251', '02:0b:00:00:00:fe', 'uplink')].join('\n'));
-    a = await startCli(['serve', ra, '--port', '0', '--ns-prefix', 'a-', '--capture-dir', capA]);
-    b = await startCli(['serve', rb, '--port', '0', '--ns-prefix', 'b-', '--capture-dir', capB]);
+    // Headers only: a fast iperf3 must not rotate the pings out of the files.
+    a = await startCli(['serve', ra, '--port', '0', '--ns-prefix', 'a-', '--capture-dir', capA, '--capture-snaplen', 'headers']);
+    b = await startCli(['serve', rb, '--port', '0', '--ns-prefix', 'b-', '--capture-dir', capB, '--capture-snaplen', 'headers']);
     link = await startCli(['attach', '--uplink', a.url.replace('http', 'ws'), b.url.replace('http', 'ws')]);
   });
   afterAll(async () => {
@@ -140,10 +142,19 @@ describe.skipIf(!ready)('two racks joined by an uplink', () => {
     await stopCli(link);
     await stopCli(a);
     await stopCli(b);
+    // The iperf3 run can fill a file past its size cap: the pings before it are then in the
+    // rotated sibling (name.1, …), so count over the whole set.
     const count = (file: string): number => {
-      const r = spawnSync('tshark', ['-r', file, '-Y', 'icmp.type == 8 && ip.src == 10.11.0.1 && ip.dst == 10.11.0.11'], { encoding: 'utf8', timeout: 30_000 });
-      expect(r.status).toBe(0);
-      return r.stdout.split('\n').filter((l) => l.trim()).length;
+      const dirOf = dirname(file);
+      const base = basename(file);
+      const set = readdirSync(dirOf).filter((f) => f === base || (f.startsWith(`${base}.`) && /^\d+$/.test(f.slice(base.length + 1))));
+      let n = 0;
+      for (const f of set) {
+        const r = spawnSync('tshark', ['-r', join(dirOf, f), '-Y', 'icmp.type == 8 && ip.src == 10.11.0.1 && ip.dst == 10.11.0.11'], { encoding: 'utf8', timeout: 30_000 });
+        expect(r.status).toBe(0);
+        n += r.stdout.split('\n').filter((l) => l.trim()).length;
+      }
+      return n;
     };
     // Each echo request appears once on the sender's side (tx) and once on the uplink's (rx) in A,
     // and on the uplink's (tx) and the receiver's (rx) in B.
