@@ -34,7 +34,7 @@ import { LiveRunner, type RecentLag, type WallClock } from '../src/time/live-run
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
-import { readKernelCounters, type KernelCounters } from './kernel-counters.js';
+import { KernelCounterReader, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
 import { WsPort, type WsLimits } from './ws-port.js';
@@ -213,6 +213,7 @@ export class LiveRack {
   private readonly lagTol: number;
   private prev = new Map<string, { t: number; tx: number; rx: number }>();
   private readonly kernel = new Map<string, KernelCounters>();
+  private readonly kernelReaders = new Map<string, KernelCounterReader>();
 
   constructor(
     readonly topo: Topology,
@@ -295,6 +296,7 @@ export class LiveRack {
     ip(['addr', 'add', h.ipv4.cidr, 'dev', dev], { ns });
     ip(['-6', 'addr', 'add', h.ipv6.cidr, 'dev', dev, 'nodad'], { ns });
     ip(['link', 'set', 'dev', dev, 'up'], { ns });
+    this.kernelReaders.set(h.name, new KernelCounterReader(ns, dev));
     const nic = this.rack.nic(h.name);
     const bridge = new TapBridge(h.name, tap, ports.take(h.name), {
       sync: this.sync,
@@ -500,20 +502,21 @@ export class LiveRack {
     return out;
   }
 
-  /**
-   * Reads the kernel-side loss counters of every TAP host (in parallel, without blocking the event
-   * loop); status() shows the latest values. Call it before the namespaces go for the final figures.
-   */
   /** The kernel-side loss counters of a TAP host as last read (null: not a TAP host, or not read yet). */
   kernelOf(host: string): KernelCounters | null {
     return this.kernel.get(host) ?? null;
   }
 
+  /**
+   * Reads the kernel-side loss counters of every TAP host (file reads through each namespace's
+   * anchor process, see kernel-counters.ts); status() shows the latest values. Call it before the
+   * namespaces go for the final figures.
+   */
   async refreshKernelCounters(): Promise<void> {
     if (this.stopped) return;
     await Promise.all(
       this.tapHosts.map(async (t) => {
-        const k = await readKernelCounters(t.ns, t.cfg.ifName);
+        const k = await this.kernelReaders.get(t.cfg.name)?.read();
         if (k) this.kernel.set(t.cfg.name, k);
       }),
     );
@@ -528,6 +531,8 @@ export class LiveRack {
   }
 
   private cleanup(): void {
+    for (const r of this.kernelReaders.values()) r.close();
+    this.kernelReaders.clear();
     for (const t of this.tapHosts) {
       try {
         t.bridge.close();

@@ -234,7 +234,7 @@ export function netnsExecAsync(ns: string, cmd: readonly string[], timeoutMs = 2
 // ---- processes and names inside a namespace ----
 
 /** Where `ip netns add` pins namespaces (a bind mount of the namespace per name). */
-const NETNS_RUN_DIR = '/run/netns';
+export const NETNS_RUN_DIR = '/run/netns';
 
 /** Where `ip netns exec` finds per-namespace files that it bind-mounts over /etc. */
 export const NETNS_ETC_DIR = '/etc/netns';
