@@ -218,5 +218,5 @@ describe.skipIf(!ready)('eop attach --tap and eop status', () => {
       await stopCli(srv);
       await stopUp(up);
     }
-  });
+  }, 90_000); // a dozen CLI processes one after another: seconds each on a loaded machine
 });
