@@ -377,4 +377,11 @@ describe('traffic that cannot work is refused up front', () => {
     expect(e.message).toContain('traffic[3].payloadBytes: 1460 bytes do not fit the MTU of "a" (1500): at most 1452');
     expect(e.message).toContain('traffic[4].messageBytes: a UDP stream needs at least 16 bytes');
   });
+
+  it('at the largest MTU (65,510) a message or ping fills it (65,482 bytes); one byte more is refused by the MTU rule', () => {
+    const t = parseTopologyText('mtu: 65510\nhosts: [a, b]\ntraffic:\n  - {kind: udp, from: a, to: b, messageBytes: 65482, count: 3}\n  - {kind: ping, from: a, to: b, payloadBytes: 65482, count: 1}\n', 'jumbo.yaml');
+    expect(t.traffic.map((x) => (x.kind === 'udp' ? x.messageBytes : x.kind === 'ping' ? x.payloadBytes : 0))).toEqual([65482, 65482]);
+    const e = yamlError('mtu: 65510\nhosts: [a, b]\ntraffic:\n  - {kind: udp, from: a, to: b, messageBytes: 65483, count: 3}\n');
+    expect(e.message).toContain('traffic[0].messageBytes: 65483 bytes do not fit the MTU of "a" (65510): at most 65482');
+  });
 });

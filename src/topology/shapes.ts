@@ -95,7 +95,7 @@ const pingShape = {
   to: leaf<string>(checkPingTo),
   count: leaf<number>(integer(1, LIMITS.maxPingCount, PING_COUNT_WHY)).default(DEFAULTS.ping.count),
   intervalUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.ping.intervalUs),
-  payloadBytes: leaf<number>(integer(0, 65000)).default(DEFAULTS.ping.payloadBytes),
+  payloadBytes: leaf<number>(integer(0, LIMITS.maxMtu - 28)).default(DEFAULTS.ping.payloadBytes),
   ipv6: leaf<boolean>(isBool).default(DEFAULTS.ping.ipv6),
 };
 
@@ -104,7 +104,7 @@ const udpShape = {
   from: leaf<string>(checkHostRef),
   to: leaf<string>(checkHostRef),
   dstPort: leaf<number>(integer(1, 65535)).default(DEFAULTS.udp.dstPort),
-  messageBytes: leaf<number>(integer(1, 65000)).default(DEFAULTS.udp.messageBytes),
+  messageBytes: leaf<number>(integer(1, LIMITS.maxMtu - 28)).default(DEFAULTS.udp.messageBytes),
   rateGbps: leaf<number>(num({ gt: 0 })).optional(),
   count: leaf<number>(integer(1)).optional(),
   durationUs: leaf<number>(num({ gt: 0 })).optional(),
