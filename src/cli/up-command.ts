@@ -308,10 +308,18 @@ function execCommand(host: string, command: string[], nsPrefix: string): number 
         // already gone
       }
     };
-    const forwarded = [...TERMINATING_SIGNALS, 'SIGUSR1', 'SIGWINCH', 'SIGCONT'] as NodeJS.Signals[];
+    // On a terminal, Ctrl-C, Ctrl-\\ and window resizes reach every process of the foreground group,
+    // the command included: passing them on as well would deliver them twice (a second SIGINT
+    // aborts what the first asked to wind down, e.g. iperf3's summary).
+    const fromTerminal = new Set<string>(process.stdin.isTTY ? ['SIGINT', 'SIGQUIT', 'SIGWINCH'] : []);
+    const forwarded = ([...TERMINATING_SIGNALS, 'SIGUSR1', 'SIGWINCH', 'SIGCONT'] as NodeJS.Signals[]).filter((s) => !fromTerminal.has(s));
+    // Still listen for those: without a listener a SIGINT would kill us before the command ends.
+    const swallow = (): void => {};
+    for (const sig of fromTerminal) process.on(sig as NodeJS.Signals, swallow);
     for (const sig of forwarded) process.on(sig, forward);
     const done = (code: number): void => {
       for (const sig of forwarded) process.removeListener(sig, forward);
+      for (const sig of fromTerminal) process.removeListener(sig as NodeJS.Signals, swallow);
       resolve(code);
     };
     child.on('error', (e) => {
