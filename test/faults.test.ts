@@ -119,6 +119,9 @@ describe('faults: counted kinds', () => {
     expect(nic.dmaErrors.toJSON()).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2 });
     expect(nic.drops.toJSON()).toEqual({});
     expect(nic.qp(r.rack.host('h2').index)!.c).toMatchObject({ txDmaErrors: 2, txDmaRetries: 2, txDmaRetryDrops: 0 });
+    // The report (--json) says the same.
+    expect(rep.interfaces.find((i) => i.name === 'eop-h1')!.dmaErrors).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2 });
+    expect(rep.queuePairs.find((q) => q.host === 'h1' && q.peer === 'h2')).toMatchObject({ txDmaRetries: 2, txDmaRetryDrops: 0 });
     // The fenced headers behind the failed payloads were not executed.
     expect(r.rack.host('h1').dma.drops.toJSON()).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2, [ErrorCode.DMA_FENCE_ABORTED]: 2 });
     expect(r.faults.log.injected['dma-error']).toBe(2);
