@@ -59,6 +59,7 @@ const REGISTRY = {
     // HRDMA
     DMA_BAD_DESCRIPTOR: { code: 'ERR_DMA_BAD_DESCRIPTOR', layer: 'hrdma', meaning: 'a DMA descriptor with a bad op, length or source (completes with an error status)' },
     DMA_RING_FULL: { code: 'ERR_DMA_RING_FULL', layer: 'hrdma', meaning: 'a descriptor posted while every slot of the DMA ring was in use (refused)' },
+    DMA_FENCE_ABORTED: { code: 'ERR_DMA_FENCE_ABORTED', layer: 'hrdma', meaning: 'a fenced DMA descriptor not executed because the descriptor before it failed' },
     // EOP driver
     EOP_TX_QUEUE_FULL: { code: 'ERR_EOP_TX_QUEUE_FULL', layer: 'eop', meaning: 'transmit queue of the peer (or the staging pool) full: frame dropped at the sender' },
     EOP_LINK_DOWN: { code: 'ERR_EOP_LINK_DOWN', layer: 'eop', meaning: 'frame sent, or still queued, while the interface or the peer\'s link was down' },

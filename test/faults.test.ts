@@ -110,11 +110,20 @@ describe('faults: counted kinds', () => {
     expect(p.rtt.min).toBeLessThan(20 * NS_PER_US);
   });
 
-  it('dma-error: exactly `count` datagrams lost, each counted by the sender as a bad descriptor and reaped', () => {
+  it('dma-error: each failed payload descriptor is re-sent by CPU copy: nothing lost, nothing corrupt, each counted as a DMA error and reaped', () => {
     const r = udp(['  - {atUs: 50, kind: dma-error, host: h1, count: 2}']);
     const rep = buildReport(r);
-    expect(rep.streams[0]).toMatchObject({ sent: 300, received: 298, lost: 2 });
-    expect(r.rack.nic('h1').drops.toJSON()[ErrorCode.DMA_BAD_DESCRIPTOR]).toBe(2);
+    // The sink checks every datagram's bytes and order: a stale slot handed up would be corrupt or reordered.
+    expect(rep.streams[0]).toMatchObject({ sent: 300, received: 300, lost: 0, corrupt: 0, reordered: 0 });
+    const nic = r.rack.nic('h1');
+    expect(nic.dmaErrors.toJSON()).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2 });
+    expect(nic.drops.toJSON()).toEqual({});
+    expect(nic.qp(r.rack.host('h2').index)!.c).toMatchObject({ txDmaErrors: 2, txDmaRetries: 2, txDmaRetryDrops: 0 });
+    // The report (--json) says the same.
+    expect(rep.interfaces.find((i) => i.name === 'eop-h1')!.dmaErrors).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2 });
+    expect(rep.queuePairs.find((q) => q.host === 'h1' && q.peer === 'h2')).toMatchObject({ txDmaRetries: 2, txDmaRetryDrops: 0 });
+    // The fenced headers behind the failed payloads were not executed.
+    expect(r.rack.host('h1').dma.drops.toJSON()).toEqual({ [ErrorCode.DMA_BAD_DESCRIPTOR]: 2, [ErrorCode.DMA_FENCE_ABORTED]: 2 });
     expect(r.faults.log.injected['dma-error']).toBe(2);
     expect(r.faults.log.recovered['dma-error']).toBe(2);
   });

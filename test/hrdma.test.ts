@@ -249,6 +249,7 @@ describe('HRDMA descriptor error ids', () => {
       ADDR_UNMAPPED: 6,
       ADDR_OUT_OF_RANGE: 7,
       NTB_BAD_REGISTER: 8,
+      FENCE_ABORTED: 9,
       OTHER: 255,
     });
   });

@@ -36,6 +36,7 @@ import {
   readParams,
   setQpLink,
 } from './negotiation.js';
+import { DmaTxLedger } from './dma-tx.js';
 import { QueuePair } from './queue-pair.js';
 import { StagingPool } from './staging-pool.js';
 import {
@@ -141,6 +142,8 @@ export class EopNic implements FramePort {
   readonly mtu: number;
   readonly c = new NicCounters();
   readonly drops = new DropCounters();
+  /** Failed HRDMA payloads by the engine's reason; the frame was then re-sent by CPU copy or dropped (see dma-tx.ts). */
+  readonly dmaErrors = new DropCounters();
   readonly qps: (QueuePair | undefined)[] = [];
   readonly macTable = new Map<number, QueuePair>();
   running = false;
@@ -173,6 +176,7 @@ export class EopNic implements FramePort {
   /** Large racks give consumed ring pages back (see RELEASE_RX_PAGES_ABOVE_HOSTS). */
   private readonly releaseRxPages: boolean;
   private drainWaiters: (() => void)[] = [];
+  private readonly dmaTx: DmaTxLedger;
 
   constructor(
     readonly host: Host,
@@ -209,6 +213,14 @@ export class EopNic implements FramePort {
     this.creditVectorBase = host.irq.allocate(this.onCreditIrq);
     for (let i = 1; i < hostSlots; i++) host.irq.allocate(this.onCreditIrq);
     host.dma.completionVector = host.irq.allocate(this.onDmaComplete);
+    this.dmaTx = new DmaTxLedger(host.dma.cfg.ringSlots, {
+      host,
+      qp: (peer) => this.qps[peer],
+      releaseStaging: (slot) => this.staging.release(slot),
+      interruptPeer: (qp) => this.postInterrupt(qp, false, false),
+      drops: this.drops,
+      dmaErrors: this.dmaErrors,
+    });
     const dbVector = host.irq.allocate(this.onDoorbellIrq);
     host.ntb.onDoorbell = () => host.irq.raise(dbVector, cfg.doorbellExtraNs);
   }
@@ -591,17 +603,20 @@ export class EopNic implements FramePort {
         qp.txCount--;
         const slotAddr = qp.peerRingAddr + (qp.prod & mask) * this.slotBytes;
         const fills = k === batch - 1 && credits === batch;
-        this.writeHeader(qp.prod, len, SlotFlag.DONE | (fills ? SlotFlag.WANT_CREDIT : 0));
+        const flags = SlotFlag.DONE | (fills ? SlotFlag.WANT_CREDIT : 0);
+        this.writeHeader(qp.prod, len, flags);
         if (useDma) {
-          // `room` above keeps the engine's ring from filling; should it fill anyway, the engine
-          // refuses (and counts) the post, and the frame is dropped here, never half-sent.
-          const posted = h.dma.postCopy(src, slotAddr + SLOT_HEADER_BYTES, len, 0, slot + 1);
-          if (posted < 0 || h.dma.postImm(slotAddr, this.hdr, 0, 0) < 0) {
-            if (posted < 0) this.staging.release(slot); // else released when the copy completes
+          // `room` above keeps the engine's ring from filling; should it fill anyway, the frame is
+          // dropped here, never half-sent. The header is fenced behind the payload (dma-tx.ts).
+          const posted = h.dma.space >= 2 ? h.dma.postCopy(src, slotAddr + SLOT_HEADER_BYTES, len, 0, 0) : -1;
+          if (posted < 0) {
+            this.staging.release(slot);
             qp.c.txErrors++;
             this.drops.add(ErrorCode.DMA_RING_FULL);
             continue;
           }
+          h.dma.postImm(slotAddr, this.hdr, DescFlag.FENCE, 0);
+          this.dmaTx.record(posted, qp, src, slotAddr, len, qp.prod, flags, slot);
           qp.c.txDmaFrames++;
         } else {
           h.cpu.copy(src, slotAddr + SLOT_HEADER_BYTES, len);
@@ -673,15 +688,13 @@ export class EopNic implements FramePort {
     const r = this.reaped;
     while (this.dmaClean !== dma.tail) {
       if (!dma.reap(this.dmaClean, r)) break;
-      if (r.cookie) {
-        this.staging.release(r.cookie - 1);
-        // Count what actually went wrong (the engine wrote it into the descriptor), once per frame.
-        if (r.error) this.drops.add(r.error);
-      }
+      // Frees the frame's staging buffer, or re-sends a frame whose payload failed.
+      this.dmaTx.reaped(this.dmaClean, r.error);
       this.dmaClean++;
       this.c.dmaCompletions++;
     }
     dma.release(this.dmaClean);
+    this.dmaTx.flush();
     if (this.drainWaiters.length > 0) this.checkDrained();
     if (this.dmaWaiting) {
       this.dmaWaiting = false;

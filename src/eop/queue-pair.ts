@@ -31,6 +31,12 @@ export class QpCounters {
   /** Frames dropped because the link went down with them queued. */
   txLinkDownDrops = 0;
   txErrors = 0;
+  /** HRDMA payload descriptors that failed (the frame then goes by CPU copy, or is dropped). */
+  txDmaErrors = 0;
+  /** Frames whose failed HRDMA copy the driver redid by CPU copy through the window. */
+  txDmaRetries = 0;
+  /** Frames lost after a failed HRDMA copy: the retry could not be made, or its writes were refused. */
+  txDmaRetryDrops = 0;
   interruptsSent = 0;
   creditUpdates = 0;
   creditInterrupts = 0;
@@ -70,6 +76,8 @@ export class QueuePair {
 
   // Receive side: consumer index of our ring for this peer.
   cons = 0;
+  /** Which life of the link this is (bumped at every reset): work left from an earlier life is void. */
+  epoch = 0;
 
   constructor(
     readonly peer: number,
@@ -107,5 +115,6 @@ export class QueuePair {
     this.prod = 0;
     this.cons = 0;
     this.waitingCredit = false;
+    this.epoch++;
   }
 }

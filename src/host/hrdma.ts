@@ -15,6 +15,12 @@
  * - `unalignedRateFactor`: Marlin found payloads not aligned to 64 B far slower; unaligned
  *   transfers run at this fraction of the peak rate.
  * - Large descriptors are issued in chunks of `chunkBytes` so flows sharing a link interleave.
+ *
+ * Fence: a descriptor with `DescFlag.FENCE` executes only once the descriptor before it completed,
+ * and only if that one succeeded; otherwise it completes with ERR_DMA_FENCE_ABORTED and writes
+ * nothing (the I/OAT "fence" control bit, with the channel going on instead of halting). A driver
+ * puts it on the slot header that follows a payload, so a failed payload never lets its header (and
+ * DONE) land: the receiver would hand up whatever bytes the slot held before.
  */
 import { DropCounters, ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
@@ -62,7 +68,7 @@ export const Desc = {
 } as const;
 
 export const DescOp = { COPY: 0, WRITE_IMM: 1 } as const;
-export const DescFlag = { INTERRUPT: 1 << 8 } as const;
+export const DescFlag = { INTERRUPT: 1 << 8, FENCE: 1 << 9 } as const;
 export const DescStatus = { PENDING: 0, DONE: 1, ERROR: 2 } as const;
 /** The engine's TLPs are bounded only by the path's MPS (PCIe's largest MPS is 4096 bytes). */
 const MAX_TLP_BYTES: Bytes = 4096;
@@ -84,6 +90,7 @@ export const DescError = {
   ADDR_UNMAPPED: 6,
   ADDR_OUT_OF_RANGE: 7,
   NTB_BAD_REGISTER: 8,
+  FENCE_ABORTED: 9,
   OTHER: 255,
 } as const;
 export type DescError = (typeof DescError)[keyof typeof DescError];
@@ -98,6 +105,7 @@ const DESC_ERROR_CODES: readonly (readonly [DescError, ErrorCode])[] = [
   [DescError.ADDR_UNMAPPED, ErrorCode.ADDR_UNMAPPED],
   [DescError.ADDR_OUT_OF_RANGE, ErrorCode.ADDR_OUT_OF_RANGE],
   [DescError.NTB_BAD_REGISTER, ErrorCode.NTB_BAD_REGISTER],
+  [DescError.FENCE_ABORTED, ErrorCode.DMA_FENCE_ABORTED],
 ];
 const ID_OF = new Map<ErrorCode, DescError>(DESC_ERROR_CODES.map(([id, code]) => [code, id]));
 const CODE_OF = new Map<number, ErrorCode>(DESC_ERROR_CODES.map(([id, code]) => [id, code]));
@@ -132,6 +140,8 @@ class DmaJob extends WriteJob {
   descIndex = -1;
   last = false;
   interrupt = false;
+  /** Its descriptor carries DescFlag.FENCE (set on every chunk of it). */
+  fenced = false;
 }
 
 export class HrdmaEngine {
@@ -155,6 +165,10 @@ export class HrdmaEngine {
   private readonly times: PathTimes = { leaveNs: 0, landNs: 0 };
   /** Progress inside a chunked COPY. */
   private chunkOffset = 0;
+  /** Land time of the last group scheduled: a fenced descriptor opening a group lands no earlier. */
+  private lastLandAt: Ns = 0;
+  /** First refusal among the landed chunks of the COPY now landing (its status is that of all chunks). */
+  private chunkError: ErrorCode | null = null;
 
   constructor(
     readonly host: Endpoint,
@@ -289,6 +303,7 @@ export class HrdmaEngine {
       const o = m.pageOffset(a);
       const control = dv.getUint32(o + Desc.CONTROL, true);
       const op = control & 0xf;
+      const fenced = (control & DescFlag.FENCE) !== 0;
       const len = dv.getUint32(o + Desc.LEN, true);
       if (first && op === DescOp.COPY && groupBytes + len > this.cfg.chunkBytes) break;
       const dst = getU64(dv, o + Desc.DST);
@@ -340,6 +355,8 @@ export class HrdmaEngine {
               // More chunks to go: this descriptor stays at the head.
               this.chunkOffset = off + n;
               job.descIndex = this.head;
+              job.fenced = fenced;
+              if (fenced && !first) landAt = Math.max(landAt, this.lastLandAt);
               if (lastJob) lastJob.next = job;
               else first = job;
               lastJob = job;
@@ -382,6 +399,9 @@ export class HrdmaEngine {
       job.descIndex = this.head;
       job.last = true;
       job.interrupt = (control & DescFlag.INTERRUPT) !== 0;
+      job.fenced = fenced;
+      // Its predecessor is in an earlier group: the fence waits for that group to land.
+      if (fenced && !first) landAt = Math.max(landAt, this.lastLandAt);
       this.head++;
       this.descriptors++;
       if (lastJob) lastJob.next = job;
@@ -390,7 +410,10 @@ export class HrdmaEngine {
       if (jobLand > landAt) landAt = jobLand;
     }
     this.freeAt = t;
-    if (first) this.sched.at(landAt, this.land, first);
+    if (first) {
+      this.sched.at(landAt, this.land, first);
+      this.lastLandAt = landAt;
+    }
     if (this.head !== this.tail) this.sched.at(t, this.issue);
     else this.issuing = false;
   };
@@ -410,6 +433,7 @@ export class HrdmaEngine {
     j.reset(kind, target, addr, len, srcAddr);
     j.last = false;
     j.interrupt = false;
+    j.fenced = false;
     j.descIndex = -1;
     return j;
   }
@@ -422,9 +446,16 @@ export class HrdmaEngine {
     let next: DmaJob | null;
     for (let j: DmaJob | null = first; j; j = next) {
       next = j.next as DmaJob | null;
-      const code = j.failed ?? this.fabric.land(this.host, j);
+      let code = j.fenced && !this.predecessorDone(j.descIndex) ? ErrorCode.DMA_FENCE_ABORTED : (j.failed ?? this.fabric.land(this.host, j));
       if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
-      if (!j.last) continue;
+      if (!j.last) {
+        if (code && !this.chunkError) this.chunkError = code;
+        continue;
+      }
+      if (this.chunkError) {
+        code ??= this.chunkError;
+        this.chunkError = null;
+      }
       const a = this.descAddr(j.descIndex);
       const dv = m.pageDataView(a);
       const o = m.pageOffset(a);
@@ -441,4 +472,13 @@ export class HrdmaEngine {
     }
     if (raise && this.completionVector >= 0) this.host.deliverMsi(this.completionVector);
   };
+
+  /**
+   * Whether descriptor `i - 1` completed without error (true for the very first descriptor). Its
+   * slot cannot have been reused yet: the driver releases slots only up to the first pending one.
+   */
+  private predecessorDone(i: number): boolean {
+    if (i === 0) return true;
+    return this.status(i - 1) === DescStatus.DONE;
+  }
 }

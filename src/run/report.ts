@@ -28,6 +28,8 @@ export interface Report {
     macEntries: number;
     macEvictions: number;
     drops: Record<string, number>;
+    /** Failed HRDMA payloads by reason; each frame was re-sent by CPU copy (`dmaRetries`) or is in `drops`. */
+    dmaErrors: Record<string, number>;
     /** Frames the built-in stack refused as malformed (ERR_* codes). */
     stackDrops: Record<string, number>;
     /** Frames the stack ignored by design (not for it: another host's ARP, closed ports…). */
@@ -47,6 +49,9 @@ export interface Report {
     txBatches: number;
     txRingFull: number;
     txQueueDrops: number;
+    /** Frames whose failed HRDMA copy was redone by CPU copy, and those lost because it could not be. */
+    txDmaRetries: number;
+    txDmaRetryDrops: number;
     interruptsSent: number;
     rxInterrupts: number;
     rxErrors: number;
@@ -122,6 +127,7 @@ export function buildReport(r: RunResult): Report {
       macEntries: n.macTable.size,
       macEvictions: n.c.macEvictions,
       drops: n.drops.toJSON(),
+      dmaErrors: n.dmaErrors.toJSON(),
       stackDrops: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, true),
       stackIgnored: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, false),
     })),
@@ -142,6 +148,8 @@ export function buildReport(r: RunResult): Report {
           txBatches: q.c.txBatches,
           txRingFull: q.c.txRingFull,
           txQueueDrops: q.c.txQueueDrops,
+          txDmaRetries: q.c.txDmaRetries,
+          txDmaRetryDrops: q.c.txDmaRetryDrops,
           interruptsSent: q.c.interruptsSent,
           rxInterrupts: q.c.rxInterrupts,
           rxErrors: q.c.rxErrSeq + q.c.rxErrBadSlot,

@@ -13,12 +13,10 @@
  *   entry, stale scratchpads) and its start. Recovery as for link-up.
  * - `dma-error`: the next `count` COPY descriptors the driver posts to the host's HRDMA engine are
  *   written with a length beyond the engine's maximum (what a corrupted descriptor looks like to
- *   the engine): it completes them with ERR_DMA_BAD_DESCRIPTOR and goes on. Recovery: the driver
- *   reaped the failed descriptor and handed its slot back (`HrdmaEngine.release`). Known driver
- *   defect this fault exposes (src/eop, not fixed here): the frame's slot header, a separate
- *   descriptor, still lands with DONE, so the receiver hands up the slot's stale bytes as a frame
- *   (counted as received; the stack ignores it as not-for-us). ntb_transport instead retries a
- *   failed DMA with a CPU copy; an I/OAT channel halts on the error.
+ *   the engine): it completes them with ERR_DMA_BAD_DESCRIPTOR and goes on. The frame's slot
+ *   header, fenced behind the payload, is not executed; the driver re-sends the frame by CPU copy
+ *   (as ntb_transport does) or, when it cannot, drops and counts it (src/eop/dma-tx.ts). Recovery:
+ *   the driver reaped the failed descriptor and handed its slot back (`HrdmaEngine.release`).
  * - `tlp-corrupt`: the next `count` TLP trains leaving the host on its up-link arrive with a bad
  *   LCRC. The switch port NAKs and the host replays the train from its replay buffer (PCIe's
  *   data-link retry): the direction is busy for the bad train, the NAK's return (the link's latency
@@ -230,7 +228,7 @@ function wrapDma(log: FaultLog, host: Host, budget: Budget): void {
     release(upTo);
     while (failed.length > 0 && failed[0]!.index < upTo) {
       const f = failed.shift()!;
-      log.recovery(f.spec.origin, 'dma-error', host.name, `descriptor ${f.index} completed with ${dma.errorCode(f.index)}; the driver reaped it and the engine went on`);
+      log.recovery(f.spec.origin, 'dma-error', host.name, `descriptor ${f.index} completed with ${dma.errorCode(f.index)}; the driver reaped it (its frame re-sent by CPU copy, or dropped and counted) and the engine went on`);
     }
   };
 }
