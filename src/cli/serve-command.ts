@@ -21,8 +21,7 @@ import { DEFAULT_RACK_SOURCE, DEFAULT_RACK_YAML } from '../topology/default-rack
 import { parseTopologyText } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
 import { rackConflict, registerRack } from './rack-registry.js';
-import { snaplenArg, SNAPLEN_HELP } from './input-options.js';
-import { nsPrefixArg } from './up-command.js';
+import { nsPrefixArg, snaplenArg, SNAPLEN_HELP } from './input-options.js';
 
 export interface ServeFlags {
   host: string;
@@ -154,6 +153,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     rack: topo.name,
     nsPrefix: taps.length > 0 ? flags.nsPrefix : null,
     namespaces: live.tapHosts.map((t) => t.ns),
+    links: live.tapHosts.map((t) => t.cfg.ifName),
     statusUrl: url,
     statusSocket: null,
   });
