@@ -241,8 +241,13 @@ export class RackServer {
     const port = name !== undefined ? ports.get(name) : undefined;
     if (!m || !port) {
       this.c.notFound++;
-      const known = [...ports.values()].filter((p) => p.kind === 'host').map((p) => p.host);
-      return reject(404, 'Not Found', m ? `no such ${m[1] === 'uplink' ? 'uplink' : 'WebSocket host'}${name ? ` "${name}"` : ''}; WebSocket hosts: ${known.join(', ') || 'none'}` : 'WebSocket endpoints are /hosts/<name> and /uplink');
+      const known = (kind: 'host' | 'uplink'): string => [...ports.values()].filter((p) => p.kind === kind).map((p) => p.host).join(', ');
+      const why = !m
+        ? 'WebSocket endpoints are /hosts/<name> and /uplink[/<name>]'
+        : m[1] === 'uplink'
+          ? `no uplink${name ? ` "${name}"` : ''} in this rack; its uplinks (hosts with attach: uplink): ${known('uplink') || 'none (serve it with --uplink)'}`
+          : `no WebSocket host${name ? ` "${name}"` : ''} in this rack; its WebSocket hosts (attach: websocket): ${known('host') || 'none'}`;
+      return reject(404, 'Not Found', why);
     }
     if ((m[1] === 'hosts') !== (port.kind === 'host')) {
       this.c.notWebSocket++;

@@ -110,8 +110,8 @@ export function registerAttach(program: Command): void {
   program
     .command('attach')
     .description("Connect to a served rack: join two racks' uplinks, or put a local namespace on a rack's WebSocket host.")
-    .argument('<url...>', 'ws://HOST:PORT/hosts/<name> with --tap; two rack URLs with --uplink')
-    .option('--uplink', 'join the uplinks of the two racks given (each served with eop serve --uplink)')
+    .argument('<url...>', 'ws://HOST:PORT/hosts/<name> with --tap; two racks with --uplink, each ws://HOST:PORT (its first uplink host) or ws://HOST:PORT/uplink/<name>')
+    .option('--uplink', 'join two racks by their uplinks (hosts with attach: uplink, or eop serve --uplink): an Ethernet cable between them')
     .option('--tap', 'make a local namespace with a TAP that is the remote host (needs root)')
     .option('--netns <name>', 'namespace name with --tap (default eop-<host>)')
     .option('--token <secret>', 'token of the racks (default $EOP_TOKEN)')

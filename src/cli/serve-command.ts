@@ -3,7 +3,7 @@
  * (bridge/ws-server.ts): WebSocket hosts at ws://HOST:PORT/hosts/<name>, an uplink at /uplink, the
  * status at /api/status and the page at /. Without a rack file: the default rack with h4 as a
  * WebSocket host and h1..h3 on the built-in stack. Needs root only if the rack has TAP hosts.
- * `--uplink` gives a rack without an `attach: uplink` host one named "up".
+ * `--uplink` gives a rack without an `attach: uplink` host one named "up" (or "up2"... if taken).
  *
  * Prints one line per host, then `ready: <url> ...` (scripts wait for it). Stops on SIGINT/SIGTERM.
  * Exit codes: 0 stopped, 1 unexpected failure, 2 bad usage or missing prerequisites.
@@ -88,7 +88,11 @@ export function topologyForServe(path: string | undefined, uplink: boolean): Top
     source = DEFAULT_RACK_SOURCE;
   }
   if (uplink && Array.isArray(doc.hosts) && !doc.hosts.some((h) => typeof h === 'object' && h !== null && (h as { attach?: string }).attach === 'uplink')) {
-    doc.hosts = [...doc.hosts, { name: 'up', attach: 'uplink' }];
+    // "up", or "up2", "up3"... if the rack already has a host of that name.
+    const taken = new Set(doc.hosts.map((h) => (typeof h === 'string' ? h : typeof h === 'object' && h !== null ? (h as { name?: unknown }).name : undefined)));
+    let name = 'up';
+    for (let i = 2; taken.has(name); i++) name = `up${i}`;
+    doc.hosts = [...doc.hosts, { name, attach: 'uplink' }];
   }
   return parseTopologyText(stringifyYaml(doc), source, 'yaml');
 }
@@ -202,7 +206,7 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (0: any free one)', portArg, 8080)
     .option('--token <secret>', 'every request must present it (Authorization: Bearer, or ?token=); default $EOP_TOKEN')
     .option('--allow-origin <origin>', 'also accept browsers from this origin (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--uplink', 'accept another rack at /uplink (adds an uplink host "up" if the rack declares none)')
+    .option('--uplink', 'accept another rack at /uplink (adds a host "up" with attach: uplink, an Ethernet port to another rack, if the rack declares none)')
     .option('--ns-prefix <prefix>', 'namespace prefix of TAP hosts (one running rack per prefix)', nsPrefixArg, 'eop-')
     .option('--keepalive-s <s>', 'ping every client this often; a client silent for two pings is dropped and its host freed', secondsArg, 10)
     .option('--reclaim-wait-ms <ms>', `when a client claims a held host, its holder must answer a ping within this; if not, it is evicted and the claim succeeds`, intArg(MIN_PROBE_WAIT_MS, 60_000), DEFAULT_RECLAIM_WAIT_MS)
