@@ -287,7 +287,7 @@ export class LiveRack {
     // Names: `ping h2` inside any namespace (removed with the namespace by removeQuietly).
     netnsWriteHosts(
       ns,
-      this.topo.hosts.map((o) => ({ name: o.name, addrs: [o.ipv4.text, o.ipv6.text] })),
+      this.topo.hosts.filter((o) => o.attach !== 'uplink').map((o) => ({ name: o.name, addrs: [o.ipv4.text, o.ipv6.text] })),
     );
     linkSetNetns(h.ifName, ns);
     const dev = h.ifName;

@@ -142,6 +142,14 @@ export function linkSetDown(link: string, ns?: string): void {
   ip(['link', 'set', 'dev', validateIfName(link), 'down'], opt(ns));
 }
 
+/** Names of the TUN/TAP devices in the current namespace (or `ns`). */
+export function tunLinks(ns?: string): string[] {
+  return ip(['-o', 'link', 'show', 'type', 'tun'], opt(ns))
+    .split('\n')
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n);
+}
+
 export function linkDelete(link: string, ns?: string): void {
   ip(['link', 'del', 'dev', validateIfName(link)], opt(ns));
 }

@@ -52,7 +52,7 @@ export const WsClose = {
   HELD: 4409,
   /** The server stopped. */
   GOING_AWAY: 1001,
-  /** No pong within the keepalive time. */
+  /** Evicted: no pong to a ping sent because another client claimed the host. */
   DEAD: 4408,
   TOO_BIG: 1009,
 } as const;

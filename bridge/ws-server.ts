@@ -13,14 +13,21 @@
  * 3. A request carrying an `Origin` header (a browser) must come from this server's own origin or
  *    one on the allow-list; otherwise 403. Scripts (no Origin) rely on the token.
  * 4. Unknown host 404; a host that is not `attach: websocket` (or not an uplink) 409.
- * 5. A host another client holds: the WebSocket opens and is closed at once with 4409 and the
- *    reason (who holds it, since when).
+ * 5. A host another client holds: the holder is pinged first (ws-holder-probe.ts). If it answers
+ *    within `reclaimWaitMs` (default 2 s), the newcomer's WebSocket opens and is closed at once with
+ *    4409 and the reason (who holds it, since when). If it does not (a client reconnecting while
+ *    its old connection lingers half-open), the old connection is evicted (closed with 4408 and
+ *    "evicted: ...", then terminated) and the newcomer gets the host, and the learned MAC.
+ *    Liveness decides, not identity (a MAC or any other claim a client makes can be forged): a
+ *    holder that answers is never displaced, and a dead one never blocks its host for longer than
+ *    the probe. Claims arriving while a probe runs wait for the same probe.
  * Per connection: maxPayload = MTU + 18 (a larger message closes the connection with 1009 and is
  * counted as ERR_FRAME_TOO_LONG); the limits and drops of ws-port.ts.
  * Keepalive: every `keepaliveMs` (default 10 s) each connection is pinged; one that has not answered
  * the previous ping is terminated and its host released, so a dead client (machine gone, network
  * cut) holds its host at most 2 × keepaliveMs (20 s by default). A clean close releases at once.
- * A client that reconnects claims the host again (and keeps its learned MAC).
+ * A client that reconnects gets its host back: at once after a clean close, within `reclaimWaitMs`
+ * if its old connection lingers (5. above), keeping the learned MAC.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +37,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EopError, ErrorCode } from '../src/errors.js';
+import { answersPing, MIN_PROBE_WAIT_MS } from './ws-holder-probe.js';
 import { WsClose, WsDrop, type WsPort } from './ws-port.js';
 
 export interface RackServerOptions {
@@ -41,6 +49,8 @@ export interface RackServerOptions {
   /** Origins allowed besides the server's own, e.g. "http://localhost:3000". */
   allowOrigins?: string[];
   keepaliveMs?: number;
+  /** How long a held host's holder has to answer a ping when another client claims it (default 2000). */
+  reclaimWaitMs?: number;
   /** The JSON for /api/status. */
   status: () => unknown;
   /** WebSocket ports by host name (none for a status-only server). */
@@ -57,6 +67,8 @@ export class ServerCounters {
   notWebSocket = 0;
   heldRefused = 0;
   deadClients = 0;
+  /** Holders closed because they did not answer a ping while another client claimed their host. */
+  evicted = 0;
   connections = 0;
 }
 
@@ -91,11 +103,18 @@ interface Alive {
   alive: boolean;
 }
 
+export const DEFAULT_RECLAIM_WAIT_MS = 2_000;
+/** An evicted connection gets this long to complete the close handshake before it is cut. */
+const EVICT_GRACE_MS = 1_000;
+
 export class RackServer {
   readonly c = new ServerCounters();
   private readonly http: Server;
   private readonly wss = new Map<string, WebSocketServer>();
   private readonly live = new Map<WebSocket, Alive>();
+  private readonly holders = new Map<WsPort, WebSocket>();
+  private readonly probes = new Map<WsPort, Promise<boolean>>();
+  private readonly reclaimWaitMs: number;
   private keepalive: NodeJS.Timeout | undefined;
   private readonly tokenDigest: Buffer | null;
   private readonly files = new Map<string, Buffer>();
@@ -104,6 +123,7 @@ export class RackServer {
 
   constructor(private readonly o: RackServerOptions) {
     this.tokenDigest = o.token ? digest(o.token) : null;
+    this.reclaimWaitMs = Math.max(MIN_PROBE_WAIT_MS, o.reclaimWaitMs ?? DEFAULT_RECLAIM_WAIT_MS);
     for (const [name, port] of o.ports ?? []) {
       // One server per port: its maxPayload is that host's largest frame.
       this.wss.set(name, new WebSocketServer({ noServer: true, maxPayload: port.nic.mtu + 18, perMessageDeflate: false, clientTracking: false }));
@@ -202,8 +222,8 @@ export class RackServer {
     send(404, 'text/plain; charset=utf-8', `nothing at ${url.pathname}\n`);
   };
 
-  serverStatus(): { url: string; keepaliveMs: number; tokenRequired: boolean; refused: ServerCounters; connectionsOpen: number } {
-    return { url: this.url, keepaliveMs: this.o.keepaliveMs ?? 10_000, tokenRequired: this.tokenDigest !== null, refused: this.c, connectionsOpen: this.live.size };
+  serverStatus(): { url: string; keepaliveMs: number; reclaimWaitMs: number; tokenRequired: boolean; refused: ServerCounters; connectionsOpen: number } {
+    return { url: this.url, keepaliveMs: this.o.keepaliveMs ?? 10_000, reclaimWaitMs: this.reclaimWaitMs, tokenRequired: this.tokenDigest !== null, refused: this.c, connectionsOpen: this.live.size };
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -221,27 +241,59 @@ export class RackServer {
     const port = name !== undefined ? ports.get(name) : undefined;
     if (!m || !port) {
       this.c.notFound++;
-      const known = [...ports.values()].filter((p) => p.kind === 'host').map((p) => p.host);
-      return reject(404, 'Not Found', m ? `no such ${m[1] === 'uplink' ? 'uplink' : 'WebSocket host'}${name ? ` "${name}"` : ''}; WebSocket hosts: ${known.join(', ') || 'none'}` : 'WebSocket endpoints are /hosts/<name> and /uplink');
+      const known = (kind: 'host' | 'uplink'): string => [...ports.values()].filter((p) => p.kind === kind).map((p) => p.host).join(', ');
+      const why = !m
+        ? 'WebSocket endpoints are /hosts/<name> and /uplink[/<name>]'
+        : m[1] === 'uplink'
+          ? `no uplink${name ? ` "${name}"` : ''} in this rack; its uplinks (hosts with attach: uplink): ${known('uplink') || 'none (serve it with --uplink)'}`
+          : `no WebSocket host${name ? ` "${name}"` : ''} in this rack; its WebSocket hosts (attach: websocket): ${known('host') || 'none'}`;
+      return reject(404, 'Not Found', why);
     }
     if ((m[1] === 'hosts') !== (port.kind === 'host')) {
       this.c.notWebSocket++;
       return reject(409, 'Conflict', `${name} is ${port.kind === 'uplink' ? 'an uplink (connect to /uplink)' : 'a WebSocket host (connect to /hosts/' + name + ')'}`);
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    this.wss.get(name!)!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, port, remote));
+    const open = (probed: boolean): void => this.wss.get(name!)!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, port, remote, probed));
+    const holder = this.holders.get(port);
+    if (!holder) return open(false);
+    void this.probeHolder(port, holder, remote).then(() => open(true));
   };
 
-  private onConnection(ws: WebSocket, port: WsPort, remote: string): void {
+  /** Pings the holder of `port` (one probe per port at a time); evicts it if it does not answer. */
+  private probeHolder(port: WsPort, holder: WebSocket, claimant: string): Promise<boolean> {
+    let probe = this.probes.get(port);
+    if (!probe) {
+      probe = answersPing(holder, this.reclaimWaitMs).then((alive) => {
+        this.probes.delete(port);
+        if (!alive && this.holders.get(port) === holder) this.evict(port, holder, claimant);
+        return alive;
+      });
+      this.probes.set(port, probe);
+    }
+    return probe;
+  }
+
+  private evict(port: WsPort, holder: WebSocket, claimant: string): void {
+    this.c.evicted++;
+    this.holders.delete(port);
+    this.live.delete(holder);
+    port.release(holder);
+    holder.close(WsClose.DEAD, closeReason(`evicted: no answer to a ping within ${this.reclaimWaitMs} ms while ${claimant} claimed ${port.host}`));
+    setTimeout(() => holder.terminate(), EVICT_GRACE_MS).unref();
+  }
+
+  private onConnection(ws: WebSocket, port: WsPort, remote: string, probed: boolean): void {
     const why = port.claim(ws, remote);
     if (why) {
       this.c.heldRefused++;
-      ws.close(WsClose.HELD, closeReason(why));
+      ws.close(WsClose.HELD, closeReason(probed ? `${why}; it answered a ping` : why));
       return;
     }
     this.c.connections++;
     const state: Alive = { alive: true };
     this.live.set(ws, state);
+    this.holders.set(port, ws);
     ws.on('pong', () => (state.alive = true));
     ws.on('message', (data: Buffer, isBinary: boolean) => port.fromClient(ws, data, isBinary));
     ws.on('error', (e: Error & { code?: string }) => {
@@ -250,6 +302,7 @@ export class RackServer {
     });
     ws.on('close', () => {
       this.live.delete(ws);
+      if (this.holders.get(port) === ws) this.holders.delete(port);
       port.release(ws);
     });
   }

@@ -78,6 +78,7 @@ export class RackServices {
     this.serviceIp = serviceAddressFor(host, topo);
     const rack = topo.name.toLowerCase();
     for (const h of topo.hosts) {
+      if (h.attach === 'uplink') continue; // a port to another rack: it has no address anyone answers at
       const n = h.name.toLowerCase();
       for (const alias of [n, `${n}.${rack}`, `${n}.${rack}.eop`]) this.names.set(alias, h);
     }

@@ -18,8 +18,8 @@ function build(torOfHost: string[], up: LinkConfig = uplink): Rack {
     rackSpec(hosts, {
       eop: { ...DEFAULT_EOP, ringSlots: 64 },
       tors: [
-        { name: 'torA', uplink: up },
-        { name: 'torB', uplink: up },
+        { name: 'torA', spineLink: up },
+        { name: 'torB', spineLink: up },
       ],
     }),
   );
@@ -109,10 +109,10 @@ describe('rack files with switch tiers', () => {
     const { parseTopologyText } = await import('../src/topology/load.js');
     const { rackSpecFromTopology } = await import('../src/topology/build.js');
     const t = parseTopologyText(
-      'hosts:\n  - {name: h1, tor: a}\n  - {name: h2, tor: a}\n  - {name: h3, tor: b}\ntors:\n  - a\n  - name: b\n    uplink: {gen: 4, width: 16}\n',
+      'hosts:\n  - {name: h1, tor: a}\n  - {name: h2, tor: a}\n  - {name: h3, tor: b}\ntors:\n  - a\n  - name: b\n    spineLink: {gen: 4, width: 16}\n',
       'tiers.yaml',
     );
-    expect(t.tors.map((x) => [x.name, x.uplink.gen, x.uplink.width])).toEqual([
+    expect(t.tors.map((x) => [x.name, x.spineLink.gen, x.spineLink.width])).toEqual([
       ['a', 3, 8],
       ['b', 4, 16],
     ]);
@@ -122,6 +122,26 @@ describe('rack files with switch tiers', () => {
     expect(rack.fabric.path(rack.host('h1'), rack.host('h2')).hops).toBe(1);
     expect(rack.fabric.path(rack.host('h1'), rack.host('h3')).hops).toBe(3);
     expect(rack.fabric.tiers?.uplinks[1]!.cfg.gen).toBe(4);
+  });
+
+  it('"uplink" means one thing: the old tors[].uplink and an uplink key on a host or the rack say where it goes', async () => {
+    const { parseTopologyText } = await import('../src/topology/load.js');
+    const problem = (text: string): string => {
+      try {
+        parseTopologyText(text, 'u.yaml');
+      } catch (e) {
+        expect((e as EopError).code).toBe('ERR_CONFIG_INVALID');
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(problem('hosts: [h1, {name: h2, tor: b}]\ntors:\n  - a\n  - {name: b, uplink: {gen: 4}}\n')).toMatch(
+      /tors\[1\]\.uplink: unknown key: renamed "spineLink" \(this switch's PCIe link to the spine\); an Ethernet uplink to another rack is a host with "attach: uplink"/,
+    );
+    expect(problem('hosts:\n  - {name: h1, uplink: true}\n')).toMatch(/hosts\[0\]\.uplink: unknown key: an Ethernet uplink to another rack is a host with "attach: uplink"/);
+    expect(problem('uplink: ws://b:8080\nhosts: [h1]\n')).toMatch(/uplink: unknown key: an Ethernet uplink to another rack is a host with "attach: uplink"/);
+    // Other unknown keys still get their guess.
+    expect(problem('hosts:\n  - {name: h1, lnk: {gen: 2}}\n')).toMatch(/did you mean "link"\?/);
   });
 
   it('a rack file without tors has one switch; a bad tor is a located problem', async () => {
@@ -138,6 +158,6 @@ describe('rack files with switch tiers', () => {
     expect(bad('hosts:\n  - {name: h1, tor: tor1}\n')).toContain('hosts[0].tor: names a top-of-rack switch, but the rack lists none under "tors"');
     expect(bad('hosts:\n  - {name: h1, tor: torb}\ntors: [tora, torc]\n')).toContain('hosts[0].tor: no switch named "torb" in tors (have tora, torc); did you mean "tora"?');
     expect(bad('hosts: [h1]\ntors: [a, a]\n')).toContain('tors[1]: duplicate switch name "a" (tors[0] has it too)');
-    expect(bad('hosts: [h1]\ntors:\n  - {name: a, uplink: {gen: 9}}\n')).toContain('tors[0].uplink.gen: must be one of 1, 2, 3, 4, 5 (got 9)');
+    expect(bad('hosts: [h1]\ntors:\n  - {name: a, spineLink: {gen: 9}}\n')).toContain('tors[0].spineLink.gen: must be one of 1, 2, 3, 4, 5 (got 9)');
   });
 });

@@ -192,6 +192,15 @@ describe('RackServices: DHCP and DNS for a client of h4 (frames from the page gu
     expect(services.c).toMatchObject({ dhcpOffers: 1, dhcpAcks: 1, dnsAnswers: 2, dnsNxDomain: 1, arpReplies: 1 });
   });
 
+  it("an uplink host (a port to another rack) has no name: it is NXDOMAIN, the others resolve", async () => {
+    const t = { ...topo, hosts: topo.hosts.map((h, i) => (i === 2 ? { ...h, name: 'up', attach: 'uplink' as const } : h)) };
+    const services = new RackServices(t.hosts[3]!, t);
+    const { g } = guestWith(services);
+    await g.dhcp(1000);
+    expect(await g.lookup('up', 1000)).toBeNull();
+    expect(await g.lookup('h2', 1000)).toEqual([10, 11, 0, 2]);
+  });
+
   it('a REQUEST for another address is NAKed; frames not for the services are left for the fabric', () => {
     const services = new RackServices(h4, topo);
     const { g } = guestWith(services);

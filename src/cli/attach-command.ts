@@ -8,10 +8,12 @@
  * connection (exit 1 then, with the close code and reason), and cleans up what it made.
  * Exit codes: 0 stopped by a signal, 1 the connection failed or closed, 2 bad usage.
  */
+import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import { TapAttachment, UplinkSplice, connectWs, type RemoteHost } from '../../bridge/ws-attach.js';
 import { liveRackPreflight } from '../../bridge/live-rack.js';
 import type { RackStatusJson } from '../../bridge/rack-status.js';
+import { registerRack } from './rack-registry.js';
 import { httpGet } from './status-command.js';
 
 interface AttachFlags {
@@ -89,7 +91,17 @@ async function attachCommand(urls: string[], flags: AttachFlags): Promise<number
     process.stderr.write(`eop attach: ${(e as Error).message}\n`);
     return 1;
   }
-  process.on('exit', () => att.close());
+  // Recorded like a rack (locking nothing), so that `eop down` finds the namespace after a crash
+  // whatever its name.
+  const record = registerRack({ mode: 'attach', rack: `${name} of ${url.host}`, nsPrefix: null, namespaces: [ns], links: [att.tap.name], statusUrl: null, statusSocket: null });
+  const forget = (): void => {
+    if (record) rmSync(record, { force: true });
+  };
+  void att.closed.then(forget);
+  process.on('exit', () => {
+    att.close();
+    forget();
+  });
   process.stdout.write(`ready: namespace ${ns} is ${name} of ${url.host} (${host.mac} ${host.ipv4} ${host.ipv6} mtu ${host.mtu}); ip netns exec ${ns} <command> (pid ${process.pid})\n`);
   return untilStopped(att.closed, () => att.close(), `namespace ${ns}`);
 }
@@ -98,8 +110,8 @@ export function registerAttach(program: Command): void {
   program
     .command('attach')
     .description("Connect to a served rack: join two racks' uplinks, or put a local namespace on a rack's WebSocket host.")
-    .argument('<url...>', 'ws://HOST:PORT/hosts/<name> with --tap; two rack URLs with --uplink')
-    .option('--uplink', 'join the uplinks of the two racks given (each served with eop serve --uplink)')
+    .argument('<url...>', 'ws://HOST:PORT/hosts/<name> with --tap; two racks with --uplink, each ws://HOST:PORT (its first uplink host) or ws://HOST:PORT/uplink/<name>')
+    .option('--uplink', 'join two racks by their uplinks (hosts with attach: uplink, or eop serve --uplink): an Ethernet cable between them')
     .option('--tap', 'make a local namespace with a TAP that is the remote host (needs root)')
     .option('--netns <name>', 'namespace name with --tap (default eop-<host>)')
     .option('--token <secret>', 'token of the racks (default $EOP_TOKEN)')

@@ -122,3 +122,9 @@ export function snaplenArg(v: string): number {
 
 /** `--capture-snaplen`, shared by the live commands (eop up, eop serve). */
 export const SNAPLEN_HELP = `keep at most this many bytes of each frame; "headers" = ${HEADERS_SNAPLEN} (long runs)`;
+
+/** A namespace prefix: letters, digits, '.', '_', '-' (it starts namespace names and file names). */
+export function nsPrefixArg(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(v)) throw new InvalidArgumentError(`must be 1..32 letters, digits, '.', '_' or '-' (got "${v}")`);
+  return v;
+}

@@ -95,7 +95,7 @@ async function runCommand(path: string | undefined, flags: RunFlags): Promise<nu
   const attached = topo.hosts.filter((h) => h.attach !== 'builtin');
   if (attached.length > 0) {
     process.stderr.write(
-      `note: ${attached.map((h) => `${h.name} (attach: ${h.attach})`).join(', ')} run the built-in stack under "eop run", which is virtual time only; real sockets attach with "eop up".\n`,
+      `note: ${attached.map((h) => `${h.name} (attach: ${h.attach})`).join(', ')} run the built-in stack under "eop run", which is virtual time only; real sockets attach with "eop up" (tap) or "eop serve" (tap, websocket, uplink).\n`,
     );
   }
   const result = await runTopologyAsync(

@@ -3,20 +3,25 @@
  * directory (`/run/eop` as root, else `$XDG_RUNTIME_DIR/eop` or `<tmp>/eop-<uid>`) as
  * `up-<pid>.json`, with its rack name, namespace prefix and where its status can be read. That is
  * the lock: a second rack with the same name or the same namespace prefix (with TAP hosts) refuses
- * to start; racks with different names and prefixes run side by side. Records of dead processes
- * are removed when read. `eop status` finds racks here.
+ * to start; racks with different names and prefixes run side by side. `eop attach --tap` records
+ * the namespace it makes too (mode `attach`; it locks nothing). A record of a dead process is kept
+ * while any namespace it names still exists (a crash: `eop down` reads it to know what to remove,
+ * whatever the prefix) and removed when read after that. `eop status` finds racks here.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface RackRecord {
   pid: number;
-  mode: 'up' | 'serve';
+  mode: 'up' | 'serve' | 'attach';
+  /** The rack's name (attach: "<host> of <url>"). */
   rack: string;
   /** Namespace prefix, when the rack has TAP hosts (else null). */
   nsPrefix: string | null;
   namespaces: string[];
+  /** TAP devices it made (they live in its namespaces once set up). */
+  links: string[];
   /** http://host:port of the status (serve), or null. */
   statusUrl: string | null;
   /** Unix socket serving /api/status (up), or null. */
@@ -45,9 +50,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Racks recorded by other live processes (stale records are removed). */
-export function runningRacks(): RackRecord[] {
-  const out: RackRecord[] = [];
+/** A record as found on disk: whether its process still runs, and the file. */
+export interface FoundRecord extends RackRecord {
+  alive: boolean;
+  path: string;
+}
+
+/** Where `ip netns add` pins a namespace: its existence is one stat, no process. */
+const netnsPinned = (ns: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ns) && existsSync(`/run/netns/${ns}`);
+
+/**
+ * Every record of other processes, live or dead. A dead one whose namespaces are all gone is
+ * removed (nothing left to clean up after it); one with namespaces left is kept for `eop down`.
+ */
+export function recordedRacks(): FoundRecord[] {
+  const out: FoundRecord[] = [];
   for (const dir of stateDirs()) {
     let files: string[];
     try {
@@ -60,25 +77,42 @@ export function runningRacks(): RackRecord[] {
       try {
         const r = JSON.parse(readFileSync(path, 'utf8')) as Partial<RackRecord> & { pid: number };
         if (r.pid === process.pid) continue;
-        if (!pidAlive(r.pid)) {
-          rmSync(path, { force: true });
-          continue;
-        }
-        out.push({
+        const rec: FoundRecord = {
           pid: r.pid,
           mode: r.mode ?? 'up',
           rack: r.rack ?? '?',
           nsPrefix: r.nsPrefix === undefined ? 'eop-' : r.nsPrefix,
-          namespaces: r.namespaces ?? [],
+          namespaces: (r.namespaces ?? []).filter((n) => typeof n === 'string'),
+          links: (r.links ?? []).filter((n) => typeof n === 'string'),
           statusUrl: r.statusUrl ?? null,
           statusSocket: r.statusSocket ?? null,
-        });
+          alive: pidAlive(r.pid),
+          path,
+        };
+        if (!rec.alive && !rec.namespaces.some(netnsPinned)) {
+          forgetRecord(rec);
+          continue;
+        }
+        out.push(rec);
       } catch {
         // unreadable or half-written: not a rack we can talk to
       }
     }
   }
   return out;
+}
+
+/** Removes a dead process's record and its status socket. */
+export function forgetRecord(r: FoundRecord): void {
+  rmSync(r.path, { force: true });
+  if (r.statusSocket) rmSync(r.statusSocket, { force: true });
+}
+
+/** Racks (eop up, eop serve) recorded by other live processes. */
+export function runningRacks(): RackRecord[] {
+  return recordedRacks()
+    .filter((r) => r.alive && r.mode !== 'attach')
+    .map(({ alive: _a, path: _p, ...r }) => r);
 }
 
 /** Why a rack named `rack` with namespace prefix `nsPrefix` cannot start now; null if it can. */

@@ -3,7 +3,7 @@
  * (bridge/ws-server.ts): WebSocket hosts at ws://HOST:PORT/hosts/<name>, an uplink at /uplink, the
  * status at /api/status and the page at /. Without a rack file: the default rack with h4 as a
  * WebSocket host and h1..h3 on the built-in stack. Needs root only if the rack has TAP hosts.
- * `--uplink` gives a rack without an `attach: uplink` host one named "up".
+ * `--uplink` gives a rack without an `attach: uplink` host one named "up" (or "up2"... if taken).
  *
  * Prints one line per host, then `ready: <url> ...` (scripts wait for it). Stops on SIGINT/SIGTERM.
  * Exit codes: 0 stopped, 1 unexpected failure, 2 bad usage or missing prerequisites.
@@ -13,15 +13,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
-import { findStaticDir, RackServer } from '../../bridge/ws-server.js';
+import { MIN_PROBE_WAIT_MS } from '../../bridge/ws-holder-probe.js';
+import { DEFAULT_RECLAIM_WAIT_MS, findStaticDir, RackServer } from '../../bridge/ws-server.js';
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
 import { DEFAULT_RACK_SOURCE, DEFAULT_RACK_YAML } from '../topology/default-rack.js';
 import { parseTopologyText } from '../topology/load.js';
 import type { Topology } from '../topology/schema.js';
 import { rackConflict, registerRack } from './rack-registry.js';
-import { snaplenArg, SNAPLEN_HELP } from './input-options.js';
-import { nsPrefixArg } from './up-command.js';
+import { nsPrefixArg, snaplenArg, SNAPLEN_HELP } from './input-options.js';
 
 export interface ServeFlags {
   host: string;
@@ -34,6 +34,7 @@ export interface ServeFlags {
   captureSnaplen?: number;
   nsPrefix: string;
   keepaliveS: number;
+  reclaimWaitMs: number;
   clientQueueKib: number;
   clientRateFps: number;
   lagToleranceMs?: number;
@@ -87,7 +88,11 @@ export function topologyForServe(path: string | undefined, uplink: boolean): Top
     source = DEFAULT_RACK_SOURCE;
   }
   if (uplink && Array.isArray(doc.hosts) && !doc.hosts.some((h) => typeof h === 'object' && h !== null && (h as { attach?: string }).attach === 'uplink')) {
-    doc.hosts = [...doc.hosts, { name: 'up', attach: 'uplink' }];
+    // "up", or "up2", "up3"... if the rack already has a host of that name.
+    const taken = new Set(doc.hosts.map((h) => (typeof h === 'string' ? h : typeof h === 'object' && h !== null ? (h as { name?: unknown }).name : undefined)));
+    let name = 'up';
+    for (let i = 2; taken.has(name); i++) name = `up${i}`;
+    doc.hosts = [...doc.hosts, { name, attach: 'uplink' }];
   }
   return parseTopologyText(stringifyYaml(doc), source, 'yaml');
 }
@@ -130,6 +135,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     token,
     allowOrigins: flags.allowOrigin,
     keepaliveMs: flags.keepaliveS * 1000,
+    reclaimWaitMs: flags.reclaimWaitMs,
     status: () => sampler.snapshot(),
     ports: live.wsPorts,
     staticDir: findStaticDir(),
@@ -151,6 +157,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     rack: topo.name,
     nsPrefix: taps.length > 0 ? flags.nsPrefix : null,
     namespaces: live.tapHosts.map((t) => t.ns),
+    links: live.tapHosts.map((t) => t.cfg.ifName),
     statusUrl: url,
     statusSocket: null,
   });
@@ -199,9 +206,10 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (0: any free one)', portArg, 8080)
     .option('--token <secret>', 'every request must present it (Authorization: Bearer, or ?token=); default $EOP_TOKEN')
     .option('--allow-origin <origin>', 'also accept browsers from this origin (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--uplink', 'accept another rack at /uplink (adds an uplink host "up" if the rack declares none)')
+    .option('--uplink', 'accept another rack at /uplink (adds a host "up" with attach: uplink, an Ethernet port to another rack, if the rack declares none)')
     .option('--ns-prefix <prefix>', 'namespace prefix of TAP hosts (one running rack per prefix)', nsPrefixArg, 'eop-')
     .option('--keepalive-s <s>', 'ping every client this often; a client silent for two pings is dropped and its host freed', secondsArg, 10)
+    .option('--reclaim-wait-ms <ms>', `when a client claims a held host, its holder must answer a ping within this; if not, it is evicted and the claim succeeds`, intArg(MIN_PROBE_WAIT_MS, 60_000), DEFAULT_RECLAIM_WAIT_MS)
     .option('--client-queue-kib <KiB>', 'unsent data a WebSocket client may have before frames for it are dropped', intArg(16, 1 << 20), 1024)
     .option('--client-rate-fps <frames/s>', 'frames per second a WebSocket client may send (more are dropped and counted)', intArg(1, 10_000_000), 200_000)
     .option('--no-captures', 'do not write capture files')
@@ -214,7 +222,13 @@ export function registerServe(program: Command): void {
       '\nExamples:\n  eop serve                                  # default rack; open http://127.0.0.1:8080/\n' +
         '  eop serve rack.yaml --port 8081 --uplink\n  EOP_TOKEN=s3cret eop serve --host 0.0.0.0   # reachable from other machines\n' +
         '\nA WebSocket client sends and receives one Ethernet frame per binary message (no header, no FCS),\n' +
-        'brings its own MAC, and gets its address by DHCP (DNS answers the rack\'s host names).',
+        'brings its own MAC, and gets its address by DHCP (DNS answers the rack\'s host names).\n' +
+        '\nHolding a host: one client at a time. A client that closes frees its host at once. A claim of a\n' +
+        'held host pings the holder: if it answers within --reclaim-wait-ms (2000), the claim is refused\n' +
+        '(close code 4409, reason: who holds it since when); if not (a client reconnecting while its old\n' +
+        'connection lingers half-open), the old connection is evicted (close code 4408, "evicted: ...")\n' +
+        'and the new one gets the host back, with its learned MAC. A holder that stops answering the\n' +
+        'keepalive pings loses its host within 2 x --keepalive-s even if nobody claims it.',
     )
     .action(async (path: string | undefined, flags: ServeFlags) => {
       process.exitCode = await serveCommand(path, flags);

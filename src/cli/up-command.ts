@@ -10,8 +10,7 @@
  *   seconds; SIGUSR1 prints it once (after reading the kernel's loss counters in each namespace).
  *   Falling behind the model is said on stderr when it starts and when it ends. Writes its pid and namespaces to
  *   /run/eop/up-<pid>.json so `eop down` can tell a running instance from a crashed one.
- * - `eop down`: removes every `eop-*` namespace (ending the processes left in it), its
- *   /etc/netns entry, and any `eop-*` TAP left in this namespace (after a crash or `kill -9`). Idempotent. Refuses (exit 1) while an `eop up` is still running, unless --force.
+ * - `eop down` (down-command.ts): removes what crashed racks left behind, whatever their prefix.
  * - `eop exec <host> -- <command...>`: runs a command inside `eop-<host>`, passes the signals it gets on
  *   to it and exits with its status (128 + n if a signal ended it). Host names resolve there (`ping h2`:
  *   /etc/netns/<ns>/hosts). Whatever it leaves running ends when the rack stops or `eop down` runs.
@@ -27,14 +26,15 @@ import { LagAnnouncer } from '../../bridge/lag-announcer.js';
 import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
 import { RackServer } from '../../bridge/ws-server.js';
-import { rackConflict, registerRack, runningRacks, statusSocketPath } from './rack-registry.js';
-import { ip, linkDelete, listEopNetns, netnsDelete, netnsEtcLeftovers, netnsKillAll, netnsExists, netnsRemoveEtc, validateNetnsName } from '../../bridge/netns.js';
+import { rackConflict, registerRack, statusSocketPath } from './rack-registry.js';
+import { registerDown } from './down-command.js';
+import { listEopNetns, netnsExists, validateNetnsName } from '../../bridge/netns.js';
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
 import { signalExitCode, TERMINATING_SIGNALS } from '../signals.js';
 import { defaultRack } from '../topology/default-rack.js';
 import { loadTopology } from '../topology/load.js';
-import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, snaplenArg, SNAPLEN_HELP, type LimitFlags } from './input-options.js';
+import { addLimitOptions, checkDirFlag, checkPathArg, limitsFromFlags, limitsHelp, nsPrefixArg, snaplenArg, SNAPLEN_HELP, type LimitFlags } from './input-options.js';
 import type { Topology } from '../topology/schema.js';
 
 /** Longest wait for the kernel's counters before the final status (teardown must stay quick). */
@@ -63,11 +63,6 @@ function msArg(v: string): number {
   return n;
 }
 
-/** A namespace prefix: letters, digits, '.', '_', '-' (it starts namespace names and file names). */
-export function nsPrefixArg(v: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(v)) throw new InvalidArgumentError(`must be 1..32 letters, digits, '.', '_' or '-' (got "${v}")`);
-  return v;
-}
 
 function topologyForUp(path: string | undefined, flags: UpFlags): Topology {
   // the same validation and limits as `eop validate` and `eop run`
@@ -139,6 +134,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     rack: topo.name,
     nsPrefix: flags.nsPrefix,
     namespaces: live.tapHosts.map((t) => t.ns),
+    links: live.tapHosts.map((t) => t.cfg.ifName),
     statusUrl: null,
     statusSocket,
   });
@@ -235,52 +231,6 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
   });
 }
 
-/** Removes every eop-* namespace and eop-* link left behind. Returns what it removed. */
-export function eopDown(): string[] {
-  const removed: string[] = [];
-  for (const ns of listEopNetns()) {
-    // Processes started with eop exec (or daemons) would live on in a deleted namespace: end them.
-    const pids = netnsKillAll(ns);
-    if (pids.length > 0) removed.push(`process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')} in ${ns}`);
-    netnsDelete(ns);
-    removed.push(`namespace ${ns}`);
-  }
-  for (const ns of netnsEtcLeftovers()) {
-    netnsRemoveEtc(ns);
-    removed.push(`/etc/netns/${ns}`);
-  }
-  const links = ip(['-o', 'link', 'show'])
-    .split('\n')
-    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
-    .filter((n): n is string => !!n && n.startsWith('eop-'));
-  for (const l of links) {
-    try {
-      linkDelete(l);
-      removed.push(`interface ${l}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return removed;
-}
-
-function downCommand(flags: { force?: boolean }): number {
-  if (process.platform !== 'linux' || (typeof process.getuid === 'function' && process.getuid() !== 0)) {
-    process.stderr.write('eop down: needs root (to delete network namespaces and TAP devices): run it with sudo.\n');
-    return 2;
-  }
-  const running = runningRacks().filter((r) => r.namespaces.length > 0);
-  if (running.length > 0 && !flags.force) {
-    process.stderr.write(
-      `eop down: eop up (pid ${running.map((r) => r.pid).join(', ')}) is still running; stop it with Ctrl-C or kill ${running[0]!.pid} (it cleans up itself), or use --force.\n`,
-    );
-    return 1;
-  }
-  const removed = eopDown();
-  process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'nothing to remove: no eop-* namespace or interface left\n');
-  return 0;
-}
-
 function execCommand(host: string, command: string[], nsPrefix: string): number | Promise<number> {
   if (command.length === 0) {
     process.stderr.write('eop exec: give a command after the host, e.g. eop exec h1 -- ping 10.11.0.2\n');
@@ -356,13 +306,7 @@ export function registerLiveCommands(program: Command): void {
       process.exitCode = await upCommand(path, flags);
     });
 
-  program
-    .command('down')
-    .description('Remove every eop-* network namespace and TAP left behind (after a crash). Idempotent.')
-    .option('--force', 'even if an eop up seems to be running')
-    .action((flags: { force?: boolean }) => {
-      process.exitCode = downCommand(flags);
-    });
+  registerDown(program);
 
   program
     .command('exec')

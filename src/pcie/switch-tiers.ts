@@ -13,7 +13,7 @@ import { Link, type LinkConfig } from './link.js';
 export interface TorSpec {
   name: string;
   /** The ToR's link to the spine. */
-  uplink: LinkConfig;
+  spineLink: LinkConfig;
 }
 
 export class SwitchTiers {
@@ -28,7 +28,7 @@ export class SwitchTiers {
     torOf.forEach((t, h) => {
       if (!Number.isInteger(t) || t < 0 || t >= tors.length) throw new Error(`switch tiers: host ${h} sits on ToR ${t}, which does not exist`);
     });
-    this.uplinks = tors.map((t) => new Link(`${t.name}.uplink`, t.uplink));
+    this.uplinks = tors.map((t) => new Link(`${t.name}.spine`, t.spineLink));
   }
 
   torName(hostIndex: number): string {

@@ -33,7 +33,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
   return {
     seed: t.seed,
     switch: { ...t.switch },
-    ...(t.tors.length > 1 ? { tors: t.tors.map((x) => ({ name: x.name, uplink: link(x.uplink) })) } : {}),
+    ...(t.tors.length > 1 ? { tors: t.tors.map((x) => ({ name: x.name, spineLink: link(x.spineLink) })) } : {}),
     link: link(t.link),
     dma: {
       ...DEFAULT_HRDMA,

@@ -114,7 +114,7 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   // Switch tiers (commented: the default rack has one switch).
   w.kv(c, 'tors', null, 'rack.tors');
   w.kv(`${c}    `, 'name', 'tor1', 'tor.name', '- ');
-  w.kv(`${c}    `, 'uplink', null, 'tor.uplink');
+  w.kv(`${c}    `, 'spineLink', null, 'tor.spineLink');
   w.kv(`${c}      `, 'width', 16, 'link.width');
   w.line(`${c}  - tor2`);
   w.line('');

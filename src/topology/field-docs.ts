@@ -34,7 +34,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'switch.ntbTranslateNs': 'NTB address translation per crossing',
 
   'tor.name': 'a top-of-rack switch (a bare name is enough)',
-  'tor.uplink': "its link to the spine: any link setting (default the rack's link)",
+  'tor.spineLink': "its PCIe link to the spine: any link setting (default the rack's link); not an uplink to another rack (that is a host with attach: uplink)",
 
   'dma.setupNs': 'per-descriptor setup of the HRDMA engine',
   'dma.peakGbps': 'HRDMA copy rate on aligned transfers',
@@ -69,7 +69,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.ipv6': 'address/prefix; default fd00:e0::n/64',
   'host.mtu': 'this host only (default: the rack mtu)',
   'host.link': 'this host only: any key of link',
-  'host.attach': 'builtin (virtual-time stack) | tap (eop up: a namespace) | websocket',
+  'host.attach': 'builtin (the built-in stack) | tap (eop up/serve: a namespace with a TAP) | websocket (eop serve: a WebSocket client is its interface) | uplink (eop serve: an Ethernet port to another rack)',
   'host.tor': 'the top-of-rack switch its link ends at (a name from tors; default the first)',
   'host.role': 'compute | management (one at most; it has no EOP interface)',
 

@@ -82,9 +82,17 @@ const hostShape = {
   role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
 };
 
+/**
+ * "uplink" names one thing in a rack file: an Ethernet port to another rack (a host with
+ * `attach: uplink`, served by eop serve). The PCIe link from a top-of-rack switch to the spine is
+ * `tors[].spineLink` (it was `tors[].uplink`; the old name gets this hint, not a guess).
+ */
+const RACK_UPLINK_HINT = 'an Ethernet uplink to another rack is a host with "attach: uplink" (eop serve; eop attach --uplink joins two racks)';
+const UPLINK_HINTS = { uplink: RACK_UPLINK_HINT } as const;
+
 const hostSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
-  obj(hostShape, 'a host name or a mapping with at least "name"'),
+  obj(hostShape, 'a host name or a mapping with at least "name"', UPLINK_HINTS),
 );
 
 const PING_COUNT_WHY = ' (ICMP echo sequence numbers are 16 bits)';
@@ -147,15 +155,17 @@ const faultShape = {
   pollUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.fault.pollUs),
 };
 
-/** A top-of-rack switch: its name and its uplink to the spine (any link setting; default the rack's). */
+/** A top-of-rack switch: its name and its PCIe link to the spine (any link setting; default the rack's). */
 const torShape = {
   name: leaf<string>(checkHostName),
-  uplink: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
+  spineLink: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
 };
 
 const torSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
-  obj(torShape, 'a switch name or a mapping with at least "name"'),
+  obj(torShape, 'a switch name or a mapping with at least "name"', {
+    uplink: `renamed "spineLink" (this switch's PCIe link to the spine); ${RACK_UPLINK_HINT}`,
+  }),
 );
 
 const switchShape = {
@@ -243,7 +253,7 @@ const rackShape = {
 };
 
 /** The rack file's schema: validates leaves and keys, fills defaults. Cross-field checks are separate. */
-export const TopologySchema = obj(rackShape, 'a mapping of rack settings with at least "hosts"');
+export const TopologySchema = obj(rackShape, 'a mapping of rack settings with at least "hosts"', UPLINK_HINTS);
 
 /**
  * Every key of the file format, by where it may appear: `rack` (top level), one entry per section,

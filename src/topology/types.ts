@@ -191,8 +191,8 @@ export interface HostConfig {
 /** A top-of-rack switch of a rack with more than one, joined to the others by a spine. */
 export interface TorConfig {
   name: string;
-  /** Its link to the spine: the rack's `link` with the entry's `uplink` overrides. */
-  uplink: LinkConfig;
+  /** Its PCIe link to the spine: the rack's `link` with the entry's `spineLink` overrides. */
+  spineLink: LinkConfig;
 }
 
 /** The management host (MH): owns the global address space, has no EOP interface. */

@@ -455,7 +455,7 @@ function normalize(d: TopologyFile, source: string): Topology {
     return out;
   };
 
-  const tors = d.tors.map((t) => ({ name: t.name, uplink: mergeLink(t.uplink) }));
+  const tors = d.tors.map((t) => ({ name: t.name, spineLink: mergeLink(t.spineLink) }));
   // With tiers, a host without `tor` sits on the first ToR.
   const torOf = (t: string | undefined): string | null => (tors.length > 0 ? (t ?? tors[0]!.name) : null);
   const hosts: HostConfig[] = [];

@@ -12,7 +12,12 @@ export function leaf<T>(check: Check): z.ZodCustom<T, T> {
   return z.custom<T>((v) => check(v) === null, { error: (iss) => check(iss.input) ?? 'is not allowed' });
 }
 
-function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+/** Keys a user may reasonably write in the wrong place (or by an old name), with what to write. */
+export type KeyHints = Readonly<Record<string, string>>;
+
+function unknownKeyMessage(key: string, allowed: readonly string[], hints?: KeyHints): string {
+  const hint = hints && Object.hasOwn(hints, key) ? hints[key] : undefined;
+  if (hint !== undefined) return `unknown key: ${hint} (allowed here: ${allowed.join(', ')})`;
   const guess = didYouMean(key, allowed);
   return `unknown key${guess !== null ? `; did you mean "${guess}"?` : ''} (allowed here: ${allowed.join(', ')})`;
 }
@@ -22,14 +27,14 @@ function unknownKeyMessage(key: string, allowed: readonly string[]): string {
  * Unknown-key issues use the `unrecognized_keys` code because zod lets those pass through a pipe,
  * so the object's fields are still validated and every problem is listed at once.
  */
-export function keyCheck<S extends z.ZodType>(allowedFor: (v: Record<string, unknown>) => readonly string[] | null, schema: S) {
+export function keyCheck<S extends z.ZodType>(allowedFor: (v: Record<string, unknown>) => readonly string[] | null, schema: S, hints?: KeyHints) {
   return z.preprocess((v, ctx) => {
     if (isRecord(v)) {
       const allowed = allowedFor(v);
       if (allowed !== null) {
         for (const k of Object.keys(v)) {
           if (!allowed.includes(k)) {
-            ctx.addIssue({ code: 'unrecognized_keys', keys: [k], path: [k], message: unknownKeyMessage(k, allowed), input: v });
+            ctx.addIssue({ code: 'unrecognized_keys', keys: [k], path: [k], message: unknownKeyMessage(k, allowed, hints), input: v });
           }
         }
       }
@@ -39,7 +44,7 @@ export function keyCheck<S extends z.ZodType>(allowedFor: (v: Record<string, unk
 }
 
 /** A mapping with known keys only. `what` completes "must be …" when the value is not a mapping. */
-export function obj<S extends z.ZodRawShape>(shape: S, what: string) {
+export function obj<S extends z.ZodRawShape>(shape: S, what: string, hints?: KeyHints) {
   const keys = Object.keys(shape);
-  return keyCheck(() => keys, z.object(shape, { error: () => `must be ${what}` }));
+  return keyCheck(() => keys, z.object(shape, { error: () => `must be ${what}` }), hints);
 }

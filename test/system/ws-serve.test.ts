@@ -8,7 +8,8 @@
  *    10 ICMP echoes answered; a fresh client gets 10.11.0.4/24 by DHCP and resolves h1 by DNS
  *    (an unknown name is NXDOMAIN); a second claim of h4 is refused with 4409 and its reason; text,
  *    runt and oversized messages are refused and counted by reason; after the client leaves, the
- *    built-in stack answers for h4 again, and a reconnecting client gets h4 back.
+ *    built-in stack answers for h4 again, and a reconnecting client gets h4 back, also while its
+ *    old connection lingers without answering pings (that one is evicted: 4408 and the reason).
  * 2. Token and origin: non-loopback bind without a token refuses to start (exit 2); with a token,
  *    no/wrong token → 401 (page, status and WebSocket), header or query token → accepted; a foreign
  *    Origin → 403, an allowed one (--allow-origin) → accepted.
@@ -96,7 +97,7 @@ describe.skipIf(!built)('eop serve: WebSocket hosts on the default rack', () => 
     const second = await openWs(wsUrl(srv, '/hosts/h4'));
     const c = await second.closed;
     expect(c.code).toBe(4409);
-    expect(c.reason).toMatch(/^host h4 is held by another client \(127\.0\.0\.1:\d+\) since /);
+    expect(c.reason).toMatch(/^host h4 is held by another client \(127\.0\.0\.1:\d+\) since .*; it answered a ping$/);
     const before = (await getStatus(srv.url)).hosts[3]!.drops;
     first.ws.send('hello', { binary: false });
     first.ws.send(new Uint8Array(10));
@@ -133,6 +134,30 @@ describe.skipIf(!built)('eop serve: WebSocket hosts on the default rack', () => 
       await until(async () => !(await getStatus(srv.url)).hosts[3]!.ws!.held, 5000, 'h4 released');
     }
     expect((await getStatus(srv.url)).hosts[3]!.ws!.claims).toBe(claimsBefore + 2);
+  });
+
+  it('a reconnect while the old connection lingers half-open gets h4 back; the old one is evicted with 4408 and why', async () => {
+    await until(async () => !(await getStatus(srv.url)).hosts[3]!.ws!.held, 5000, 'h4 released');
+    const evictedBefore = (await getStatus(srv.url)).server!.refused.evicted ?? 0;
+    // The old connection: open, but it answers no ping (as a peer whose network went away, whose
+    // TCP connection the server still sees). The keepalive (10 s here) would take far longer.
+    const old = await openWs(wsUrl(srv, '/hosts/h4'), { autoPong: false });
+    const og = new Guest(old.ws, [0x02, 0x5e, 0, 0, 0, 0x44]);
+    await og.dhcp(3000); // h4 learns the old client's MAC
+    const t0 = Date.now();
+    const again = await openWs(wsUrl(srv, '/hosts/h4'));
+    const c = await old.closed;
+    expect(c.code).toBe(4408);
+    expect(c.reason).toMatch(/^evicted: no answer to a ping within 2000 ms while 127\.0\.0\.1:\d+ claimed h4$/);
+    const g = new Guest(again.ws, [0x02, 0x5e, 0, 0, 0, 0x44]);
+    g.ip = parseIp('10.11.0.4');
+    expect(await g.ping(parseIp('10.11.0.1'), 1, 3000)).toBeGreaterThan(0); // the host is the new connection's
+    expect(Date.now() - t0).toBeLessThan(9000); // well inside the 2 × 10 s keepalive bound
+    const s = await getStatus(srv.url);
+    expect(s.server!.refused.evicted).toBe(evictedBefore + 1);
+    expect(s.hosts[3]!.ws!.held).toBe(true);
+    again.ws.close();
+    await again.closed;
   });
 });
 
