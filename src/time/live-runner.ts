@@ -134,6 +134,26 @@ export class LiveRunner {
     this.runDue(this.virtualNow());
   }
 
+  /**
+   * Carries a lone frame through the model at once: runs due events while the next one is due
+   * within `windowNs` of the wall clock, for at most `budgetNs`, and stops as soon as `done()` says
+   * the frame has left the model (time spent spinning after that only delays whatever the frame
+   * caused, e.g. a ping reply already waiting in the other TAP). Returns the events' batches run.
+   */
+  spin(windowNs: Ns, budgetNs: Ns, done: () => boolean): number {
+    if (!this.running) return 0;
+    const deadline = this.clock.nowNs() + budgetNs;
+    let rounds = 0;
+    for (;;) {
+      const next = this.sched.nextTime();
+      if (next === Infinity || next - this.virtualNow() > windowNs) break;
+      this.runDue(this.virtualNow());
+      rounds++;
+      if (done() || this.clock.nowNs() > deadline) break;
+    }
+    return rounds;
+  }
+
   private runDue(vnow: Ns): void {
     const due = this.sched.nextTime();
     if (due <= vnow) {
