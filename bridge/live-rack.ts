@@ -214,6 +214,8 @@ export class LiveRack {
   private prev = new Map<string, { t: number; tx: number; rx: number }>();
   private readonly kernel = new Map<string, KernelCounters>();
   private readonly kernelReaders = new Map<string, KernelCounterReader>();
+  /** Frames the bridges wrote into TAPs, all hosts together (ends a spin: afterInject). */
+  private readonly deliveries = { frames: 0 };
 
   constructor(
     readonly topo: Topology,
@@ -301,6 +303,7 @@ export class LiveRack {
     const bridge = new TapBridge(h.name, tap, ports.take(h.name), {
       sync: this.sync,
       poke: this.afterInject,
+      deliveries: this.deliveries,
       onFailure: (msg) => {
         this.rack.log.error(`bridge ${h.name}`, msg, ErrorCode.TAP_IO);
         opts.onTapFailure?.(msg);
@@ -348,17 +351,14 @@ export class LiveRack {
    * µs of modeled fabric time), for at most `SPIN_BUDGET_NS`, instead of going round the event loop
    * once per event. Busy batches do not spin (that would take the CPU from the kernel and the
    * applications); they go through the live runner, which runs everything due on its next turn.
+   * The spin ends once as many frames left the fabric into a TAP as were injected: a reply may
+   * already wait in the other TAP, and the trailing events (credits) run on the runner's next turn.
    */
   private readonly afterInject = (frames: number): void => {
     if (frames > 0 && frames <= SPIN_MAX_FRAMES && this.started && !this.stopped) {
-      const sched = this.rack.sched;
-      const deadline = this.clock.nowNs() + SPIN_BUDGET_NS;
-      for (;;) {
-        const next = sched.nextTime();
-        if (next === Infinity || next - this.runner.virtualNow() > SPIN_WINDOW_NS) break;
-        this.sync();
-        if (this.clock.nowNs() > deadline) break;
-      }
+      const d = this.deliveries;
+      const want = d.frames + frames;
+      this.runner.spin(SPIN_WINDOW_NS, SPIN_BUDGET_NS, () => d.frames >= want);
     }
     this.runner.poke();
   };

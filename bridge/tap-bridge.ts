@@ -40,7 +40,12 @@ export interface TapLike {
   readonly vnetHdrSize?: number;
   onFrames(cb: ((batch: FrameBatch) => void) | null): unknown;
   onError(cb: ((err: TapIoError) => void) | null): unknown;
-  write(frame: Uint8Array): boolean;
+  /** Stops reading; the onFrames callback stays for `resume()`. */
+  pause(): void;
+  /** Reads again after `pause()`; false if it cannot (closed, failed). */
+  resume(): boolean;
+  /** One frame; with `head`, head + frame as one frame (writev, no copy). */
+  write(frame: Uint8Array, head?: Uint8Array): boolean;
   close(): void;
 }
 
@@ -70,6 +75,8 @@ export interface TapBridgeOptions {
   sync?: () => void;
   /** Asks the live runner to run promptly (frames were just injected); gets the batch size. */
   poke?: (frames: number) => void;
+  /** Shared count of frames written into TAPs, bumped per frame (lets a spin end on delivery). */
+  deliveries?: { frames: number };
   /** Called once when the TAP fails (e.g. deleted underneath), with a sentence naming it. */
   onFailure?: (message: string, err: TapIoError) => void;
   /** Holding queue for frames read while the interface was full (default 256). */
@@ -111,7 +118,7 @@ export class TapBridge {
     this.vh = tap.vnetHdrSize ?? 0;
     if (this.vh > 0) {
       // Every write needs the header: a coalescer writes single frames with a zero one.
-      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f) => tap.write(f), (n) => this.drops.add(BridgeDrop.TAP_WRITE, n));
+      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f, head) => tap.write(f, head), (n) => this.drops.add(BridgeDrop.TAP_WRITE, n));
       if (opts.coalesce === false) this.gro.disableMerging();
     }
     port.setReceiver(this.fromFabric);
@@ -193,7 +200,7 @@ export class TapBridge {
   private pause(): void {
     this.paused = true;
     this.c.pauses++;
-    this.tap.onFrames(null);
+    this.tap.pause();
     this.armDrain();
     // Watchdog: an interface that never drains (no peer link up) must not stop this TAP for good.
     this.stallTimer = setTimeout(this.onStall, STALL_MS);
@@ -214,7 +221,7 @@ export class TapBridge {
     this.paused = false;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
-    if (!this.tap.closed && !this.tap.failed) this.tap.onFrames(this.onBatch);
+    if (!this.tap.closed && !this.tap.failed) this.tap.resume();
   }
 
   /** One drain callback at a time: each stall cycle must not add another waiter. */
@@ -249,6 +256,7 @@ export class TapBridge {
     }
     this.c.toTapFrames++;
     this.c.toTapBytes += frame.length;
+    if (this.opts.deliveries) this.opts.deliveries.frames++;
     if (this.gro) {
       this.gro.push(frame);
       if (this.gro.pending && !this.flushQueued) {

@@ -11,6 +11,11 @@
  *
  * Writes go out at once; if the kernel says EAGAIN the frame is copied into a bounded queue (default
  * 1024 frames / 16 MiB, beyond that dropped and counted) drained when the fd turns writable.
+ * `write(frame, head)` sends a header (the virtio_net_hdr) and a frame as one frame with writev(2),
+ * so nobody has to copy them together first.
+ *
+ * `pause()`/`resume()` stop and restart reading without touching the callback (back-pressure can
+ * pause thousands of times a second: that must not allocate).
  *
  * Errors (the interface was deleted underneath, write while the link is down, ...) never throw from
  * the event loop: they reach `onError` as a `TapIoError` (code ERR_TAP_IO, with errno and the
@@ -146,9 +151,12 @@ interface NativeTap {
   readonly failed: boolean;
   readStart(cb: (count: number, bytes: number) => void): [Buffer, Uint32Array];
   readStop(): void;
+  pause(): void;
+  /** False if it cannot read (closed, failed, never started). */
+  resume(): boolean;
   setOnError(cb: ((err: NativeError) => void) | null): void;
-  /** 1 sent, 2 queued, 0 dropped. */
-  write(frame: Uint8Array): number;
+  /** 1 sent, 2 queued, 0 dropped. With head: head and frame as one frame (writev). */
+  write(frame: Uint8Array, head?: Uint8Array): number;
   writeBatch(buffer: Uint8Array, lengths: Uint32Array, count: number): number;
   close(): void;
   ref(): void;
@@ -333,9 +341,23 @@ export class TapDevice {
     return this;
   }
 
-  /** Sends one frame: true if written or queued, false if dropped (see stats). */
-  write(frame: Uint8Array): boolean {
-    return this.native.write(frame) !== 0;
+  /**
+   * Sends one frame: true if written or queued, false if dropped (see stats). With `head`, sends
+   * head + frame as one frame (writev(2), no copy): e.g. a virtio_net_hdr in front of a frame.
+   */
+  write(frame: Uint8Array, head?: Uint8Array): boolean {
+    return (head === undefined ? this.native.write(frame) : this.native.write(frame, head)) !== 0;
+  }
+
+  /** Stops reading until `resume()`; the onFrames callback stays (no allocation either way). */
+  pause(): void {
+    if (!this.native.closed) this.native.pause();
+  }
+
+  /** Reads again after `pause()`; false if it cannot (closed, failed, or onFrames never set). */
+  resume(): boolean {
+    if (this.native.closed || this.framesCb === null) return false;
+    return this.native.resume();
   }
 
   /** Sends the frames of a batch (typically another TAP's, from its onFrames); returns how many were taken. */

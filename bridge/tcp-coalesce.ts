@@ -46,7 +46,8 @@ export class TcpCoalescer {
   readonly c = new CoalesceCounters();
   /** [0, hdr) virtio_net_hdr, then the pending frame. */
   private readonly buf: Uint8Array;
-  private readonly one: Uint8Array;
+  /** The zero virtio_net_hdr written in front of a frame that is not merged (flags 0, GSO_NONE). */
+  private readonly zeroHead: Uint8Array;
   private len = 0;
   private segs = 0;
   private mss = 0;
@@ -60,13 +61,16 @@ export class TcpCoalescer {
   constructor(
     /** virtio_net_hdr size of the TAP (10 or 12). */
     private readonly hdr: number,
-    /** Writes one TAP frame (header included); returns false if dropped. */
-    private readonly write: (frame: Uint8Array) => boolean,
+    /**
+     * Writes one TAP frame (header included), or with `head` the header and then the frame as one
+     * TAP frame (the TAP's writev: a frame that is not merged is never copied); false if dropped.
+     */
+    private readonly write: (frame: Uint8Array, head?: Uint8Array) => boolean,
     /** Counts a failed write of `frames` fabric frames (a super-frame carries several). */
     private readonly onDrop: (frames: number) => void = () => {},
   ) {
     this.buf = new Uint8Array(hdr + ETH + MAX_IP);
-    this.one = new Uint8Array(hdr + ETH + MAX_IP + 64);
+    this.zeroHead = new Uint8Array(hdr);
   }
 
   private merging = true;
@@ -157,10 +161,8 @@ export class TcpCoalescer {
   }
 
   private writeOne(f: Uint8Array): void {
-    const o = this.one;
-    o.fill(0, 0, this.hdr);
-    o.set(f, this.hdr);
-    this.emit(o.subarray(0, this.hdr + f.length), false);
+    this.c.writes++;
+    if (!this.write(f, this.zeroHead)) this.onDrop(1);
   }
 
   /** Parses f as a coalescing candidate; on success copies it in as the pending frame. */

@@ -27,9 +27,16 @@ const CANDIDATES = [
   'SIGSYS',
 ] as const;
 
-/** The terminating, catchable signals this platform has. */
+/**
+ * True when V8's sampling profiler runs (`node --cpu-prof`, `--prof`): it ticks with SIGPROF, so a
+ * listener on SIGPROF would take its ticks as a stop request (and, once removed, the default action
+ * would kill the process on the next tick).
+ */
+const PROFILING = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a === '--cpu-prof' || a === '--prof');
+
+/** The terminating, catchable signals this platform has (SIGPROF only while no profiler runs). */
 export const TERMINATING_SIGNALS: readonly NodeJS.Signals[] = CANDIDATES.filter(
-  (s) => (constants.signals as Record<string, number | undefined>)[s] !== undefined,
+  (s) => (constants.signals as Record<string, number | undefined>)[s] !== undefined && !(s === 'SIGPROF' && PROFILING),
 ) as NodeJS.Signals[];
 
 /** 128 + the signal number: the exit status a shell reports for a process the signal ended. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
 import { Scheduler } from '../src/time/scheduler.js';
 
@@ -70,5 +70,55 @@ describe('LiveRunner', () => {
     expect(live.recent()).toMatchObject({ behind: false, batches: 0, maxLagNs: 0 });
     live.stop();
     expect(live.stats.lateBatches).toBe(1);
+  });
+
+  describe('wake-ups', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('an idle runner sets no timer: 10 s with nothing to run cost no wake-up after the start', () => {
+      vi.useFakeTimers();
+      const s = new Scheduler(1);
+      const live = new LiveRunner(s, { nowNs: () => Date.now() * 1e6 }, 1_000_000);
+      live.start();
+      expect(live.stats.wakeups).toBe(1); // the start itself
+      vi.advanceTimersByTime(10_000);
+      expect(live.stats.wakeups).toBe(1);
+      expect(live.stats.timerWakeups).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+      live.stop();
+    });
+
+    it('sleeping until a far event takes one timer wake-up, not a poll', () => {
+      vi.useFakeTimers();
+      const s = new Scheduler(1);
+      const live = new LiveRunner(s, { nowNs: () => Date.now() * 1e6 }, 1_000_000);
+      let ran = 0;
+      s.at(s.now + 5e9, () => ran++); // 5 s ahead
+      live.start();
+      vi.advanceTimersByTime(4_990);
+      expect(ran).toBe(0);
+      expect(live.stats.wakeups).toBe(1);
+      live.stop();
+    });
+
+    it('an event scheduled while the runner sleeps, with no poke, still runs at its time', async () => {
+      const s = new Scheduler(1);
+      const clock: WallClock = { nowNs: () => Number(process.hrtime.bigint()) };
+      const live = new LiveRunner(s, clock, 1e9);
+      live.start(); // idle: no timer
+      const ranAt = await new Promise<{ virt: number; wallVirt: number }>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error('the event never ran')), 5_000);
+        // From outside the runner (as a control socket's fault would be): nothing pokes it.
+        s.at(live.virtualNow() + 20_000_000, () => {
+          clearTimeout(guard);
+          resolve({ virt: s.now, wallVirt: live.virtualNow() });
+        });
+      });
+      live.stop();
+      expect(ranAt.wallVirt).toBeGreaterThanOrEqual(ranAt.virt); // never before its time
+      expect(live.stats.wakeups).toBeGreaterThan(1);
+    });
   });
 });

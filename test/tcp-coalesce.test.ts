@@ -54,8 +54,12 @@ function seg(seq: number, plen: number, v6 = false, flags = 0x10): Uint8Array {
 
 function run(frames: Uint8Array[]): { out: Uint8Array[]; g: TcpCoalescer } {
   const out: Uint8Array[] = [];
-  const g = new TcpCoalescer(HDR, (f) => {
-    out.push(new Uint8Array(f));
+  // What the TAP gets: a header given apart (writev) is in front of its frame.
+  const g = new TcpCoalescer(HDR, (f, head) => {
+    const w = new Uint8Array((head?.length ?? 0) + f.length);
+    if (head) w.set(head);
+    w.set(f, head?.length ?? 0);
+    out.push(w);
     return true;
   });
   for (const f of frames) g.push(f);

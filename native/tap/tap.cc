@@ -12,7 +12,13 @@
 //
 // Writes: write() tries write(2) at once; on EAGAIN the frame is copied into a bounded FIFO (queue
 // limits below; beyond them the frame is dropped and counted) and UV_WRITABLE is added to the poll
-// to drain it. Once a queue exists, later frames go behind it so order is kept.
+// to drain it. Once a queue exists, later frames go behind it so order is kept. write(frame, head)
+// sends `head` (a virtio_net_hdr) and the frame as ONE frame with writev(2): the TAP driver reads
+// an iovec array as a single packet, so no JS staging copy of header + frame is needed.
+//
+// Pausing: pause()/resume() only stop and restart the poll; the read callback, the async context
+// and the shared buffers stay as they are (readStart allocates; a back-pressure pause that happens
+// thousands of times a second must not).
 //
 // Errors from read/write/poll never crash: they are counted and passed to the JS error callback as
 // an Error with errno, code ('EBADFD', ...), syscall, iface and fatal. A fatal error (the fd lost
@@ -35,6 +41,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -119,6 +126,8 @@ class Tap : public Napi::ObjectWrap<Tap> {
                            InstanceAccessor<&Tap::GetFailed>("failed"),
                            InstanceMethod<&Tap::ReadStart>("readStart"),
                            InstanceMethod<&Tap::ReadStop>("readStop"),
+                           InstanceMethod<&Tap::Pause>("pause"),
+                           InstanceMethod<&Tap::Resume>("resume"),
                            InstanceMethod<&Tap::SetOnError>("setOnError"),
                            InstanceMethod<&Tap::Write>("write"),
                            InstanceMethod<&Tap::WriteBatch>("writeBatch"),
@@ -294,6 +303,21 @@ class Tap : public Napi::ObjectWrap<Tap> {
     return info.Env().Undefined();
   }
 
+  // pause(): no more reads (the kernel's TAP queue holds further frames) until resume().
+  Napi::Value Pause(const Napi::CallbackInfo& info) {
+    reading_ = false;
+    UpdatePoll();
+    return info.Env().Undefined();
+  }
+
+  // resume() -> true if reading again (false: closed, failed or readStart never called).
+  Napi::Value Resume(const Napi::CallbackInfo& info) {
+    if (closed_ || failed_ || onFrames_.IsEmpty()) return Napi::Boolean::New(info.Env(), false);
+    reading_ = true;
+    UpdatePoll();
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
   Napi::Value SetOnError(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() >= 1 && info[0].IsFunction()) {
@@ -319,15 +343,26 @@ class Tap : public Napi::ObjectWrap<Tap> {
     return true;
   }
 
-  // write(frame: Uint8Array) -> 1 sent, 2 queued, 0 dropped
+  // write(frame: Uint8Array, head?: Uint8Array) -> 1 sent, 2 queued, 0 dropped.
+  // With head: head then frame as one frame (writev), e.g. a virtio_net_hdr in front of a frame.
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint8_t* data = nullptr;
     size_t len = 0;
     if (info.Length() < 1 || !GetBytes(info[0], &data, &len)) {
-      throw Napi::TypeError::New(env, "write(frame): frame must be a Uint8Array");
+      throw Napi::TypeError::New(env, "write(frame, head?): frame must be a Uint8Array");
     }
-    int r = WriteOne(data, len);
+    int r;
+    if (info.Length() >= 2 && !info[1].IsUndefined()) {
+      uint8_t* head = nullptr;
+      size_t headLen = 0;
+      if (!GetBytes(info[1], &head, &headLen)) {
+        throw Napi::TypeError::New(env, "write(frame, head?): head must be a Uint8Array");
+      }
+      r = WriteTwo(head, headLen, data, len);
+    } else {
+      r = WriteOne(data, len);
+    }
     FlushDeferredErrors();
     return Napi::Number::New(env, r);
   }
@@ -409,17 +444,39 @@ class Tap : public Napi::ObjectWrap<Tap> {
 
   // ---- I/O core (Linux) ----
 
-  // Returns 1 sent, 2 queued, 0 dropped/failed. Never calls into JS (errors are deferred so that a
-  // JS error handler cannot run in the middle of a batch); callers flush them afterwards.
   int WriteOne(const uint8_t* p, size_t len) {
 #ifdef __linux__
+    struct iovec iov[1] = {{const_cast<uint8_t*>(p), len}};
+    return WriteV(iov, 1, len);
+#else
+    writeDropped_++;
+    return 0;
+#endif
+  }
+
+  int WriteTwo(const uint8_t* head, size_t headLen, const uint8_t* p, size_t len) {
+#ifdef __linux__
+    if (headLen == 0) return WriteOne(p, len);
+    struct iovec iov[2] = {{const_cast<uint8_t*>(head), headLen}, {const_cast<uint8_t*>(p), len}};
+    return WriteV(iov, 2, headLen + len);
+#else
+    writeDropped_++;
+    return 0;
+#endif
+  }
+
+#ifdef __linux__
+  // One frame made of `n` pieces. Returns 1 sent, 2 queued, 0 dropped/failed. Never calls into JS
+  // (errors are deferred so that a JS error handler cannot run in the middle of a batch); callers
+  // flush them afterwards.
+  int WriteV(const struct iovec* iov, int n, size_t len) {
     if (closed_ || failed_ || len == 0 || len > kMaxFrame) {
       writeDropped_++;
       return 0;
     }
     if (wq_.empty()) {
       for (;;) {
-        ssize_t r = ::write(fd_, p, len);
+        ssize_t r = n == 1 ? ::write(fd_, iov[0].iov_base, len) : ::writev(fd_, iov, n);
         if (r >= 0) {
           framesOut_++;
           bytesOut_ += len;
@@ -439,16 +496,19 @@ class Tap : public Napi::ObjectWrap<Tap> {
       writeDropped_++;
       return 0;
     }
-    wq_.emplace_back(p, p + len);
+    // Queued frames are copied whole (the caller's buffers are only valid during the call).
+    std::vector<uint8_t>& q = wq_.emplace_back();
+    q.reserve(len);
+    for (int i = 0; i < n; i++) {
+      const uint8_t* b = static_cast<const uint8_t*>(iov[i].iov_base);
+      q.insert(q.end(), b, b + iov[i].iov_len);
+    }
     wqBytes_ += len;
     writeQueued_++;
     UpdatePoll();
     return 2;
-#else
-    writeDropped_++;
-    return 0;
-#endif
   }
+#endif
 
   void DrainQueue() {
 #ifdef __linux__

@@ -7,6 +7,12 @@
  * Two views of lateness: totals since start (`stats`), and "behind now" (`recent()`): the late and
  * total batches and the largest lag over the last `windowNs` of wall time (default 5 s), kept in
  * 1-second buckets so that one late batch while idle marks the status for 5 s, not for ever.
+ *
+ * Wake-ups: the runner turns the event loop only while events are due soon. With nothing pending it
+ * sets no timer at all; with the next event far off, one timer for it. Whatever schedules an event
+ * ahead of the pending ones while the runner sleeps (a frame from a TAP, a fault from the control
+ * socket, a traffic generator) wakes it through the scheduler's `onNewEarliest`, so no periodic
+ * safety-net poll is needed. `stats.wakeups` counts the runner's turns (timers and immediates).
  */
 import type { Scheduler } from './scheduler.js';
 import type { Ns } from './units.js';
@@ -24,6 +30,10 @@ export interface LiveStats {
   /** Lag of the most recent batch, ns. */
   lastLagNs: Ns;
   batches: number;
+  /** Turns of the runner on the event loop (timer or setImmediate), idle or not. */
+  wakeups: number;
+  /** Of these, turns started by a timer (sleeping until a later event). */
+  timerWakeups: number;
 }
 
 /** Lateness over the recent window ("behind now"). */
@@ -38,12 +48,12 @@ export interface RecentLag {
 }
 
 const BUCKET_NS = 1_000_000_000;
-/** Idle wake-up period (was 5 ms: 200 wake-ups a second of an idle rack). */
-const IDLE_WAKE_MS = 250;
+/** Up to this far ahead, the next event is waited for by turning the loop (setImmediate), not a timer. */
+const SPIN_AHEAD_NS = 2_000_000;
 export const DEFAULT_LAG_WINDOW_NS: Ns = 5 * BUCKET_NS;
 
 export class LiveRunner {
-  readonly stats: LiveStats = { lateBatches: 0, maxLagNs: 0, lastLagNs: 0, batches: 0 };
+  readonly stats: LiveStats = { lateBatches: 0, maxLagNs: 0, lastLagNs: 0, batches: 0, wakeups: 0, timerWakeups: 0 };
   private readonly nBuckets: number;
   private readonly bLate: number[];
   private readonly bBatches: number[];
@@ -109,6 +119,7 @@ export class LiveRunner {
 
   stop(): void {
     this.running = false;
+    this.sched.onNewEarliest = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
@@ -118,6 +129,7 @@ export class LiveRunner {
   /** Ask for a prompt run, e.g. after an external frame was injected at the current time. */
   poke(): void {
     if (!this.running || this.immediate) return;
+    this.sched.onNewEarliest = null; // awake now: the next turn looks at the queue anyway
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -132,6 +144,26 @@ export class LiveRunner {
   syncNow(): void {
     if (!this.running) return;
     this.runDue(this.virtualNow());
+  }
+
+  /**
+   * Carries a lone frame through the model at once: runs due events while the next one is due
+   * within `windowNs` of the wall clock, for at most `budgetNs`, and stops as soon as `done()` says
+   * the frame has left the model (time spent spinning after that only delays whatever the frame
+   * caused, e.g. a ping reply already waiting in the other TAP). Returns the events' batches run.
+   */
+  spin(windowNs: Ns, budgetNs: Ns, done: () => boolean): number {
+    if (!this.running) return 0;
+    const deadline = this.clock.nowNs() + budgetNs;
+    let rounds = 0;
+    for (;;) {
+      const next = this.sched.nextTime();
+      if (next === Infinity || next - this.virtualNow() > windowNs) break;
+      this.runDue(this.virtualNow());
+      rounds++;
+      if (done() || this.clock.nowNs() > deadline) break;
+    }
+    return rounds;
   }
 
   private runDue(vnow: Ns): void {
@@ -154,22 +186,27 @@ export class LiveRunner {
   }
 
   private readonly tick = (): void => {
+    this.stats.wakeups++;
+    if (this.timer) this.stats.timerWakeups++;
     this.immediate = undefined;
     this.timer = undefined;
     if (!this.running) return;
     this.runDue(this.virtualNow());
     const next = this.sched.nextTime();
-    if (next === Infinity) {
-      // Idle: nothing to run. Virtual time is read from the wall clock on demand (syncNow), and a
-      // source that injects a frame pokes the runner, so no timer is needed to keep time flowing;
-      // a slow one (4 wake-ups a second) stays as a safety net for a source that forgets to poke.
-      this.timer = setTimeout(this.tick, IDLE_WAKE_MS);
+    if (next !== Infinity && next - this.virtualNow() <= SPIN_AHEAD_NS) {
+      // Timers have millisecond granularity and fire late, not early: an event due within 2 ms is
+      // waited for by turning the loop (TAP reads still run between turns).
+      this.immediate = setImmediate(this.tick);
       return;
     }
-    const waitNs = next - this.virtualNow();
-    // Timers have millisecond granularity and fire late, not early: sleep to a millisecond short
-    // of the event, then turn the loop until it is due.
-    if (waitNs <= 2_000_000) this.immediate = setImmediate(this.tick);
-    else this.timer = setTimeout(this.tick, Math.floor(waitNs / 1_000_000) - 1);
+    // Asleep: an event scheduled ahead of `next` (or any event while idle) pokes the runner.
+    this.sched.onNewEarliest = this.wake;
+    if (next === Infinity) return; // idle: virtual time is read from the wall clock on demand
+    // Sleep to a millisecond short of the event, then turn the loop until it is due.
+    this.timer = setTimeout(this.tick, Math.floor((next - this.virtualNow()) / 1_000_000) - 1);
+  };
+
+  private readonly wake = (): void => {
+    this.poke();
   };
 }

@@ -32,6 +32,12 @@ export class Scheduler {
   private nextSeq = 1;
   private cancelled = new Set<EventId>();
   private stopped = false;
+  /**
+   * Called when an event is scheduled ahead of everything pending (it becomes the next one to run):
+   * lets a live runner sleep without a timer while idle and still wake for an event that nothing
+   * else announced (one branch per schedule; null in virtual time).
+   */
+  onNewEarliest: (() => void) | null = null;
 
   constructor(seed = 1) {
     this.rng = new Rng(seed);
@@ -64,6 +70,7 @@ export class Scheduler {
     seqs[i] = seq;
     fns[i] = fn as EventFn;
     args[i] = arg;
+    if (i === 0 && this.onNewEarliest !== null) this.onNewEarliest();
     return seq;
   }
 

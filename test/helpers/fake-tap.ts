@@ -17,8 +17,19 @@ export class FakeTap implements TapLike {
   onError(cb: ((e: TapIoError) => void) | null): void {
     this.errorCb = cb;
   }
-  write(frame: Uint8Array): boolean {
-    this.written.push(new Uint8Array(frame));
+  paused = false;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): boolean {
+    this.paused = false;
+    return !this.closed;
+  }
+  write(frame: Uint8Array, head?: Uint8Array): boolean {
+    const w = new Uint8Array((head?.length ?? 0) + frame.length);
+    if (head) w.set(head);
+    w.set(frame, head?.length ?? 0);
+    this.written.push(w);
     return true;
   }
   close(): void {
@@ -37,7 +48,7 @@ export class FakeTap implements TapLike {
     const b = new FrameBatch(buf, lengths);
     b.count = frames.length;
     b.bytes = off;
-    this.framesCb?.(b);
+    if (!this.paused) this.framesCb?.(b);
     buf.fill(0xee); // the views are invalid after the callback
   }
 }
