@@ -34,6 +34,7 @@ import { closeSync, ftruncateSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EopError, ErrorCode } from '../errors.js';
 import { KiB, MiB, type Bytes, type Ns } from '../time/units.js';
+import type { CaptureGuardian, GuardedFile } from './capture-guardian.js';
 import type { CaptureThread, ChunkReply } from './capture-thread.js';
 import {
   DEFAULT_SNAPLEN,
@@ -78,6 +79,8 @@ export interface CaptureOptions {
   bufferBytes?: Bytes;
   /** Write chunks from this worker thread instead of the caller's thread. */
   thread?: CaptureThread;
+  /** Cuts the file back to its last whole record if the process dies mid-write (capture-guardian.ts). */
+  guardian?: CaptureGuardian;
   /** What timeNs 0 stands for, in ns (e.g. Unix epoch ns); default 0. */
   timeOriginNs?: bigint;
   /** Called once, with a sentence, when an I/O error stops the capture. */
@@ -136,6 +139,9 @@ export class CaptureFile {
   private readonly header: Uint8Array;
   private origin: TimeOrigin;
   private readonly thread: CaptureThread | null;
+  private readonly guardian: CaptureGuardian | null;
+  /** The guardian's view of the current file (synchronous mode reports to it here). */
+  private guard: GuardedFile | null = null;
   private readonly onError: ((message: string) => void) | undefined;
   private readonly chunkBytes: Bytes;
   private readonly maxChunks: number;
@@ -186,6 +192,7 @@ export class CaptureFile {
     this.maxFileBytes = checkInt('maxFileBytes', opts.maxFileBytes, 1, DEFAULT_MAX_FILE_BYTES);
     this.maxFiles = checkInt('maxFiles', opts.maxFiles, 0, DEFAULT_MAX_FILES);
     this.thread = opts.thread ?? null;
+    this.guardian = opts.guardian ?? null;
     this.onError = opts.onError;
     const bufferBytes = checkInt('bufferBytes', opts.bufferBytes, 1, this.thread ? DEFAULT_THREAD_BUFFER_BYTES : DEFAULT_BUFFER_BYTES);
     // Every record fits in one chunk (no write-through path): the largest is a snaplen frame.
@@ -345,7 +352,9 @@ export class CaptureFile {
     const fd = createCaptureFile(this.path, this.header);
     this.fd = fd;
     this.committedBytes = this.header.length;
-    if (this.thread) this.threadId = this.thread.open(fd, this.header.length, this.onReply);
+    const guard = this.guardian?.watch(this.path, fd, this.header.length);
+    if (this.thread) this.threadId = this.thread.open(fd, this.header.length, this.onReply, guard);
+    else this.guard = guard ?? null;
     this.fileBytes = this.header.length;
     this.recordsInFile = 0;
     this.s.files++;
@@ -362,9 +371,11 @@ export class CaptureFile {
     }
     try {
       closeSync(fd);
+      this.guard?.forget();
     } catch (e) {
       this.s.lastError ??= `capture ${this.path}: close failed: ${errMessage(e)}`;
     }
+    this.guard = null;
   }
 
   /** Stops capturing after an I/O error; buffered frames become drops. */
@@ -412,6 +423,7 @@ export class CaptureFile {
         return false;
       }
       this.committedBytes += this.len;
+      this.guard?.mark(this.committedBytes);
     }
     this.len = 0;
     this.bufferedFrames = 0;

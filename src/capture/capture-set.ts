@@ -7,6 +7,8 @@
  *   closes (synchronous fs only works there), every catchable terminating signal (src/signals.ts:
  *   SIGINT, SIGTERM, SIGQUIT, SIGUSR2, …) closes the files and then lets the signal do what it would
  *   have done, so shells and supervisors still see 128 + the signal number.
+ * - Every file is watched by the process's capture guardian (capture-guardian.ts) unless `crashSafe`
+ *   is false: after a SIGKILL it cuts each file back to its last whole record.
  * - `threaded`: the files write through one shared CaptureThread (live mode, see capture-file.ts),
  *   and a timer hands every file's buffered records to it at least every `flushEveryMs` (default
  *   250 ms), so a capture of a running rack can be opened at any time and lags at most about that.
@@ -23,6 +25,7 @@ import { constants } from 'node:os';
 import { EopError, ErrorCode } from '../errors.js';
 import { TERMINATING_SIGNALS } from '../signals.js';
 import { CaptureFile, type CaptureOptions, type CaptureStats } from './capture-file.js';
+import { CaptureGuardian } from './capture-guardian.js';
 import { CaptureThread } from './capture-thread.js';
 
 /** The part of `process` the exit handlers use. */
@@ -112,6 +115,11 @@ export interface CaptureSetOptions {
   flushEveryMs?: number;
   /** Told once, with a sentence, when an I/O error stops a capture of this set. */
   onError?: (message: string) => void;
+  /**
+   * Repair files after a crash (SIGKILL): the process's capture guardian cuts them back to their last
+   * whole record (capture-guardian.ts). Default true.
+   */
+  crashSafe?: boolean;
 }
 
 const DEFAULT_FLUSH_EVERY_MS = 250;
@@ -137,6 +145,7 @@ export class CaptureSet {
     const file = new CaptureFile({
       ...opts,
       ...(this.thread ? { thread: this.thread } : {}),
+      ...(this.opts.crashSafe === false ? {} : { guardian: CaptureGuardian.forProcess() }),
       onError: (msg) => {
         opts.onError?.(msg);
         if (this.errorSaid) return;

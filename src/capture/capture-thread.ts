@@ -20,6 +20,7 @@
  */
 import { closeSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { GuardedFile } from './capture-guardian.js';
 
 /** What the worker says about each chunk (and each close). */
 export interface ChunkReply {
@@ -34,6 +35,8 @@ export interface ChunkReply {
   error?: string;
   /** The thread itself is gone: every chunk still in flight is lost. */
   threadLost?: boolean;
+  /** Write replies: bytes of this fd on disk after this chunk (a record boundary). */
+  committed?: number;
 }
 
 export type ChunkListener = (r: ChunkReply) => void;
@@ -62,6 +65,7 @@ function handle(m) {
       writeAll(f.fd, new Uint8Array(m.buf, 0, m.len), m.len);
       f.committed += m.len;
       r.ok = true;
+      r.committed = f.committed;
     } catch (e) {
       f.failed = true;
       r.error = String(e && e.message ? e.message : e);
@@ -100,6 +104,8 @@ export class CaptureThread {
   private readonly listeners = new Map<number, ChunkListener>();
   /** fd of each registration: closed here once the worker is done with it. */
   private readonly fds = new Map<number, number>();
+  /** The crash guardian's view of each registration (told what is on disk, and when it is closed). */
+  private readonly guards = new Map<number, GuardedFile>();
   private nextId = 1;
   private dead: string | null = null;
 
@@ -117,12 +123,14 @@ export class CaptureThread {
 
   /**
    * Starts writing chunks to `fd` (whose first `committedBytes` are already on disk); the thread
-   * owns the fd from now on and closes it on `close(id)`. Returns the id to write with.
+   * owns the fd from now on and closes it on `close(id)`. Returns the id to write with. `guard`, if
+   * given, hears how far the file is whole after each write, and when it is closed.
    */
-  open(fd: number, committedBytes: number, listener: ChunkListener): number {
+  open(fd: number, committedBytes: number, listener: ChunkListener, guard?: GuardedFile): number {
     const id = this.nextId++;
     this.listeners.set(id, listener);
     this.fds.set(id, fd);
+    if (guard) this.guards.set(id, guard);
     this.post({ op: 'open', id, fd, committed: committedBytes });
     return id;
   }
@@ -189,6 +197,7 @@ export class CaptureThread {
       if (err) l?.({ ...r, ok: false, error: err });
       return;
     }
+    if (r.committed !== undefined) this.guards.get(r.id)?.mark(r.committed);
     l?.(r);
   }
 
@@ -196,9 +205,12 @@ export class CaptureThread {
   private closeFd(id: number): string | undefined {
     const fd = this.fds.get(id);
     this.fds.delete(id);
+    const guard = this.guards.get(id);
+    this.guards.delete(id);
     if (fd === undefined) return undefined;
     try {
       closeSync(fd);
+      guard?.forget();
       return undefined;
     } catch (e) {
       return `close failed: ${e instanceof Error ? e.message : String(e)}`;

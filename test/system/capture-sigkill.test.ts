@@ -2,10 +2,11 @@
  * SYSTEM test: crash safety of the captures. `eop run` (synchronous writer) is killed with SIGKILL
  * (no handler runs, no flush) in the middle of a long run, after its captures have rotated at
  * least once (the `eop up` case, writer thread, is in eop-up.test.ts with the other live tests);
- * then every
- * capture file, current and rotated, pcapng and pcap, must open in the real tshark without an error
- * and hold only whole records (captured length = frame length, timestamps in order). What was
- * still buffered in the process is lost, as SIGKILL allows; nothing on disk is torn.
+ * then, once
+ * its capture guardian (the process that outlives it) has exited, every capture file, current and
+ * rotated, pcapng and pcap, must open in the real tshark without a single complaint and hold only
+ * whole records (captured length = frame length, timestamps in order): no record is cut short. What
+ * was still buffered in the process is lost, as SIGKILL allows; nothing on disk is torn.
  * Skips (with a reason) without tshark, except with CI=true, where it fails.
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireTool } from './require-tool.js';
-import { expectWholeRecords } from './capture-check.js';
+import { expectWholeRecords, guardiansGone, guardiansOf } from './capture-check.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -41,9 +42,12 @@ async function killedRun(format: 'pcap' | 'pcapng'): Promise<{ dir: string; file
   while (!existsSync(rotated) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   expect(child.exitCode, 'the run ended before the kill').toBeNull();
   expect(existsSync(rotated), 'no rotation within 30 s').toBe(true);
+  const guardians = guardiansOf(child.pid!);
+  expect(guardians, 'eop run started no capture guardian').toHaveLength(1);
   child.kill('SIGKILL');
   const sig = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
   expect(sig).toBe('SIGKILL');
+  await guardiansGone(guardians);
   const files = readdirSync(join(dir, 'cap')).map((f) => join(dir, 'cap', f));
   return { dir, files };
 }

@@ -23,7 +23,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectWholeRecords } from './capture-check.js';
+import { expectWholeRecords, guardiansGone, guardiansOf } from './capture-check.js';
 import { requireTool } from './require-tool.js';
 import { CLI, eopDown, eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
 import { DEFAULT_LINK, effectiveWriteGbps } from '../../src/pcie/link.js';
@@ -371,8 +371,11 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
         const until = Date.now() + 30_000;
         while (!existsSync(rotated) && Date.now() < until) await sleep(20);
         expect(existsSync(rotated), 'no rotation within 30 s').toBe(true);
+        const guardians = guardiansOf(up.child.pid!);
+        expect(guardians, 'eop up started no capture guardian').toHaveLength(1);
         up.child.kill('SIGKILL');
         await up.exited;
+        await guardiansGone(guardians);
         await flood;
         const files = readdirSync(join(dir, 'cap')).map((f) => join(dir, 'cap', f));
         expect(files.length).toBeGreaterThanOrEqual(3);
