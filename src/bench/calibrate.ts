@@ -109,7 +109,7 @@ function windowStreamGbps(link: Partial<LinkConfig>, engine: 'cpu' | 'dma', chun
     for (let k = 0; k < n; k++) h1.cpu.copy(src + k * chunk, remoteAddr(2, dst + k * chunk), chunk);
     h1.cpu.commit(() => (end = rack.sched.now));
   } else {
-    h1.dma.completionVector = h1.irq.allocate(() => (end = rack.sched.now - h1.irq.handlerLatencyNs));
+    h1.dma.completionVector = h1.irq.allocate(() => (end = rack.sched.now - h1.irq.handlerLatencyNs), false);
     for (let k = 0; k < n; k++) h1.dma.postCopy(src + k * chunk, remoteAddr(2, dst + k * chunk), chunk, k === n - 1 ? DescFlag.INTERRUPT : 0, k);
     h1.dma.kick();
   }
