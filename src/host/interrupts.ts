@@ -92,31 +92,38 @@ export class InterruptController {
         this.moderated++;
       }
     }
+    const c = this.cores;
+    if (c.freeAt(c.irqCore) <= at) {
+      // The core will be idle when the interrupt arrives: take it then, in this one event (work
+      // given to the core before then queues behind it, as an interrupt preempts it).
+      const entered = at + entry;
+      const end = this.deferred[vector] && p.softirqNs > 0 ? entered + p.softirqNs : entered;
+      c.occupy(c.irqCore, at, end);
+      if (this.lastRunNs) this.lastRunNs[vector] = entered;
+      this.sched.at(end, this.dispatch, vector);
+      return;
+    }
     this.sched.at(at, this.enter, vector);
   }
 
-  /** The interrupt reaches the IRQ core: its entry queues behind what that core already has. */
+  /**
+   * The interrupt reaches the IRQ core: its entry (and, for a deferred handler, the softirq after
+   * it) queues behind what that core already has; the handler runs when that work is done. One
+   * event for both parts: nothing else can run on the core between them.
+   */
   private readonly enter = (vector: number): void => {
     const p = this.profile;
     const entry = p.irqEntryNs < this.handlerLatencyNs ? p.irqEntryNs : this.handlerLatencyNs;
-    const end = this.cores.run(this.cores.irqCore, entry);
-    if (this.lastRunNs) this.lastRunNs[vector] = end;
+    const c = this.cores;
+    const entered = c.run(c.irqCore, entry);
+    if (this.lastRunNs) this.lastRunNs[vector] = entered;
+    const end = this.deferred[vector] && p.softirqNs > 0 ? c.run(c.irqCore, p.softirqNs) : entered;
     if (end > this.sched.now) this.sched.at(end, this.dispatch, vector);
     else this.dispatch(vector);
   };
 
-  /** The hard-IRQ part is done: a deferred handler waits for its softirq on the same core. */
   private readonly dispatch = (vector: number): void => {
     this.pending[vector] = 0;
-    const soft = this.profile.softirqNs;
-    if (soft > 0 && this.deferred[vector]) {
-      this.sched.at(this.cores.run(this.cores.irqCore, soft), this.runHandler, vector);
-      return;
-    }
-    this.runHandler(vector);
-  };
-
-  private readonly runHandler = (vector: number): void => {
     this.handled++;
     this.handlers[vector]?.(vector);
   };
