@@ -1,13 +1,17 @@
 /**
  * Reproducibility: the same scenario and seed give identical points, bit for bit; another seed
  * (which only changes the seeded OS-noise jitter of send calls and the unaligned offsets) gives
- * numbers within a stated tolerance: throughput within 3 %, one-way p50 latency within 5 %.
+ * numbers within a stated tolerance: throughput within 3 %, one-way p50 latency within 10 %.
+ * Latency has the wider band because wake-ups are discrete: a segment that finds the receiving
+ * thread asleep pays a wake-up and a context switch (1.57 µs, src/host/profile.ts) that one finding
+ * it awake does not, and the seed moves messages near that boundary (1 KiB TCP, unaligned: p50
+ * 10.5–11.4 µs over seeds 1–4).
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../src/bench/run.js';
 import { parseScenario, type Scenario } from '../src/bench/scenario.js';
 
-export const SEED_TOLERANCE = { gbps: 0.03, latencyP50: 0.05 } as const;
+export const SEED_TOLERANCE = { gbps: 0.03, latencyP50: 0.1 } as const;
 
 function scenario(): Scenario {
   return parseScenario(

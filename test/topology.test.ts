@@ -7,6 +7,8 @@ import { expectEopError } from './helpers/eop-error.js';
 import { DEFAULT_RACK, DEFAULT_RACK_YAML, defaultRack } from '../src/topology/default-rack.js';
 import { loadTopology, parseTopology, parseTopologyText, TopologyError } from '../src/topology/load.js';
 import { DEFAULTS, editDistance, type Topology } from '../src/topology/schema.js';
+import { rackSpecFromTopology } from '../src/topology/build.js';
+import { Rack } from '../src/topology/rack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eop-topology-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,8 +48,8 @@ describe('defaults', () => {
       ringSlots: 1024,
       copyThresholdBytes: 1024,
     });
-    expect(t.cpu).toEqual({ copyGbps: 40, copySetupNs: 100 });
-    expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 2000, coalesceNs: 0, jitterNs: 0 });
+    expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, cores: 4, profile: 'kernel' });
+    expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 0, coalesceNs: 0, jitterNs: 0 });
     expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });
     expect(t.traffic).toEqual([]);
@@ -99,6 +101,24 @@ describe('defaults', () => {
     expect(h2!.ipv4).toEqual({ addr: 0xc0a80709, prefix: 16, text: '192.168.7.9', cidr: '192.168.7.9/16' });
     expect(h2!.ipv6.cidr).toBe('fd00::abcd/48');
     expect(h2!.attach).toBe('tap');
+  });
+
+  it('cores and profile: rack-wide under cpu, per host overrides; reach the model; bad values name the field', () => {
+    const text = ['cpu: { cores: 2, profile: polling }', 'hosts:', '  - h1', '  - { name: h2, cores: 8, profile: kernel }'].join('\n');
+    const t = parseTopologyText(text, 'cpu.yaml');
+    expect(t.hosts.map((h) => [h.cores, h.profile])).toEqual([
+      [2, 'polling'],
+      [8, 'kernel'],
+    ]);
+    const spec = rackSpecFromTopology(t);
+    const rack = new Rack(spec);
+    expect(rack.host('h1').cores.count).toBe(2);
+    expect(rack.host('h1').profile.kind).toBe('polling');
+    expect(rack.host('h2').cores.count).toBe(8);
+    expect(rack.host('h2').profile.kind).toBe('kernel');
+    expect(yamlError('cpu: { cores: 0 }\nhosts: [h1]').message).toMatch(/cpu\.cores: must be an integer from 1 to 1024 \(got 0\)/);
+    expect(yamlError('hosts:\n  - { name: h1, profile: napi }').message).toMatch(/hosts\[0\]\.profile: must be one of "kernel", "polling"/);
+    expect(yamlError('hosts:\n  - { name: m, role: management, cores: 2 }\n  - h1').message).toMatch(/cores: not allowed on the management host/);
   });
 
   it('empty sections mean defaults; the management host can be declared or left out', () => {

@@ -8,7 +8,8 @@ import type { Rng } from '../time/rng.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import { Hdr, Kind, header, writeU32 } from './frames.js';
-import { Core, Recorder, copyNs } from './recorder.js';
+import { Recorder, copyNs } from './recorder.js';
+import type { StackCpu } from './stack-cpu.js';
 import type { Variant } from './scenario.js';
 import { UDP_FRAME_OVERHEAD, type StackModel } from './stack-model.js';
 
@@ -27,7 +28,7 @@ export class PingPong {
     readonly id: number,
     private readonly client: EopNic,
     private readonly server: EopNic,
-    private readonly cores: [Core, Core],
+    private readonly cpus: [StackCpu, StackCpu],
     private readonly sched: Scheduler,
     private readonly rng: Rng,
     private readonly st: StackModel,
@@ -69,7 +70,7 @@ export class PingPong {
     if (this.alignment === 'copy') ns += this.st.alignCopySetupNs + copyNs(M, this.st.alignCopyGbps);
     if (this.st.jitterNs > 0) ns += this.rng.next() * this.st.jitterNs;
     if (side === 0) this.reqAt = this.sched.now;
-    this.sched.at(this.cores[side].take(ns), side === 0 ? this.emitReq : this.emitResp);
+    this.sched.at(this.cpus[side].app(ns), side === 0 ? this.emitReq : this.emitResp);
   }
 
   private readonly emitReq = (): void => this.emit(0);
@@ -95,8 +96,8 @@ export class PingPong {
 
   onFrame(frame: Uint8Array, side: 0 | 1): void {
     const len = frame.length - UDP_FRAME_OVERHEAD;
-    const core = this.cores[side];
-    this.sched.at(core.take(this.st.rxSegmentNs + copyNs(len, this.st.userCopyGbps)), side === 1 ? this.reqSeg : this.respSeg);
+    const end = this.cpus[side].rxSegment(this.st.rxSegmentNs, copyNs(len, this.st.userCopyGbps));
+    this.sched.at(end, side === 1 ? this.reqSeg : this.respSeg);
   }
 
   private readonly reqSeg = (): void => {

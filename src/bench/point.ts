@@ -10,7 +10,8 @@ import type { Bytes, Ns } from '../time/units.js';
 import { Hdr, Kind, header, isBenchTraffic, readU32 } from './frames.js';
 import { limitOf, percentilesUs, round, throughputOf, type Percentiles } from './measure.js';
 import { PingPong } from './ping-pong.js';
-import { Core, Recorder } from './recorder.js';
+import { Recorder } from './recorder.js';
+import { StackCpu, appCoreOf } from './stack-cpu.js';
 import type { MeasureSettings, Variant } from './scenario.js';
 import { StreamFlow } from './stream-flow.js';
 import { BENCH_DEFAULT_MTU, linkLabel, rackSpecFor } from './variant-rack.js';
@@ -117,9 +118,11 @@ export function runPoint(p: PointSpec): PointResult {
   sayHello(rack, v.hosts);
   const t0 = sched.now;
   const events0 = sched.executed;
-  // One core per flow end: each flow is its own application thread on its own core (iperf -P
-  // style), while all flows between two hosts share that pair's queue pair, HRDMA engine and links.
-  const core = (): Core => new Core(sched);
+  // Each flow is its own application thread (iperf -P style) on one of its host's cores, shared
+  // with the driver and the other flows (stack-cpu.ts); all flows between two hosts share that
+  // pair's queue pair, HRDMA engine and links.
+  const hostOf = (i: number) => rack.host(`h${i + 1}`);
+  const cpu = (i: number, f: number): StackCpu => new StackCpu(hostOf(i), appCoreOf(f, hostOf(i).cores.count));
   const rec = new Recorder();
   const st = v.stack;
   const mtu = spec.eop.mtu;
@@ -134,7 +137,7 @@ export function runPoint(p: PointSpec): PointResult {
     const [a, b] = flowEnds(v, f);
     ends.push([a, b]);
     if (v.traffic === 'pingpong') {
-      const pp = new PingPong(f, nics[a]!, nics[b]!, [core(), core()], sched, rng, st, v.alignment, p.messageBytes, p.measure.pingRounds, rec, mtu);
+      const pp = new PingPong(f, nics[a]!, nics[b]!, [cpu(a, f), cpu(b, f)], sched, rng, st, v.alignment, p.messageBytes, p.measure.pingRounds, rec, mtu);
       handlers[b]!.set(f, (fr) => pp.onFrame(fr, 1));
       handlers[a]!.set(f, (fr) => pp.onFrame(fr, 0));
       starters.push(pp);
@@ -142,7 +145,7 @@ export function runPoint(p: PointSpec): PointResult {
       messages += p.measure.pingRounds;
     } else {
       const n = messagesFor(p.measure, p.messageBytes, v.flows);
-      const fl = new StreamFlow(f, v.traffic, nics[a]!, nics[b]!, core(), core(), sched, rng, st, v.alignment, p.messageBytes, n, rec, mtu);
+      const fl = new StreamFlow(f, v.traffic, nics[a]!, nics[b]!, cpu(a, f), cpu(b, f), sched, rng, st, v.alignment, p.messageBytes, n, rec, mtu);
       handlers[b]!.set(f, (fr) => fl.onData(fr));
       handlers[a]!.set(f, (fr) => fl.onAck(readU32(fr, Hdr.SEQ)));
       starters.push(fl);

@@ -1,22 +1,8 @@
 /**
- * What every generator shares: a host core's timeline (work on it is serialized) and the recorder
- * into which flows write deliveries and latencies; the point's numbers are computed from it.
+ * What every generator shares: the recorder into which flows write deliveries and latencies; the
+ * point's numbers are computed from it. (Their work runs on the hosts' cores: stack-cpu.ts.)
  */
-import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
-
-/** A host core's timeline: work is serialized on it. */
-export class Core {
-  freeAt: Ns = 0;
-  constructor(private readonly sched: Scheduler) {}
-  /** Occupy the core for `ns` from now or when it frees; returns the end. */
-  take(ns: Ns): Ns {
-    const now = this.sched.now;
-    const start = this.freeAt > now ? this.freeAt : now;
-    this.freeAt = start + ns;
-    return this.freeAt;
-  }
-}
 
 export interface Delivery {
   /** When the receiving application had the whole message. */

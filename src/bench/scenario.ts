@@ -19,6 +19,7 @@ import { formatPath, shownProblems, showValue } from '../topology/problems.js';
 import { parseSourceText, readSourceFile, type Locator } from '../topology/source.js';
 import { leaf, obj } from '../topology/zod-fields.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
+import { PROFILE_KINDS } from '../host/profile.js';
 
 export const TRAFFIC_KINDS = ['udp', 'tcp', 'pingpong'] as const;
 export type TrafficKind = (typeof TRAFFIC_KINDS)[number];
@@ -80,7 +81,13 @@ const rackShape = {
     'a mapping of HRDMA settings',
   ).optional(),
   cpu: strict(
-    { copyGbps: num(0, Infinity, true).optional(), copySetupNs: num(0).optional(), storeNs: num(0).optional() },
+    {
+      copyGbps: num(0, Infinity, true).optional(),
+      copySetupNs: num(0).optional(),
+      storeNs: num(0).optional(),
+      wcBuffers: int(1, 64).optional(),
+      wcDrainNs: num(0, Infinity, true).optional(),
+    },
     'a mapping of CPU copy settings',
   ).optional(),
   eop: strict(
@@ -96,6 +103,11 @@ const rackShape = {
     'a mapping of EOP driver settings',
   ).optional(),
   irqHandlerNs: num(0).optional(),
+  /** Interrupt moderation per vector (src/host/interrupts.ts). */
+  irqModerationNs: num(0).optional(),
+  /** Cores per host and how hosts take received work (src/host/profile.ts). */
+  cores: int(1, 1024).optional(),
+  profile: enumOf(PROFILE_KINDS).optional(),
 };
 
 const stackShape = {

@@ -9,9 +9,9 @@
  * (i7 / Xeon E5 at 3.4 GHz); `docs/model-vs-reality.md` says how much each one moves the results.
  * A scenario may override any of them under `stack:`.
  *
- * Each host runs its stack on one core, a timeline of its own (`coreFreeAt`) separate from the
- * driver's CPU copier: the application's copies overlap the DMA of earlier frames, as they do on
- * a real host where the engine works while the core copies the next message.
+ * This work runs on the hosts' own cores (stack-cpu.ts), where it queues behind the driver's and
+ * the interrupts' work and they behind it; the application's copies still overlap the DMA of
+ * earlier frames, as on a real host where the engine works while the core copies the next message.
  */
 import type { Bytes, Gbps, Ns } from '../time/units.js';
 

@@ -25,7 +25,8 @@ import type { Rng } from '../time/rng.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes } from '../time/units.js';
 import { Flag, Hdr, Kind, header, readU32, writeU32 } from './frames.js';
-import { Core, Recorder, copyNs } from './recorder.js';
+import { Recorder, copyNs } from './recorder.js';
+import type { StackCpu } from './stack-cpu.js';
 import type { Variant } from './scenario.js';
 import { ACK_FRAME_BYTES, TCP_FRAME_OVERHEAD, UDP_FRAME_OVERHEAD, type StackModel } from './stack-model.js';
 
@@ -74,8 +75,8 @@ export class StreamFlow {
     readonly kind: 'udp' | 'tcp',
     private readonly tx: EopNic,
     private readonly rx: EopNic,
-    private readonly txCore: Core,
-    private readonly rxCore: Core,
+    private readonly txCpu: StackCpu,
+    private readonly rxCpu: StackCpu,
     private readonly sched: Scheduler,
     private readonly rng: Rng,
     private readonly st: StackModel,
@@ -119,7 +120,7 @@ export class StreamFlow {
     if (this.alignment === 'copy') ns += this.st.alignCopySetupNs + copyNs(M, this.st.alignCopyGbps);
     if (this.st.jitterNs > 0) ns += this.rng.next() * this.st.jitterNs;
     this.sendCallAt[msg] = this.sched.now;
-    this.sched.at(this.txCore.take(ns), this.writeDone, msg);
+    this.sched.at(this.txCpu.app(ns), this.writeDone, msg);
   }
 
   private readonly writeDone = (msg: number): void => {
@@ -183,9 +184,9 @@ export class StreamFlow {
     if (!this.waitingDrain) this.pump();
   };
 
-  /** An ACK frame arrived at the sender: process it on the sender's core, then open the window. */
+  /** An ACK frame arrived at the sender: the kernel processes it (stack-cpu.ts), then the window opens. */
   onAck(cum: number): void {
-    this.sched.at(this.txCore.take(this.st.ackRxNs), this.ackDone, cum);
+    this.sched.at(this.txCpu.ack(this.st.ackRxNs), this.ackDone, cum);
   }
 
   private readonly ackDone = (cum: number): void => {
@@ -218,7 +219,7 @@ export class StreamFlow {
     const seq = readU32(frame, Hdr.SEQ);
     const msg = readU32(frame, Hdr.MSG);
     const flags = frame[Hdr.FLAGS]!;
-    const end = this.rxCore.take(this.st.rxSegmentNs + copyNs(len, this.st.userCopyGbps));
+    const end = this.rxCpu.rxSegment(this.st.rxSegmentNs, copyNs(len, this.st.userCopyGbps));
     this.sched.at(end, this.segDelivered, { seq, msg, flags, len });
   }
 

@@ -33,6 +33,9 @@ export function rackSpecFor(v: Variant, seed: number): RackSpec {
     cpu: { ...DEFAULT_CPU, ...(r.cpu ?? {}) },
     eop,
     irqHandlerNs: r.irqHandlerNs ?? DEFAULT_IRQ_HANDLER_NS,
+    ...(r.irqModerationNs !== undefined ? { irqModerationNs: r.irqModerationNs } : {}),
+    ...(r.cores !== undefined ? { cores: r.cores } : {}),
+    ...(r.profile !== undefined ? { profile: r.profile } : {}),
   });
 }
 

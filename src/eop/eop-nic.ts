@@ -66,7 +66,10 @@ export interface EopConfig {
   rxBudget: number;
   /** CPU time per received frame in the handler. */
   rxFrameNs: Ns;
-  /** Extra latency of a doorbell interrupt over an MSI (register write, NTB interrupt logic). */
+  /**
+   * Doorbell interrupts: delay added on top of the modeled path (the register write, the NTB's
+   * interrupt, the handler's read-and-clear of the doorbell register across the link); default 0.
+   */
   doorbellExtraNs: Ns;
   /** Management-plane delay for telling hosts about a link event. */
   controlLatencyNs: Ns;
@@ -81,8 +84,8 @@ export interface EopConfig {
 /**
  * Defaults, and where they come from: `copyThresholdBytes` is Linux ntb_transport's `copy_bytes`
  * default; ring slots, batch and queue sizes are ours (ring memory grows with hosts² × slots);
- * `rxFrameNs` (driver work per received frame) and `doorbellExtraNs` (Marlin only says doorbells
- * have "high latency") are estimates; `controlLatencyNs` is the management plane's reaction time,
+ * `rxFrameNs` (driver work per received frame) is an estimate; a doorbell's cost follows from its
+ * mechanism (onDoorbellIrq), `doorbellExtraNs` only adds to it; `controlLatencyNs` is the management plane's reaction time,
  * not on any data path. docs/model-vs-reality.md lists every parameter with its source.
  */
 export const DEFAULT_EOP: EopConfig = {
@@ -96,7 +99,7 @@ export const DEFAULT_EOP: EopConfig = {
   stagingSlots: 512,
   rxBudget: 64,
   rxFrameNs: 50,
-  doorbellExtraNs: 2000,
+  doorbellExtraNs: 0,
   controlLatencyNs: 10_000,
   macTableEntries: 4096,
 };
@@ -407,7 +410,17 @@ export class EopNic implements FramePort {
     if (wasUp && !local) h.fabric.log.warn(this.name, `link to ${qp.peerName} down: ${reason}`, ErrorCode.EOP_LINK_DOWN);
   }
 
+  /**
+   * The doorbell register sits in the NTB port across our link: the handler reads and clears it
+   * (a round trip its core waits for, Host.readDoorbell) before it knows which rings to look at.
+   */
   private readonly onDoorbellIrq = (): void => {
+    const at = this.host.readDoorbell();
+    if (at > this.host.sched.now) this.host.sched.at(at, this.onDoorbellRead);
+    else this.onDoorbellRead();
+  };
+
+  private readonly onDoorbellRead = (): void => {
     const ntb = this.host.ntb!;
     const bits = (ntb.doorbell & ~ntb.doorbellMask) >>> 0;
     ntb.clearDoorbell(bits);

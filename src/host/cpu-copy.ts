@@ -4,8 +4,17 @@
  * above its `copy_bytes` parameter, 1024 B by default).
  *
  * Stores to a write-combining window leave as 64-byte TLPs (one WC buffer each), whatever the
- * link's MPS: that is why CPU copies use the link less efficiently than DMA. The core is busy for
- * `copySetupNs` plus the copy at `copyGbps`; writes issued by one core land in order.
+ * link's MPS: that is why CPU copies use the link less efficiently than DMA. A core has a few WC
+ * buffers (`wcBuffers`); a full one stays allocated until the root complex has taken its posted
+ * write (`wcDrainNs`), so one core's stores into a window run at most at
+ * wcBuffers × 64 B / wcDrainNs (`wcStoreGbps`), and never faster than its own copy rate
+ * (`copyGbps`, a cacheable destination). The core is busy for `copySetupNs` plus the copy at the
+ * lower of the two (or until the link took the last TLP, when the link is slower); writes issued by
+ * one core land in order.
+ *
+ * Reads go the other way, and slowly: a load from the window is an uncached, non-posted read that
+ * the core waits for, one at a time (`readRemote`): a full round trip across the fabric per
+ * `UC_LOAD_BYTES`. That is why the EOP driver never reads through the window on the fast path.
  */
 import { ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
@@ -15,20 +24,42 @@ import { TX_CORE, type Cores } from './cores.js';
 import { JOB_POOL_MAX, WriteJob } from './posted-write.js';
 
 export interface CpuConfig {
+  /** One core's copy rate into cacheable memory (a local copy). */
   copyGbps: Gbps;
   copySetupNs: Ns;
   /** One uncached store of up to 16 bytes (a slot header, an index, an MSI). */
   storeNs: Ns;
+  /** Write-combining buffers per core (each holds one 64-byte line in flight). */
+  wcBuffers: number;
+  /** A full WC buffer's time from eviction until the root complex accepted its posted write. */
+  wcDrainNs: Ns;
 }
 
 /**
- * Estimates, no published source: one core's memcpy into a write-combining mapping (≈ 5 GB/s) with
- * ~100 ns to start a copy, and ~20 ns for one uncached store. See docs/model-vs-reality.md.
+ * `wcBuffers` 10: Intel Core i5/i7 (Sandy Bridge era, Marlin's) have 10 WC buffers of 64 bytes
+ * (Intel developer forum, "Write Combine Performance and Out of Order", topic 518062).
+ * Estimates without a published source: `wcDrainNs` 100 ns (core → system agent → PCIe root port
+ * for a posted write), `copyGbps` 100 (one core copying a cache-resident frame, ≈ 12.5 GB/s),
+ * ~100 ns to start a copy, ~20 ns for one uncached store. Window copies then run at 51.2 Gb/s
+ * (the WC bound). See docs/model-vs-reality.md.
  */
-export const DEFAULT_CPU: CpuConfig = { copyGbps: 40, copySetupNs: 100, storeNs: 20 };
+export const DEFAULT_CPU: CpuConfig = { copyGbps: 100, copySetupNs: 100, storeNs: 20, wcBuffers: 10, wcDrainNs: 100 };
 
 /** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
 export const WC_TLP_BYTES: Bytes = 64;
+/** One uncached load through the window (a 64-bit register load): one non-posted read each. */
+export const UC_LOAD_BYTES: Bytes = 8;
+
+/** Most one core's stores into a write-combining window can carry: wcBuffers × 64 B per drain time. */
+export function wcStoreGbps(c: CpuConfig): Gbps {
+  return (c.wcBuffers * WC_TLP_BYTES * 8) / c.wcDrainNs;
+}
+
+/** One core's copy rate into an NTB window: its own copy rate, bounded by its WC buffers. */
+export function windowCopyGbps(c: CpuConfig): Gbps {
+  const wc = wcStoreGbps(c);
+  return wc < c.copyGbps ? wc : c.copyGbps;
+}
 
 /** Called when a committed group landed, with its first refusal (or null) and the argument given to `commit`. */
 export type LandedFn<A = any> = (code: ErrorCode | null, arg: A) => void;
@@ -44,6 +75,9 @@ export class CpuCopier {
   private landAt: Ns = 0;
   private readonly route = newRoute();
   private readonly times: PathTimes = { leaveNs: 0, landNs: 0 };
+  private readonly windowGbps: Gbps;
+  /** Uncached loads wait for each other: one tag. */
+  private readonly loadTag = new Float64Array(1);
 
   constructor(
     readonly host: Endpoint,
@@ -52,13 +86,16 @@ export class CpuCopier {
     private readonly fabric: Fabric,
     /** The host's cores: copies and stores run on TX_CORE and queue behind other work there. */
     readonly cores: Cores,
-  ) {}
+  ) {
+    this.windowGbps = windowCopyGbps(cfg);
+  }
 
   /** Copy `len` bytes of local memory at `src` to local address `dst` (RAM or NTB window), on `core`. */
   copy(src: number, dst: number, len: Bytes, core: number = TX_CORE): void {
     const coreStart = this.cores.startNs(core);
     const start = coreStart + this.cfg.copySetupNs;
-    const end = start + (len * 8) / this.cfg.copyGbps;
+    const local = this.host.memory.contains(dst, len);
+    const end = start + (len * 8) / (local ? this.cfg.copyGbps : this.windowGbps);
     this.copies++;
     this.bytes += len;
     this.issue(dst, len, src, null, core, coreStart, start, end, WC_TLP_BYTES);
@@ -69,6 +106,26 @@ export class CpuCopier {
     const start = this.cores.startNs(core);
     this.stores++;
     this.issue(dst, bytes.length, 0, bytes, core, start, start, start + this.cfg.storeNs, WC_TLP_BYTES);
+  }
+
+  /**
+   * The core loads `len` bytes through the window from `target` (at target-local `addr`): one
+   * uncached load of UC_LOAD_BYTES at a time, each a non-posted read that crosses the fabric and
+   * back. The core is busy until the last completion arrived; returns that time. (Timing only: the
+   * driver never reads remote memory for data.)
+   */
+  readRemote(target: Endpoint, addr: number, len: Bytes, core: number = TX_CORE): Ns {
+    const start = this.cores.startNs(core);
+    this.loadTag[0] = start;
+    const pt = this.times;
+    let t = start;
+    for (let off = 0; off < len; off += UC_LOAD_BYTES) {
+      const n = len - off < UC_LOAD_BYTES ? len - off : UC_LOAD_BYTES;
+      this.fabric.reserveRead(this.host, target, addr + off, n, t, 0, this.loadTag, pt);
+      t = pt.landNs;
+    }
+    this.cores.occupy(core, start, t);
+    return t;
   }
 
   private issue(dst: number, len: Bytes, src: number, imm: Uint8Array | null, core: number, coreStart: Ns, start: Ns, end: Ns, tlpMax: Bytes): void {

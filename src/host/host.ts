@@ -7,7 +7,7 @@ import { EopError, ErrorCode } from '../errors.js';
 import { Iommu } from '../pcie/iommu.js';
 import { Link, type LinkConfig } from '../pcie/link.js';
 import { Ntb } from '../pcie/ntb.js';
-import type { Endpoint, Fabric } from '../pcie/fabric.js';
+import type { Endpoint, Fabric, PathTimes } from '../pcie/fabric.js';
 import { MSI_BASE } from '../mem/address-map.js';
 import { SparseMemory, DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import type { Scheduler } from '../time/scheduler.js';
@@ -16,6 +16,7 @@ import { Cores } from './cores.js';
 import { CpuCopier, type CpuConfig } from './cpu-copy.js';
 import { Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
 import { InterruptController } from './interrupts.js';
+import { DEFAULT_CORES, KERNEL_PROFILE, type HostProfile } from './profile.js';
 
 export interface HostConfig {
   name: string;
@@ -32,10 +33,14 @@ export interface HostConfig {
   /** Uniform variation added to each interrupt entry (seeded); 0 = deterministic without a seed. */
   irqJitterNs?: Ns;
   /**
-   * CPU cores (default 1: transmit work and interrupt handling share one core and queue behind each
-   * other). With more, interrupts are handled on the last core, transmit work on core 0.
+   * CPU cores (default DEFAULT_CORES). Transmit work runs on core 0, interrupts on the last core;
+   * with one core they share it and queue behind each other.
    */
   cores?: number;
+  /** Kernel stack (interrupts, softirq, wake-ups) or polling (profile.ts); default kernel. */
+  profile?: HostProfile;
+  /** Interrupt moderation: at most one delivery per vector per this interval (0: none). */
+  irqModerationNs?: Ns;
 }
 
 export const DEFAULT_RAM_BYTES: Bytes = 64 * GiB;
@@ -57,6 +62,7 @@ export class Host implements Endpoint {
   readonly irq: InterruptController;
   readonly dma: HrdmaEngine;
   readonly cores: Cores;
+  readonly profile: HostProfile;
   readonly cpu: CpuCopier;
   private allocNext = ALLOC_START;
 
@@ -71,12 +77,35 @@ export class Host implements Endpoint {
     this.memory = new SparseMemory(cfg.ramBytes, cfg.pageBytes || DEFAULT_PAGE_BYTES);
     this.link = new Link(cfg.name, cfg.link);
     this.ntb = cfg.management ? null : new Ntb(`${cfg.name}.ntb`, this.rid);
-    this.irq = new InterruptController(sched, cfg.irqHandlerNs, cfg.irqJitterNs ?? 0);
+    this.cores = new Cores(cfg.cores ?? DEFAULT_CORES, sched);
+    this.profile = cfg.profile ?? KERNEL_PROFILE;
+    this.irq = new InterruptController(sched, cfg.irqHandlerNs, cfg.irqJitterNs ?? 0, this.cores, this.profile, cfg.irqModerationNs ?? 0);
     const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, 'hrdma descriptor ring');
     this.dma = new HrdmaEngine(this, cfg.dma, sched, fabric, ring);
-    this.cores = new Cores(cfg.cores ?? 1, sched);
     this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric, this.cores);
     fabric.attach(this);
+  }
+
+  /** The doorbell read's tag (one uncached load at a time) and its result. */
+  private readonly regTag = new Float64Array(1);
+  private readonly regTimes: PathTimes = { leaveNs: 0, landNs: 0 };
+
+  /**
+   * The doorbell handler's first step: the IRQ core reads its NTB's doorbell register (a non-posted
+   * read across its own link to the switch, fabric.ts `reserveOwnRegisterRead`), waits for the value
+   * (an uncached load), then clears the bits it saw (one posted store). Returns when the core can go
+   * on with the bits. A polling host reads nothing: its core looks at the rings themselves.
+   */
+  readDoorbell(): Ns {
+    if (this.profile.kind === 'polling') return this.sched.now;
+    const c = this.cores;
+    const core = c.irqCore;
+    const start = c.startNs(core);
+    this.regTag[0] = start;
+    const back = this.fabric.reserveOwnRegisterRead(this, start, this.regTag, this.regTimes);
+    const end = back + this.cfg.cpu.storeNs;
+    c.occupy(core, start, end);
+    return end;
   }
 
   deliverMsi(vector: number): void {

@@ -31,7 +31,7 @@ import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
 import type { Ntb, NtbWindow } from './ntb.js';
-import { Path, reserveRead, reserveWrite, type PathTimes } from './path.js';
+import { Path, idleReadNs, reserveRead, reserveWrite, type PathTimes } from './path.js';
 import type { SwitchTiers } from './switch-tiers.js';
 import type { Link } from './link.js';
 
@@ -47,6 +47,12 @@ export interface SwitchConfig {
  * ≤ 100 ns (PEX 8748, Gen3) x16 to x16. The NTB translation cost is an estimate with no source.
  */
 export const DEFAULT_SWITCH: SwitchConfig = { hopLatencyNs: 150, ntbTranslateNs: 50 };
+
+/**
+ * Where NTB registers (scratchpads, doorbells) sit as a read sees them: in the register aperture
+ * above 2^47, so a read request carries a 4-DW header.
+ */
+const SCRATCHPAD_ADDR = NTB_REGS_BASE;
 
 /** What the fabric needs of a host. */
 export interface Endpoint {
@@ -314,9 +320,41 @@ export class Fabric {
     return ntb.scratchpads.slice();
   }
 
-  /** Round trip of a non-posted read (control path only: scratchpads). */
-  readRoundTripNs(src: Endpoint, dst: Endpoint): Ns {
-    return 2 * this.pathLatencyNs(src, dst);
+  /**
+   * Round trip of a non-posted read of `len` bytes by `src` of `dst`'s scratchpads (control path),
+   * on idle links: the request's serialization and the path's latency out, the completer's time
+   * (the target NTB's register access: `ntbRegisterNs`), the completion back (path.ts `idleReadNs`).
+   */
+  readRoundTripNs(src: Endpoint, dst: Endpoint, len: Bytes = 4): Ns {
+    return idleReadNs(this.path(src, dst), this.path(dst, src), SCRATCHPAD_ADDR, len, src.link.cfg.rcbBytes, this.ntbRegisterNs);
+  }
+
+  /**
+   * An NTB register access at the switch (the completer's time of a register read): taken as one
+   * switch hop, since the NTB port's registers sit in the switch (assumption, no published figure).
+   */
+  get ntbRegisterNs(): Ns {
+    return this.sw.hopLatencyNs;
+  }
+
+  /** Paths from a host to its own NTB port in the switch and back (one link each way), built on first use. */
+  private ownPorts: ([Path, Path] | undefined)[] = [];
+
+  /**
+   * A read by `host` of a 32-bit register of its own NTB port (the doorbell register): the request
+   * goes up the host's link, the switch answers after `ntbRegisterNs`, the completion comes down
+   * (both links' PHY/data-link latency included). Reserves the link time; `out.landNs` is when the
+   * value is back. The core that issued the load waits for it (an uncached read).
+   */
+  reserveOwnRegisterRead(host: Endpoint, notBefore: Ns, tagFree: Float64Array, out: PathTimes): Ns {
+    let p = this.ownPorts[host.index];
+    if (!p) {
+      const base = host.index * HOST_APERTURE_BYTES;
+      p = this.ownPorts[host.index] = [new Path([host.link], 1, [], base, 0), new Path([host.link], 0, [], base, 0)];
+    }
+    const c = host.link.cfg;
+    const completerNs = 2 * c.latencyNs + this.ntbRegisterNs;
+    return reserveRead(p[0], p[1], SCRATCHPAD_ADDR, 4, notBefore, { mrrsBytes: c.mrrsBytes, rcbBytes: c.rcbBytes, completerNs, tagFree }, out);
   }
 
   private admit(req: Endpoint, target: Endpoint, addr: number, len: Bytes): ErrorCode | null {

@@ -138,6 +138,40 @@ function train(p: Path, oh: Bytes[], ohLast: Bytes, payload: Bytes, n: number, l
   return e;
 }
 
+/** How long a train of `n` TLPs takes along an idle `p` (as `train`, nothing reserved). */
+function idleTrainNs(p: Path, oh: Bytes[], ohLast: Bytes, payload: Bytes, n: number): Ns {
+  const last = p.dirs.length - 1;
+  let ser = (payload + n * (last === 0 ? ohLast : oh[0]!)) * p.links[0]!.nsPerByte;
+  let s = 0;
+  let e = ser;
+  for (let i = 1; i <= last; i++) {
+    const gap = p.gapsNs[i - 1]!;
+    const serI = (payload + n * (i === last ? ohLast : oh[i]!)) * p.links[i]!.nsPerByte;
+    const sI = s + ser / n + gap;
+    let eI = sI + serI;
+    const tailBound = e + gap + serI / n;
+    if (tailBound > eI) eI = tailBound;
+    s = sI;
+    e = eI;
+    ser = serI;
+  }
+  return e;
+}
+
+/**
+ * The round trip of a read of `len` (≤ MRRS) bytes at completer-local `addr` on idle paths: one
+ * header-only request along `req`, `completerNs` at the completer, completions cut at `rcb` along
+ * `cpl`. Serialization on every link plus every fixed latency, each way; nothing is reserved.
+ */
+export function idleReadNs(req: Path, cpl: Path, addr: number, len: Bytes, rcb: Bytes, completerNs: Ns): Ns {
+  const request = idleTrainNs(req, req.ohAddr, addr >= ADDR_4DW_FROM ? req.ohLast64 : req.ohLast32, 0, 1);
+  const lo = addr >>> 0;
+  const n = Math.ceil(((lo & (rcb - 1)) + len) / rcb) || 1;
+  const payload = Math.ceil(((lo & 3) + len) / 4) * 4;
+  const oh = cpl.ohCpl;
+  return request + completerNs + idleTrainNs(cpl, oh, oh[oh.length - 1]!, payload, n);
+}
+
 /**
  * A read of `len` bytes at completer-local `addr`: requests of at most MRRS bytes go out on `req`
  * (requester → completer), each answered `completerNs` after it arrives by completions on `cpl`

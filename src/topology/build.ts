@@ -27,6 +27,8 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       mac: h.mac.addr,
       link: link(h.link),
       eop: { mtu: h.mtu },
+      cores: h.cores,
+      profile: h.profile,
       ...tor(h.tor),
     });
   }
@@ -55,8 +57,11 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       copyThresholdBytes: t.dma.copyThresholdBytes,
       doorbellExtraNs: t.interrupts.doorbellExtraNs,
     },
-    // Coalescing holds the handler back so that more messages share one run.
-    irqHandlerNs: t.interrupts.msiHandlerNs + t.interrupts.coalesceNs,
+    cores: t.cpu.cores,
+    profile: t.cpu.profile,
+    // Moderation: at most one interrupt per vector per interval, so more messages share one run.
+    irqModerationNs: t.interrupts.coalesceNs,
+    irqHandlerNs: t.interrupts.msiHandlerNs,
     irqJitterNs: t.interrupts.jitterNs,
     ramBytes: DEFAULT_RAM_BYTES,
     pageBytes: DEFAULT_PAGE_BYTES,

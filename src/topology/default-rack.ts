@@ -99,6 +99,8 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
     ipv6: defaultIpv6(3).cidr,
     mtu: DEFAULTS.mtu,
     link: null,
+    cores: DEFAULTS.cpu.cores,
+    profile: DEFAULTS.cpu.profile,
     attach: DEFAULTS.host.attach,
     role: DEFAULTS.host.role,
   };

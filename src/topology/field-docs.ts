@@ -17,7 +17,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.switch': 'the PCIe switch',
   'rack.tors': 'more than one top-of-rack switch, joined by a spine; hosts pick one with "tor"',
   'rack.dma': 'the HRDMA engine of every host',
-  'rack.cpu': 'CPU copies (frames below dma.copyThresholdBytes)',
+  'rack.cpu': 'the hosts\' CPUs: copies (frames below dma.copyThresholdBytes), cores, kernel or polling profile',
   'rack.interrupts': 'how a receiver learns of new frames',
   'rack.eop': 'the EOP pseudo-NIC driver',
   'rack.captures': 'pcap/pcapng files of every EOP interface',
@@ -45,11 +45,13 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
 
   'cpu.copyGbps': 'CPU copy rate (memcpy into the peer window)',
   'cpu.copySetupNs': 'per-copy setup',
+  'cpu.cores': `cores per host (1..${LIMITS.maxCores}): transmit work on core 0, interrupts on the last, queued behind each other`,
+  'cpu.profile': 'kernel (interrupt, softirq, thread wake-up) | polling (a core spins on the rings: no interrupts)',
 
   'interrupts.mode': 'msi | doorbell',
   'interrupts.msiHandlerNs': 'interrupt entry to handler',
   'interrupts.doorbellExtraNs': 'doorbell mode: extra cost of the doorbell register path',
-  'interrupts.coalesceNs': 'wait this long to batch interrupts; 0 = one per batch',
+  'interrupts.coalesceNs': 'moderation: at most one interrupt per vector per this interval; 0 = one per batch',
   'interrupts.jitterNs': 'interrupt entry varies by up to this much (seeded); 0 = no randomness at all',
 
   'eop.ringSlots': 'receive ring slots per peer (power of 2, 4..4096); memory grows with hosts² × slots',
@@ -71,6 +73,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.link': 'this host only: any key of link',
   'host.attach': 'builtin (the built-in stack) | tap (eop up/serve: a namespace with a TAP) | websocket (eop serve: a WebSocket client is its interface) | uplink (eop serve: an Ethernet port to another rack)',
   'host.tor': 'the top-of-rack switch its link ends at (a name from tors; default the first)',
+  'host.cores': 'this host only: cpu.cores',
+  'host.profile': 'this host only: cpu.profile',
   'host.role': 'compute | management (one at most; it has no EOP interface)',
 
   'ping.kind': 'ping: one host pings another (or "all")',

@@ -19,6 +19,7 @@ import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES, Host } from '../host/host.js';
+import { DEFAULT_CORES, profileOf, type ProfileKind } from '../host/profile.js';
 import { DEFAULT_SWITCH, Fabric, type SwitchConfig } from '../pcie/fabric.js';
 import { DEFAULT_LINK, type LinkConfig } from '../pcie/link.js';
 import { SwitchTiers, type TorSpec } from '../pcie/switch-tiers.js';
@@ -37,8 +38,10 @@ export interface HostSpec {
   eop?: Partial<EopConfig>;
   /** The top-of-rack switch the host's link ends at (a name from `RackSpec.tors`; default the first). */
   tor?: string;
-  /** CPU cores of this host (default `RackSpec.cores`, else 1; src/host/cores.ts). */
+  /** CPU cores of this host (default `RackSpec.cores`, else DEFAULT_CORES; src/host/cores.ts). */
   cores?: number;
+  /** Kernel stack or polling (default `RackSpec.profile`, else kernel; src/host/profile.ts). */
+  profile?: ProfileKind;
 }
 
 export interface RackSpec {
@@ -52,8 +55,12 @@ export interface RackSpec {
   irqHandlerNs: Ns;
   /** Uniform variation of interrupt entry (drawn from the seeded RNG); 0 by default. */
   irqJitterNs?: Ns;
-  /** CPU cores per host (default 1). */
+  /** CPU cores per host (default DEFAULT_CORES). */
   cores?: number;
+  /** How every host takes received work (default kernel; src/host/profile.ts). */
+  profile?: ProfileKind;
+  /** Interrupt moderation per vector (default 0: none). */
+  irqModerationNs?: Ns;
   ramBytes: Bytes;
   pageBytes: Bytes;
   hosts: HostSpec[];
@@ -117,7 +124,9 @@ export class Rack {
           cpu: spec.cpu,
           irqHandlerNs: spec.irqHandlerNs,
           irqJitterNs: spec.irqJitterNs ?? 0,
-          cores: hs.cores ?? spec.cores ?? 1,
+          cores: hs.cores ?? spec.cores ?? DEFAULT_CORES,
+          profile: profileOf(hs.profile ?? spec.profile ?? 'kernel'),
+          irqModerationNs: spec.irqModerationNs ?? 0,
         },
         this.sched,
         this.fabric,

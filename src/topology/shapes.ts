@@ -32,6 +32,7 @@ import {
   type PcieWidth,
 } from './types.js';
 import { keyCheck, leaf, obj } from './zod-fields.js';
+import { PROFILE_KINDS, type ProfileKind } from '../host/profile.js';
 
 type Defaulted<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodDefault<S[K]> };
 type Optional<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodOptional<S[K]> };
@@ -78,6 +79,9 @@ const hostShape = {
   link: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
   /** The top-of-rack switch this host's link ends at (a name from `tors`; default the first). */
   tor: leaf<string>(checkHostName).optional(),
+  /** This host's cores and profile (default: the rack's `cpu.cores`, `cpu.profile`). */
+  cores: leaf<number>(integer(1, LIMITS.maxCores)).optional(),
+  profile: leaf<ProfileKind>(oneOf([...PROFILE_KINDS])).optional(),
   attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket', 'uplink'])).default(DEFAULTS.host.attach),
   role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
 };
@@ -185,6 +189,8 @@ const dmaShape = {
 const cpuShape = {
   copyGbps: leaf<number>(num({ gt: 0 })),
   copySetupNs: leaf<number>(num({ ge: 0 })),
+  cores: leaf<number>(integer(1, LIMITS.maxCores)),
+  profile: leaf<ProfileKind>(oneOf([...PROFILE_KINDS])),
 };
 
 const interruptsShape = {

@@ -10,6 +10,7 @@ import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_SWITCH } from '../pcie/fabric.js';
 import { DEFAULT_LINK } from '../pcie/link.js';
 import { DEFAULT_IRQ_HANDLER_NS } from './rack.js';
+import { DEFAULT_CORES, type ProfileKind } from '../host/profile.js';
 
 export const DEFAULTS = {
   name: 'rack',
@@ -29,7 +30,7 @@ export const DEFAULTS = {
     ringSlots: DEFAULT_HRDMA.ringSlots,
     copyThresholdBytes: DEFAULT_EOP.copyThresholdBytes,
   },
-  cpu: { copyGbps: DEFAULT_CPU.copyGbps, copySetupNs: DEFAULT_CPU.copySetupNs },
+  cpu: { copyGbps: DEFAULT_CPU.copyGbps, copySetupNs: DEFAULT_CPU.copySetupNs, cores: DEFAULT_CORES, profile: 'kernel' as ProfileKind },
   interrupts: {
     mode: DEFAULT_EOP.irqMode,
     msiHandlerNs: DEFAULT_IRQ_HANDLER_NS,
@@ -54,6 +55,8 @@ export const DEFAULTS = {
 /** Limits that are not plain field ranges. */
 export const LIMITS = {
   maxHosts: 256,
+  /** Cores per host: each is two numbers in the model; 1024 is more than any server has. */
+  maxCores: 1024,
   /** Linux IFNAMSIZ - 1: an interface name has at most 15 characters. */
   maxIfNameChars: 15,
   ifNamePrefix: 'eop-',
@@ -117,6 +120,10 @@ export interface DmaConfig {
 export interface CpuConfig {
   copyGbps: number;
   copySetupNs: number;
+  /** Cores per host (src/host/cores.ts); a host may override. */
+  cores: number;
+  /** kernel (interrupts, softirq, wake-ups) or polling (src/host/profile.ts); a host may override. */
+  profile: ProfileKind;
 }
 
 export interface InterruptConfig {
@@ -186,6 +193,9 @@ export interface HostConfig {
   attach: AttachMode;
   /** The top-of-rack switch the host sits on (null: the rack has one switch). */
   tor: string | null;
+  /** The rack's `cpu.cores` / `cpu.profile` unless the host overrides them. */
+  cores: number;
+  profile: ProfileKind;
 }
 
 /** A top-of-rack switch of a rack with more than one, joined to the others by a spine. */

@@ -140,7 +140,7 @@ function crossProblems(input: unknown): RawProblem[] {
     add(['hosts', h.i, 'role'], `only one host may be the management host (hosts[${mgmt[0]!.i}] already is)`),
   );
   for (const h of mgmt) {
-    for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu']) {
+    for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu', 'cores', 'profile']) {
       if (h.raw[k] !== undefined) {
         add(['hosts', h.i, k], 'not allowed on the management host, which has no EOP interface');
       }
@@ -477,6 +477,8 @@ function normalize(d: TopologyFile, source: string): Topology {
       link: mergeLink(h.link),
       attach: h.attach,
       tor: torOf(h.tor),
+      cores: h.cores ?? d.cpu.cores,
+      profile: h.profile ?? d.cpu.profile,
     });
   }
   if (management === null && d.management) {
