@@ -143,8 +143,10 @@ export class PathFailover {
     if (!this.paths.restore(h, p)) return { restored: false, record: null };
     const other: PathIndex = p === 0 ? 1 : 0;
     if (!this.paths.failed(h, other) || !this.anyRouteOn(h, other)) return { restored: true, record: null };
-    // Every route was stuck on the other, dead path: the link-up event moves them here.
-    const rec: FailoverRecord = {
+    // Every route was stuck on the other, dead path: the link-up event moves them here, completing
+    // the failover that found no path to move to (or, for a rack built by hand, a new one).
+    const stuck = this.records.find((r) => r.host === host.name && r.failed === PATH_NAMES[other] && r.to === null && !r.idle && r.doneAtNs < 0);
+    const rec: FailoverRecord = stuck ?? {
       origin,
       host: host.name,
       failed: PATH_NAMES[other],
@@ -156,7 +158,7 @@ export class PathFailover {
       queuePairs: 0,
       idle: false,
     };
-    this.records.push(rec);
+    if (!stuck) this.records.push(rec);
     this.detected(host, other, rec);
     return { restored: true, record: rec };
   }
@@ -170,7 +172,8 @@ export class PathFailover {
   private detected(host: Host, p: PathIndex, rec: FailoverRecord): void {
     const h = host.index;
     const other: PathIndex = p === 0 ? 1 : 0;
-    rec.detectedAtNs = this.sched.now;
+    // A failover completed by a path-up keeps the time AER first reported the failure.
+    if (rec.detectedAtNs < 0) rec.detectedAtNs = this.sched.now;
     if (!this.anyRouteOn(h, p)) {
       rec.idle = true;
       rec.doneAtNs = this.sched.now;
