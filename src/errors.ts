@@ -48,6 +48,7 @@ const REGISTRY = {
     NTB_OUT_OF_WINDOW: { code: 'ERR_NTB_OUT_OF_WINDOW', layer: 'ntb', meaning: 'a write outside every NTB memory window (dropped, never written elsewhere)' },
     NTB_LUT_DENIED: { code: 'ERR_NTB_LUT_DENIED', layer: 'ntb', meaning: 'the requester is not in the target NTB\'s requester-ID lookup table' },
     NTB_LINK_DOWN: { code: 'ERR_NTB_LINK_DOWN', layer: 'ntb', meaning: 'a write through an NTB whose link is down' },
+    NTB_PATH_DOWN: { code: 'ERR_NTB_PATH_DOWN', layer: 'ntb', meaning: 'a write over an NTB path whose link failed, issued before the driver moved off it or still in flight when it failed (lost)' },
     NTB_BAD_REGISTER: { code: 'ERR_NTB_BAD_REGISTER', layer: 'ntb', meaning: 'a register write at an offset where the NTB has no register' },
     // IOMMU
     IOMMU_BLOCKED: { code: 'ERR_IOMMU_BLOCKED', layer: 'iommu', meaning: 'the target host\'s IOMMU has not granted the requester that range' },
@@ -62,6 +63,7 @@ const REGISTRY = {
     DMA_FENCE_ABORTED: { code: 'ERR_DMA_FENCE_ABORTED', layer: 'hrdma', meaning: 'a fenced DMA descriptor not executed because the descriptor before it failed' },
     // EOP driver
     EOP_TX_QUEUE_FULL: { code: 'ERR_EOP_TX_QUEUE_FULL', layer: 'eop', meaning: 'transmit queue of the peer (or the staging pool) full: frame dropped at the sender' },
+    EOP_PATH_LOST: { code: 'ERR_EOP_PATH_LOST', layer: 'eop', meaning: 'frame sent over an NTB path that failed before it landed; counted lost by the receiver when the sender moved to its other path' },
     EOP_LINK_DOWN: { code: 'ERR_EOP_LINK_DOWN', layer: 'eop', meaning: 'frame sent, or still queued, while the interface or the peer\'s link was down' },
     EOP_BAD_SLOT: { code: 'ERR_EOP_BAD_SLOT', layer: 'eop', meaning: 'a receive slot header with a length outside 14 bytes..the maximum frame' },
     EOP_SEQ_GAP: { code: 'ERR_EOP_SEQ_GAP', layer: 'eop', meaning: 'a receive slot whose sequence number is not the expected one' },

@@ -19,7 +19,12 @@ function keysUsed(file: Rec): Map<string, Set<string>> {
   for (const [k, v] of Object.entries(file)) {
     if (k in SCHEMA_KEYS && k !== 'rack' && v !== null && typeof v === 'object' && !Array.isArray(v)) add(k, Object.keys(v as Rec));
   }
-  for (const h of file.hosts as unknown[]) if (typeof h === 'object' && h !== null) add('host', Object.keys(h as Rec));
+  for (const h of file.hosts as unknown[]) {
+    if (typeof h !== 'object' || h === null) continue;
+    add('host', Object.keys(h as Rec));
+    const bp = (h as Rec).backupPath;
+    if (typeof bp === 'object' && bp !== null) add('backupPath', Object.keys(bp as Rec));
+  }
   for (const t of (file.tors ?? []) as unknown[]) if (typeof t === 'object' && t !== null) add('tor', Object.keys(t as Rec));
   for (const t of file.traffic as Rec[]) add(String(t.kind), Object.keys(t));
   for (const f of (file.faults ?? []) as Rec[]) add('fault', Object.keys(f));

@@ -251,6 +251,7 @@ describe('HRDMA descriptor error ids', () => {
       ADDR_OUT_OF_RANGE: 7,
       NTB_BAD_REGISTER: 8,
       FENCE_ABORTED: 9,
+      NTB_PATH_DOWN: 10,
       OTHER: 255,
     });
   });
@@ -265,6 +266,7 @@ describe('HRDMA descriptor error ids', () => {
       ErrorCode.ADDR_UNMAPPED,
       ErrorCode.ADDR_OUT_OF_RANGE,
       ErrorCode.NTB_BAD_REGISTER,
+      ErrorCode.NTB_PATH_DOWN,
     ];
     const ids = refusals.map(descErrorId);
     expect(new Set(ids).size).toBe(refusals.length);

@@ -575,6 +575,7 @@ export class EopNic implements FramePort {
   };
 
   private flushQp(qp: QueuePair): void {
+    if (qp.txPaused) return; // resumeTx flushes
     const h = this.host;
     const n = this.cfg.ringSlots;
     const mask = n - 1;
@@ -720,6 +721,32 @@ export class EopNic implements FramePort {
     if (qp && qp.up) this.markDirty(qp);
   };
 
+  /** Let a queue pair's held frames go again (path-failover.ts holds them while it remaps). */
+  resumeTx(qp: QueuePair): void {
+    qp.txPaused = false;
+    if (qp.up && qp.txCount > 0) this.markDirty(qp);
+  }
+
+  /** Walk a queue pair's receive ring now, as its interrupt would (path-failover.ts, after marking lost slots). */
+  pollRx(qp: QueuePair): void {
+    this.processRx(qp);
+  }
+
+  /**
+   * Write our consumer index into the peer's credit word again, with a credit interrupt: after a
+   * path failover the last credit may have been lost on the failed path, and a sender that waits
+   * for credits would wait for good.
+   */
+  republishCredit(qp: QueuePair): void {
+    if (!this.running || !qp.localReady) return;
+    const h = this.host;
+    writeU32le(this.word, 0, qp.cons);
+    h.cpu.store(qp.peerCreditAddr + Credit.CONS, this.word, h.cores.irqCore);
+    qp.c.creditUpdates++;
+    this.postInterrupt(qp, false, true);
+    h.cpu.commit();
+  }
+
   // ---------------------------------------------------------------- receive
 
   private readonly onRxIrq = (vector: number): void => {
@@ -758,7 +785,10 @@ export class EopNic implements FramePort {
       }
       const len = dv.getUint32(o + SlotHdr.LEN, true);
       const seq = dv.getUint32(o + SlotHdr.SEQ, true);
-      if (seq !== qp.cons) {
+      if (flags & SlotFlag.LOST) {
+        qp.c.rxPathLost++;
+        this.drops.add(ErrorCode.EOP_PATH_LOST);
+      } else if (seq !== qp.cons) {
         qp.c.rxErrSeq++;
         this.drops.add(ErrorCode.EOP_SEQ_GAP);
       } else if (len < 14 || len > this.maxFrame) {

@@ -37,6 +37,10 @@ export class QpCounters {
   txDmaRetries = 0;
   /** Frames lost after a failed HRDMA copy: the retry could not be made, or its writes were refused. */
   txDmaRetryDrops = 0;
+  /** Frames of this peer's that never landed because the NTB path they took failed (receiver's count). */
+  rxPathLost = 0;
+  /** Times this queue pair moved to another NTB path (path-failover.ts). */
+  pathFailovers = 0;
   interruptsSent = 0;
   creditUpdates = 0;
   creditInterrupts = 0;
@@ -73,6 +77,8 @@ export class QueuePair {
   txCount = 0;
   dirty = false;
   waitingCredit = false;
+  /** Transmit held while the driver moves this queue pair to another NTB path (frames wait queued). */
+  txPaused = false;
 
   // Receive side: consumer index of our ring for this peer.
   cons = 0;

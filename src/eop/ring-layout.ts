@@ -10,7 +10,9 @@
  *   LEN     frame length in bytes
  *   SEQ     the sender's producer index for this slot (free-running), checked by the receiver
  *   FLAGS   DONE (written last, after the frame), LINK_DOWN (sender leaving), WANT_CREDIT (the
- *           sender filled the ring with this slot and asks for an interrupt with the credits)
+ *           sender filled the ring with this slot and asks for an interrupt with the credits),
+ *           LOST (written by the receiver itself after a path failover: the sender's frame for this
+ *           slot never landed; src/eop/path-failover.ts)
  * Credit word (one per peer, in the SENDER's memory, written only by the receiver):
  *   CONS    the receiver's consumer index (free-running): the sender may fill up to CONS + slots.
  */
@@ -18,7 +20,7 @@ import type { Bytes } from '../time/units.js';
 
 export const SLOT_HEADER_BYTES: Bytes = 64;
 export const SlotHdr = { LEN: 0, SEQ: 4, FLAGS: 8 } as const;
-export const SlotFlag = { DONE: 1, LINK_DOWN: 2, WANT_CREDIT: 4 } as const;
+export const SlotFlag = { DONE: 1, LINK_DOWN: 2, WANT_CREDIT: 4, LOST: 8 } as const;
 /** Header bytes actually written per slot. */
 export const SLOT_HEADER_USED: Bytes = 12;
 

@@ -91,6 +91,7 @@ export const DescError = {
   ADDR_OUT_OF_RANGE: 7,
   NTB_BAD_REGISTER: 8,
   FENCE_ABORTED: 9,
+  NTB_PATH_DOWN: 10,
   OTHER: 255,
 } as const;
 export type DescError = (typeof DescError)[keyof typeof DescError];
@@ -106,6 +107,7 @@ const DESC_ERROR_CODES: readonly (readonly [DescError, ErrorCode])[] = [
   [DescError.ADDR_OUT_OF_RANGE, ErrorCode.ADDR_OUT_OF_RANGE],
   [DescError.NTB_BAD_REGISTER, ErrorCode.NTB_BAD_REGISTER],
   [DescError.FENCE_ABORTED, ErrorCode.DMA_FENCE_ABORTED],
+  [DescError.NTB_PATH_DOWN, ErrorCode.NTB_PATH_DOWN],
 ];
 const ID_OF = new Map<ErrorCode, DescError>(DESC_ERROR_CODES.map(([id, code]) => [code, id]));
 const CODE_OF = new Map<number, ErrorCode>(DESC_ERROR_CODES.map(([id, code]) => [id, code]));

@@ -31,6 +31,7 @@ import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 import type { Iommu } from './iommu.js';
 import type { Ntb, NtbWindow } from './ntb.js';
+import type { NtbPaths } from './ntb-paths.js';
 import { Path, idleReadNs, reserveRead, reserveWrite, type PathTimes } from './path.js';
 import type { SwitchTiers } from './switch-tiers.js';
 import type { Link } from './link.js';
@@ -119,6 +120,8 @@ export class Fabric {
   bytesLanded: Bytes = 0;
   /** ToR switches and spine, when the rack has more than one switch (set by the topology builder). */
   tiers: SwitchTiers | null = null;
+  /** Hosts with a second NTB path and how each requester maps them (ntb-paths.ts; set by the builder). */
+  multipath: NtbPaths | null = null;
 
   constructor(
     readonly sched: Scheduler,
@@ -165,6 +168,7 @@ export class Fabric {
       req.ntb!.linkUp &&
       c.target!.ntb!.linkUp
     ) {
+      if (this.multipath !== null && this.multipath.broken(req.index, c.target!.index)) return this.pathDown(r, req, c.target!);
       r.kind = RouteKind.REMOTE;
       r.target = c.target;
       r.addr = addr + c.delta;
@@ -182,6 +186,9 @@ export class Fabric {
     }
     this.routeGlobal(req, g, len, r);
     const t = r.target as Endpoint | null;
+    if (t && t !== req && r.kind !== RouteKind.ERROR && this.multipath !== null && this.multipath.broken(req.index, t.index)) {
+      return this.pathDown(r, req, t);
+    }
     if (w && r.kind === RouteKind.REMOTE && t!.ntb && t!.ntb.inbound) {
       // Remember the requester-local range that maps linearly onto this target's inbound window.
       const inw = t!.ntb.inbound;
@@ -235,6 +242,10 @@ export class Fabric {
     return r;
   }
 
+  private pathDown(r: Route, req: Endpoint, t: Endpoint): Route {
+    return this.fail(r, ErrorCode.NTB_PATH_DOWN, req, `write to ${t.name} over a failed NTB path`);
+  }
+
   private fail(r: Route, code: ErrorCode, req: Endpoint, detail: string): Route {
     r.kind = RouteKind.ERROR;
     r.code = this.refuse(code, req, detail);
@@ -249,12 +260,15 @@ export class Fabric {
   /** Paths by (src, dst) index pair, built on first use (see path.ts and switch-tiers.ts). */
   private paths: (Path | undefined)[] = [];
   private pathsFor = 0;
+  private pathsVersion = 0;
 
   path(src: Endpoint, dst: Endpoint): Path {
     const n = this.endpoints.length;
-    if (this.pathsFor !== n) {
+    const v = this.multipath === null ? 0 : this.multipath.version;
+    if (this.pathsFor !== n || this.pathsVersion !== v) {
       this.paths = [];
       this.pathsFor = n;
+      this.pathsVersion = v;
     }
     const k = src.index * n + dst.index;
     return this.paths[k] ?? (this.paths[k] = this.buildPath(src, dst));
@@ -267,17 +281,22 @@ export class Fabric {
     const ntbOut = dst.ntb ? tr : 0;
     const base = dst.index * HOST_APERTURE_BYTES;
     const t = this.tiers;
-    const ta = t ? t.torOf[src.index] ?? 0 : 0;
-    const tb = t ? t.torOf[dst.index] ?? 0 : 0;
+    // A host with two NTB paths: the ports the requester's windows go through now (ntb-paths.ts).
+    const pa = this.multipath?.pathFor(src.index, src.index) ?? null;
+    const pb = this.multipath?.pathFor(src.index, dst.index) ?? null;
+    const la = pa ? pa.link : src.link;
+    const lb = pb ? pb.link : dst.link;
+    const ta = pa ? pa.tor : t ? t.torOf[src.index] ?? 0 : 0;
+    const tb = pb ? pb.tor : t ? t.torOf[dst.index] ?? 0 : 0;
     if (!t || ta === tb) {
-      return new Path([src.link, dst.link], 1, [src.link.cfg.latencyNs + hop + ntbIn + ntbOut + dst.link.cfg.latencyNs], base, 1);
+      return new Path([la, lb], 1, [la.cfg.latencyNs + hop + ntbIn + ntbOut + lb.cfg.latencyNs], base, 1);
     }
     const ua: Link = t.uplinks[ta]!;
     const ub: Link = t.uplinks[tb]!;
     return new Path(
-      [src.link, ua, ub, dst.link],
+      [la, ua, ub, lb],
       2,
-      [src.link.cfg.latencyNs + hop + ntbIn, ua.cfg.latencyNs + hop, ub.cfg.latencyNs + hop + ntbOut + dst.link.cfg.latencyNs],
+      [la.cfg.latencyNs + hop + ntbIn, ua.cfg.latencyNs + hop, ub.cfg.latencyNs + hop + ntbOut + lb.cfg.latencyNs],
       base,
       3,
     );
@@ -372,6 +391,10 @@ export class Fabric {
 
   /** Land one posted write (at its land time); null, or the refusal code (already counted). */
   land(req: Endpoint, w: PostedWrite): ErrorCode | null {
+    // Still in flight when a link of its route failed: it never arrives (see ntb-paths.ts).
+    if (this.multipath !== null && w.target !== req && this.multipath.broken(req.index, w.target.index)) {
+      return this.refuse(ErrorCode.NTB_PATH_DOWN, req, `write to ${w.target.name} lost in flight on a failed NTB path`);
+    }
     switch (w.routeKind) {
       case RouteKind.REMOTE_REG:
         return this.landRegister(req, w.target, w.addr, w.imm0);

@@ -88,6 +88,22 @@ export interface Report {
     /** Events beyond the listed ones (counted above). */
     unlisted: number;
   };
+  /**
+   * Every move of a host's traffic between its two NTB paths (src/eop/path-failover.ts): when the
+   * path failed, when AER reported it, the modeled switch-over time (failure to the last queue pair
+   * resynced; null while unfinished or with no path to move to) and the frames lost in flight.
+   */
+  failovers: {
+    origin: string;
+    host: string;
+    failed: string;
+    to: string | null;
+    failedAtUs: number;
+    detectUs: number | null;
+    switchOverUs: number | null;
+    queuePairs: number;
+    framesLost: number;
+  }[];
   captures: string[];
   /** Frames in the capture files, frames not captured (I/O error, full disk), frames deleted by rotation. */
   captureFrames: { captured: number; notCaptured: number; discardedByRotation: number };
@@ -205,6 +221,17 @@ export function buildReport(r: RunResult): Report {
       events: r.faults.log.events.map((e) => ({ timeUs: us(e.timeNs), origin: e.origin, kind: e.kind, host: e.host, phase: e.phase, detail: e.detail })),
       unlisted: r.faults.log.unlisted,
     },
+    failovers: (rack.failover?.records ?? []).map((f) => ({
+      origin: f.origin,
+      host: f.host,
+      failed: f.failed,
+      to: f.idle ? null : f.to,
+      failedAtUs: us(f.failedAtNs - rack.bootedAt),
+      detectUs: f.detectedAtNs < 0 ? null : us(f.detectedAtNs - f.failedAtNs),
+      switchOverUs: f.doneAtNs < 0 || f.idle ? null : us(f.doneAtNs - f.failedAtNs),
+      queuePairs: f.queuePairs,
+      framesLost: f.framesLost,
+    })),
     captures: r.capturePaths,
     captureFrames: captureCounts(r),
     problems,
@@ -212,6 +239,9 @@ export function buildReport(r: RunResult): Report {
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
   problems.push(...linksLeftDown(r));
   for (const u of r.faults.unstruck()) problems.push(`${u.origin}: ${u.kind} on ${u.host} had ${u.left} operation(s) left to hit when the run ended`);
+  for (const f of rack.failover?.records ?? []) {
+    if (f.detectedAtNs >= 0 && f.to === null && !f.idle && f.doneAtNs < 0) problems.push(`${f.origin}: ${f.host} lost its ${f.failed} NTB path with the other one down too: its traffic stopped`);
+  }
   if (!r.finished) problems.push('traffic did not finish within durationMs');
   // A capture that lost frames (full disk, I/O error) is a problem: --strict must fail on it.
   if (r.captures) problems.push(...r.captures.problems());
@@ -363,6 +393,15 @@ export function formatReport(rep: Report): string {
     out.push('', `Faults: injected ${formatDropCounts(rep.faults.injected)}; recovered ${formatDropCounts(rep.faults.recovered)}`);
     out.push(table(['time µs', 'entry', 'phase', 'kind', 'host', 'what'], rep.faults.events.map((e) => [e.timeUs, e.origin, e.phase, e.kind, e.host, e.detail])));
     if (rep.faults.unlisted > 0) out.push(`  (${rep.faults.unlisted} more events counted, not listed)`);
+  }
+  if (rep.failovers.length > 0) {
+    out.push('', 'NTB path failovers (switch-over: path failure to every queue pair resynced on the other path)');
+    out.push(
+      table(
+        ['failed at µs', 'entry', 'host', 'failed path', 'moved to', 'detect µs', 'switch-over µs', 'queue pairs', 'frames lost'],
+        rep.failovers.map((f) => [f.failedAtUs, f.origin, f.host, f.failed, f.to ?? '-', f.detectUs ?? '-', f.switchOverUs ?? '-', f.queuePairs, f.framesLost]),
+      ),
+    );
   }
   out.push('', `Fabric drops: ${formatDropCounts(rep.fabricDrops)}`);
   const seen = new Set<string>(Object.keys(rep.fabricDrops));

@@ -9,6 +9,7 @@ import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES } from '../host/host.js';
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { DEFAULT_LINK, type LinkConfig as ModelLink } from '../pcie/link.js';
+import { NS_PER_US } from '../time/units.js';
 import type { HostSpec, RackSpec } from './rack.js';
 import type { LinkConfig, Topology } from './schema.js';
 
@@ -30,6 +31,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       cores: h.cores,
       profile: h.profile,
       ...tor(h.tor),
+      ...(h.backupPath ? { backupPath: { link: link(h.backupPath.link), ...tor(h.backupPath.tor) } } : {}),
     });
   }
   return {
@@ -63,6 +65,11 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
     irqModerationNs: t.interrupts.coalesceNs,
     irqHandlerNs: t.interrupts.msiHandlerNs,
     irqJitterNs: t.interrupts.jitterNs,
+    failover: {
+      linkDownDetectNs: t.failover.linkDownDetectUs * NS_PER_US,
+      aerHandlerNs: t.failover.aerHandlerUs * NS_PER_US,
+      remapNs: t.failover.remapUs * NS_PER_US,
+    },
     ramBytes: DEFAULT_RAM_BYTES,
     pageBytes: DEFAULT_PAGE_BYTES,
     hosts,

@@ -107,7 +107,13 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   SCHEMA_KEYS.host.forEach((k, i) => {
     // One switch tier by default: a host's tor is shown as a commented example.
     if (k === 'tor') w.kv(`${c}    `, k, 'tor1', `host.${k}`);
-    else w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
+    else if (k === 'backupPath') {
+      // One NTB path by default: a second one, on the other switch, as a commented example.
+      w.kv(`${c}    `, k, null, `host.${k}`);
+      w.kv(`${c}      `, 'tor', 'tor2', 'backupPath.tor');
+      w.kv(`${c}      `, 'link', null, 'backupPath.link');
+      w.kv(`${c}        `, 'width', 4, 'link.width');
+    } else w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
     if (k === 'link') w.kv('      ', 'gen', DEFAULTS.link.gen, 'link.gen');
   });
   w.line('');
@@ -120,7 +126,7 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   w.kv(`${c}      `, 'width', 16, 'link.width');
   w.line(`${c}  - tor2`);
   w.line('');
-  for (const s of ['dma', 'cpu', 'interrupts', 'eop', 'captures'] as const) section(w, s);
+  for (const s of ['dma', 'cpu', 'interrupts', 'eop', 'captures', 'failover'] as const) section(w, s);
 
   w.kv('', 'traffic', null, 'rack.traffic');
   trafficEntry(w, 'ping-all', { count: DEFAULTS.pingAll.count, intervalUs: DEFAULTS.pingAll.intervalUs }, false);
@@ -141,6 +147,8 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   fault({ atUs: 200, kind: 'link-down', host: 'h4' });
   fault({ atUs: 400, kind: 'link-up', host: 'h4' });
   fault({ atUs: 100, kind: 'irq-lost', host: 'h3', count: DEFAULTS.fault.count, pollUs: DEFAULTS.fault.pollUs });
+  // h4's primary NTB path fails: its driver moves to the backup path declared above.
+  fault({ atUs: 600, kind: 'path-down', host: 'h4', path: DEFAULTS.fault.path });
   return w.lines.join('\n') + '\n';
 }
 

@@ -23,6 +23,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.captures': 'pcap/pcapng files of every EOP interface',
   'rack.traffic': 'what the built-in stacks send (eop run); one entry per kind below',
   'rack.faults': 'failures injected in virtual time (eop run, eop up), logged, counted and marked in the captures',
+  'rack.failover': 'how long moving a host with two NTB paths off a failed one takes, part by part',
 
   'link.gen': 'PCIe generation 1..5',
   'link.width': 'lanes: 1, 2, 4, 8, 16',
@@ -59,6 +60,10 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'eop.txQueueFrames': 'transmit queue per interface (1..65536)',
   'eop.version': 'protocol version both ends must agree on (32-bit)',
 
+  'failover.linkDownDetectUs': 'link failure to Surprise Down (AER) at both ports: the PCIe LTSSM Recovery.RcvrLock timeout, 24 ms',
+  'failover.aerHandlerUs': "AER interrupt to the EOP driver's error_detected (kernel AER handler and recovery work; estimate)",
+  'failover.remapUs': 'reprogramming an NTB window onto the other port, read back (estimate)',
+
   'captures.enabled': 'write captures (eop run --no-captures turns them off)',
   'captures.dir': 'folder for the capture files (eop run --capture-dir overrides)',
   'captures.format': 'pcap | pcapng',
@@ -76,6 +81,10 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.cores': 'this host only: cpu.cores',
   'host.profile': 'this host only: cpu.profile',
   'host.role': 'compute | management (one at most; it has no EOP interface)',
+  'host.backupPath': "a second NTB port and link (Marlin's backup path): true, or a mapping with the keys below",
+
+  'backupPath.tor': "the top-of-rack switch its link ends at (default: the host's own, on another port)",
+  'backupPath.link': "its link: the host's link with any link key overridden",
 
   'ping.kind': 'ping: one host pings another (or "all")',
   'ping.from': 'the sending host',
@@ -101,8 +110,9 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'ping-all.intervalUs': 'between requests',
 
   'fault.atUs': 'when, in virtual µs after the links came up',
-  'fault.kind': 'link-down | link-up | host-crash | host-restart | dma-error | tlp-corrupt | irq-lost',
+  'fault.kind': 'link-down | link-up | host-crash | host-restart | dma-error | tlp-corrupt | irq-lost | path-down | path-up',
   'fault.host': 'the compute host hit (its NTB link, its HRDMA engine, its up-link, its interrupts)',
   'fault.count': `dma-error, tlp-corrupt, irq-lost: the next N descriptors, TLP trains or interrupts (1..${LIMITS.maxFaultCount})`,
   'fault.pollUs': "irq-lost: the driver's poll interval, after which it finds the work the lost interrupt announced",
+  'fault.path': 'path-down, path-up: primary | backup, one of the two NTB paths of a host with backupPath',
 };

@@ -27,13 +27,21 @@
  *   (every `pollUs`) then runs the vector's handler as the interrupt would have: the poll is modelled
  *   here, as the timer of a driver that guards against lost MSIs (ntb_transport itself has none).
  *   Recovery: the poll ran the handler.
+ * - `path-down` / `path-up`: the link of one of the two NTB paths of a host with `backupPath` fails
+ *   or returns (`PathFailover.fail` / `restore`, src/eop/path-failover.ts: the drivers hear of it
+ *   through AER, move their windows to the other path and resync their rings). Recovery: every
+ *   queue pair of the host carries traffic on the other path again; its detail gives the modeled
+ *   switch-over time and the frames lost in flight. A path-up that finds traffic stuck (both paths
+ *   were down) moves it, and that move is the path-down's recovery.
  *
  * Entries take effect `atUs` after the call (the caller calls once the rack has booted). Counted
  * kinds that found nothing to hit before the run ended are listed by `unstruck()`.
  */
 import { MAX_DMA_BYTES } from '../host/hrdma.js';
 import type { Host } from '../host/host.js';
+import type { PathFailover } from '../eop/path-failover.js';
 import { DLLP_BYTES, type LinkDirection } from '../pcie/link.js';
+import type { PathIndex } from '../pcie/ntb-paths.js';
 import { NS_PER_US, type Ns } from '../time/units.js';
 import { FaultLog, type FaultMarker } from './fault-log.js';
 import type { Rack } from './rack.js';
@@ -61,6 +69,7 @@ export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
   const dmaBudget = new Map<Host, Budget>();
   const tlpBudget = new Map<Host, Budget>();
   const irqBudget = new Map<Host, Budget>();
+  let failoverWatched = false;
 
   for (const spec of topo.faults) {
     const at = t0 + spec.atUs * NS_PER_US;
@@ -100,6 +109,14 @@ export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
         armed.push({ spec, left: () => b.leftOf(spec) });
         break;
       }
+      case 'path-down':
+      case 'path-up':
+        if (!failoverWatched) {
+          failoverWatched = true;
+          watchFailovers(rack, log);
+        }
+        sched.at(at, () => (spec.kind === 'path-down' ? pathDown(rack, log, spec) : pathUp(rack, log, spec)));
+        break;
       case 'irq-lost': {
         const b = budgetFor(irqBudget, rack.host(spec.host), (h, bud) => wrapInterrupts(rack, log, h, bud));
         sched.at(at, () => b.arm(spec));
@@ -206,6 +223,58 @@ function watchRecovery(rack: Rack, log: FaultLog, spec: FaultSpec, recovers: 'li
   };
   sched.after(0, look);
 }
+
+// ------------------------------------------------------------------------------ NTB paths
+
+const pathIndex = (spec: FaultSpec): PathIndex => (spec.path === 'backup' ? 1 : 0);
+
+function failoverOf(rack: Rack, spec: FaultSpec): PathFailover {
+  // Validation refuses path faults on hosts with one path; a rack built by hand may still ask.
+  if (!rack.failover || !rack.fabric.multipath?.has(rack.host(spec.host).index)) {
+    throw new Error(`${spec.origin}: ${spec.host} has one NTB path (no backupPath)`);
+  }
+  return rack.failover;
+}
+
+function pathDown(rack: Rack, log: FaultLog, spec: FaultSpec): void {
+  const fo = failoverOf(rack, spec);
+  const host = rack.host(spec.host);
+  const rec = fo.fail(host, pathIndex(spec), spec.origin);
+  if (!rec) return log.fault(spec.origin, spec.kind, spec.host, `no effect: its ${spec.path} NTB path has failed already`);
+  const d = fo.cfg;
+  log.fault(
+    spec.origin,
+    spec.kind,
+    spec.host,
+    `the link of its ${spec.path} NTB path failed; AER reports it in ${fmtUs(d.linkDownDetectNs + d.aerHandlerNs)} µs (Surprise Down after ${fmtUs(d.linkDownDetectNs)} µs, driver handler ${fmtUs(d.aerHandlerNs)} µs)`,
+  );
+}
+
+function pathUp(rack: Rack, log: FaultLog, spec: FaultSpec): void {
+  const fo = failoverOf(rack, spec);
+  const { restored, record } = fo.restore(rack.host(spec.host), pathIndex(spec), spec.origin);
+  if (!restored) return log.fault(spec.origin, spec.kind, spec.host, `no effect: its ${spec.path} NTB path works`);
+  log.fault(spec.origin, spec.kind, spec.host, `the link of its ${spec.path} NTB path works again${record ? '; traffic stuck on the other, failed path moves here' : ''}`);
+}
+
+/** The drivers' side of every path fault: its detection and, once traffic moved, its recovery. */
+function watchFailovers(rack: Rack, log: FaultLog): void {
+  rack.failover?.onEvent((rec, phase) => {
+    if (phase === 'detected') {
+      // With both paths down nothing moves until a path-up (the report's failover table says so).
+      if (rec.idle) log.recovery(rec.origin, 'path-down', rec.host, `AER reported the ${rec.failed} path down; no traffic used it, nothing moved`);
+      return;
+    }
+    log.recovery(
+      rec.origin,
+      'path-down',
+      rec.host,
+      `moved to the ${rec.to} path: switch-over ${fmtUs(rec.doneAtNs - rec.failedAtNs)} µs (detected after ${fmtUs(rec.detectedAtNs - rec.failedAtNs)} µs), ${rec.queuePairs} queue pairs, ${rec.framesLost} frames lost in flight`,
+    );
+  });
+}
+
+const fmtUs = (ns: Ns): string => (ns / NS_PER_US).toFixed(3);
 
 // ------------------------------------------------------------------------------ HRDMA
 

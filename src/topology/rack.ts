@@ -21,7 +21,9 @@ import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
 import { DEFAULT_RAM_BYTES, Host } from '../host/host.js';
 import { DEFAULT_CORES, profileOf, type ProfileKind } from '../host/profile.js';
 import { DEFAULT_SWITCH, Fabric, type SwitchConfig } from '../pcie/fabric.js';
-import { DEFAULT_LINK, type LinkConfig } from '../pcie/link.js';
+import { DEFAULT_LINK, Link, type LinkConfig } from '../pcie/link.js';
+import { NtbPaths } from '../pcie/ntb-paths.js';
+import { DEFAULT_FAILOVER, PathFailover, type FailoverConfig } from '../eop/path-failover.js';
 import { SwitchTiers, type TorSpec } from '../pcie/switch-tiers.js';
 import { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
@@ -42,6 +44,11 @@ export interface HostSpec {
   cores?: number;
   /** Kernel stack or polling (default `RackSpec.profile`, else kernel; src/host/profile.ts). */
   profile?: ProfileKind;
+  /**
+   * A second NTB port with its own link (Marlin's backup path): on another port of the same switch,
+   * or of the ToR named `tor`; its link is the host's with `link`'s overrides (src/pcie/ntb-paths.ts).
+   */
+  backupPath?: { tor?: string; link?: Partial<LinkConfig> };
 }
 
 export interface RackSpec {
@@ -69,6 +76,8 @@ export interface RackSpec {
    * every host on one switch.
    */
   tors?: TorSpec[];
+  /** Timing of a failover between a host's two NTB paths (src/eop/path-failover.ts). */
+  failover?: Partial<FailoverConfig>;
 }
 
 /** Interrupt entry: from MSI landing to the handler running. With the fabric path this gives
@@ -100,6 +109,8 @@ export class Rack {
   readonly nics: EopNic[] = [];
   private readonly byName = new Map<string, Host>();
   private readonly nicByName = new Map<string, EopNic>();
+  /** Hosts with two NTB paths and the drivers' failover between them (null: every host has one path). */
+  readonly failover: PathFailover | null = null;
   /** Virtual time at which every queue pair was up (set by `boot`). */
   bootedAt: Ns = -1;
 
@@ -147,6 +158,25 @@ export class Rack {
         return t;
       });
       this.fabric.tiers = new SwitchTiers(tors, torOf);
+    }
+    const torIndex = (host: string, name: string | undefined, fallback: number): number => {
+      if (name === undefined) return fallback;
+      const t = tors.findIndex((x) => x.name === name);
+      if (t < 0 || tors.length < 2) throw new EopError(ErrorCode.CONFIG_INVALID, `host ${host}: backup path to a top-of-rack switch "${name}" the rack does not have`);
+      return t;
+    };
+    if (spec.hosts.some((hs) => hs.backupPath)) {
+      const paths = new NtbPaths(n);
+      spec.hosts.forEach((hs, i) => {
+        if (!hs.backupPath) return;
+        const host = this.hosts[i]!;
+        if (!host.ntb) throw new EopError(ErrorCode.CONFIG_INVALID, `host ${hs.name}: the management host has no NTB port for a backup path`);
+        const primaryTor = this.fabric.tiers ? this.fabric.tiers.torOf[i] ?? 0 : 0;
+        const backup = new Link(`${hs.name}.backup`, { ...host.link.cfg, ...hs.backupPath.link });
+        paths.add(i, { link: host.link, tor: primaryTor }, { link: backup, tor: torIndex(hs.name, hs.backupPath.tor, primaryTor) });
+      });
+      this.fabric.multipath = paths;
+      this.failover = new PathFailover(this.sched, paths, this.control, { ...DEFAULT_FAILOVER, ...spec.failover }, spec.eop.controlLatencyNs);
     }
     // Every host of the rack may send through every NTB port; the IOMMUs decide what lands.
     for (const h of this.hosts) if (h.ntb) for (const o of this.hosts) h.ntb.lut.add(o.rid);

@@ -28,6 +28,7 @@ import {
   type HostRole,
   type InterruptMode,
   type MpsBytes,
+  type NtbPathName,
   type PcieGen,
   type PcieWidth,
 } from './types.js';
@@ -82,6 +83,17 @@ const hostShape = {
   /** This host's cores and profile (default: the rack's `cpu.cores`, `cpu.profile`). */
   cores: leaf<number>(integer(1, LIMITS.maxCores)).optional(),
   profile: leaf<ProfileKind>(oneOf([...PROFILE_KINDS])).optional(),
+  /** A second NTB path: `true`, or a mapping naming its ToR and link overrides. */
+  backupPath: z.preprocess(
+    (v) => (v === true ? {} : v === null ? undefined : v),
+    obj(
+      {
+        tor: leaf<string>(checkHostName).optional(),
+        link: z.preprocess(nullToUndefined, obj(allOptional(linkShape), 'a mapping of link settings').optional()),
+      },
+      'true, or a mapping with "tor" and "link"',
+    ).optional(),
+  ),
   attach: leaf<AttachMode>(oneOf(['builtin', 'tap', 'websocket', 'uplink'])).default(DEFAULTS.host.attach),
   role: leaf<HostRole>(oneOf(['compute', 'management'])).default(DEFAULTS.host.role),
 };
@@ -157,6 +169,14 @@ const faultShape = {
   host: leaf<string>(checkHostRef),
   count: leaf<number>(integer(1, LIMITS.maxFaultCount)).default(DEFAULTS.fault.count),
   pollUs: leaf<number>(num({ gt: 0 })).default(DEFAULTS.fault.pollUs),
+  path: leaf<NtbPathName>(oneOf(['primary', 'backup'])).default(DEFAULTS.fault.path),
+};
+
+/** Timing of a failover between a host's two NTB paths. */
+const failoverShape = {
+  linkDownDetectUs: leaf<number>(num({ ge: 0 })),
+  aerHandlerUs: leaf<number>(num({ ge: 0 })),
+  remapUs: leaf<number>(num({ ge: 0 })),
 };
 
 /** A top-of-rack switch: its name and its PCIe link to the spine (any link setting; default the rack's). */
@@ -240,6 +260,7 @@ const rackShape = {
   interrupts: section(interruptsShape, DEFAULTS.interrupts, 'a mapping of interrupt settings'),
   eop: section(eopShape, DEFAULTS.eop, 'a mapping of EOP driver settings'),
   captures: section(capturesShape, DEFAULTS.captures, 'a mapping of capture settings'),
+  failover: section(failoverShape, DEFAULTS.failover, 'a mapping of failover settings'),
   hosts: z
     .array(hostSchema, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
     .min(1, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
@@ -276,7 +297,9 @@ export const SCHEMA_KEYS = {
   interrupts: Object.keys(interruptsShape),
   eop: Object.keys(eopShape),
   captures: Object.keys(capturesShape),
+  failover: Object.keys(failoverShape),
   host: Object.keys(hostShape),
+  backupPath: ['tor', 'link'],
   ping: Object.keys(pingShape),
   udp: Object.keys(udpShape),
   'ping-all': Object.keys(pingAllShape),

@@ -5,6 +5,7 @@
  * drift apart.
  */
 import { DEFAULT_EOP } from '../eop/eop-nic.js';
+import { DEFAULT_FAILOVER } from '../eop/path-failover.js';
 import { DEFAULT_CPU } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_SWITCH } from '../pcie/fabric.js';
@@ -49,7 +50,13 @@ export const DEFAULTS = {
   ping: { count: 10, intervalUs: 100, payloadBytes: 56, ipv6: false },
   udp: { dstPort: 9, messageBytes: 1472, count: 1000, alignOffsetBytes: 0, startUs: 0 },
   pingAll: { count: 3, intervalUs: 100 },
-  fault: { count: 1, pollUs: 1000 },
+  fault: { count: 1, pollUs: 1000, path: 'primary' },
+  // The model's own defaults (src/eop/path-failover.ts says where each comes from).
+  failover: {
+    linkDownDetectUs: DEFAULT_FAILOVER.linkDownDetectNs / 1000,
+    aerHandlerUs: DEFAULT_FAILOVER.aerHandlerNs / 1000,
+    remapUs: DEFAULT_FAILOVER.remapNs / 1000,
+  },
 } as const;
 
 /** Limits that are not plain field ranges. */
@@ -196,6 +203,26 @@ export interface HostConfig {
   /** The rack's `cpu.cores` / `cpu.profile` unless the host overrides them. */
   cores: number;
   profile: ProfileKind;
+  /** A second NTB path (Marlin's backup port and link), or null: one path. */
+  backupPath: BackupPathConfig | null;
+}
+
+/** A host's second NTB port: its own link, to a port of its own ToR or of another one. */
+export interface BackupPathConfig {
+  /** The ToR switch the backup link ends at (null: the rack has one switch). */
+  tor: string | null;
+  /** The host's link with the backup path's overrides. */
+  link: LinkConfig;
+}
+
+/** How long a failover between a host's two NTB paths takes, part by part (src/eop/path-failover.ts). */
+export interface FailoverTimingConfig {
+  /** Link failure to Surprise Down at both ports (the LTSSM's Recovery timeout). */
+  linkDownDetectUs: number;
+  /** AER interrupt to the driver's error_detected. */
+  aerHandlerUs: number;
+  /** Reprogramming an NTB window onto the other port. */
+  remapUs: number;
 }
 
 /** A top-of-rack switch of a rack with more than one, joined to the others by a spine. */
@@ -246,10 +273,13 @@ export interface UdpTraffic {
 export type TrafficSpec = PingTraffic | UdpTraffic;
 
 /** What a `faults:` entry does (src/topology/install-faults.ts says how each is injected). */
-export const FAULT_KINDS = ['link-down', 'link-up', 'host-crash', 'host-restart', 'dma-error', 'tlp-corrupt', 'irq-lost'] as const;
+export const FAULT_KINDS = ['link-down', 'link-up', 'host-crash', 'host-restart', 'dma-error', 'tlp-corrupt', 'irq-lost', 'path-down', 'path-up'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** Kinds that hit the next `count` operations (descriptors, TLP trains, interrupts) rather than a state. */
 export const COUNTED_FAULT_KINDS: readonly FaultKind[] = ['dma-error', 'tlp-corrupt', 'irq-lost'];
+/** Kinds that hit one of a host's two NTB paths (the host must declare `backupPath`). */
+export const PATH_FAULT_KINDS: readonly FaultKind[] = ['path-down', 'path-up'];
+export type NtbPathName = 'primary' | 'backup';
 
 export interface FaultSpec {
   /** The config entry this came from, e.g. "faults[0]". */
@@ -263,6 +293,8 @@ export interface FaultSpec {
   count: number;
   /** irq-lost: the driver's poll interval, after which it finds the work a lost interrupt announced. */
   pollUs: number;
+  /** path-down, path-up: which of the host's two NTB paths. */
+  path: NtbPathName;
 }
 
 /** The fully defaulted, normalized rack. */
@@ -291,4 +323,6 @@ export interface Topology {
   traffic: TrafficSpec[];
   /** The `faults:` schedule, in file order. */
   faults: FaultSpec[];
+  /** Failover timing for hosts with two NTB paths. */
+  failover: FailoverTimingConfig;
 }

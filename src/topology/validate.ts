@@ -48,6 +48,7 @@ import {
   type TrafficSpec,
   type FaultSpec,
   COUNTED_FAULT_KINDS,
+  PATH_FAULT_KINDS,
 } from './types.js';
 
 interface RawProblem {
@@ -173,6 +174,22 @@ function crossProblems(input: unknown): RawProblem[] {
     else if (!torNames.has(tor)) {
       const guess = didYouMean(tor, [...torNames.keys()]);
       add(['hosts', h.i, 'tor'], `no switch named "${tor}" in tors (have ${[...torNames.keys()].join(', ')})${guess ? `; did you mean "${guess}"?` : ''}`);
+    }
+  }
+  // ---- second NTB paths: compute hosts only; a named ToR must exist ----
+  for (const h of hosts) {
+    const bp = h.raw.backupPath;
+    if (bp === undefined || bp === null || bp === false) continue;
+    if (h.role === 'management') {
+      add(['hosts', h.i, 'backupPath'], 'not allowed on the management host, which has no NTB port');
+      continue;
+    }
+    const tor = isRecord(bp) ? bp.tor : undefined;
+    if (typeof tor !== 'string' || checkHostName(tor) !== null) continue;
+    if (torsRaw.length === 0) add(['hosts', h.i, 'backupPath', 'tor'], 'names a top-of-rack switch, but the rack lists none under "tors"');
+    else if (!torNames.has(tor)) {
+      const guess = didYouMean(tor, [...torNames.keys()]);
+      add(['hosts', h.i, 'backupPath', 'tor'], `no switch named "${tor}" in tors (have ${[...torNames.keys()].join(', ')})${guess ? `; did you mean "${guess}"?` : ''}`);
     }
   }
 
@@ -339,6 +356,17 @@ function crossProblems(input: unknown): RawProblem[] {
       add(['faults', i, 'count'], `only ${COUNTED_FAULT_KINDS.join(', ')} hit a number of operations; "${f.kind}" happens once (remove count)`);
     }
     if (f.pollUs !== undefined && f.kind !== 'irq-lost') add(['faults', i, 'pollUs'], 'only irq-lost has a driver poll interval (remove pollUs)');
+    const pathKind = typeof f.kind === 'string' && (PATH_FAULT_KINDS as readonly string[]).includes(f.kind);
+    if (f.path !== undefined && typeof f.kind === 'string' && !pathKind) {
+      add(['faults', i, 'path'], `only ${PATH_FAULT_KINDS.join(', ')} hit one NTB path; "${f.kind}" hits the host (remove path)`);
+    }
+    if (pathKind && typeof h === 'string' && computeSet.has(h)) {
+      const host = byName.get(h);
+      const bp = host?.raw.backupPath;
+      if (bp === undefined || bp === null || bp === false) {
+        add(['faults', i, 'host'], `"${h}" has one NTB path: ${f.kind} needs a host with two (give hosts[${host?.i ?? '?'}] "backupPath: true")`);
+      }
+    }
   });
 
   // ---- EOP ring ----
@@ -445,6 +473,11 @@ export function validateTopology(input: unknown, source: string): ValidationResu
 // Normalization (input already validated)
 // ---------------------------------------------------------------------------------------------
 
+/** The keys of `o` whose value is set. */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return o ? (Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>) : {};
+}
+
 function normalize(d: TopologyFile, source: string): Topology {
   const rackLink: LinkConfig = { ...d.link };
   const mergeLink = (over: Partial<LinkConfig> | undefined): LinkConfig => {
@@ -479,6 +512,7 @@ function normalize(d: TopologyFile, source: string): Topology {
       tor: torOf(h.tor),
       cores: h.cores ?? d.cpu.cores,
       profile: h.profile ?? d.cpu.profile,
+      backupPath: h.backupPath ? { tor: h.backupPath.tor ?? torOf(h.tor), link: { ...mergeLink(h.link), ...definedOnly(h.backupPath.link) } } : null,
     });
   }
   if (management === null && d.management) {
@@ -543,7 +577,7 @@ function normalize(d: TopologyFile, source: string): Topology {
     }
   });
 
-  const faults: FaultSpec[] = d.faults.map((f, i) => ({ origin: `faults[${i}]`, atUs: f.atUs, kind: f.kind, host: f.host, count: f.count, pollUs: f.pollUs }));
+  const faults: FaultSpec[] = d.faults.map((f, i) => ({ origin: `faults[${i}]`, atUs: f.atUs, kind: f.kind, host: f.host, count: f.count, pollUs: f.pollUs, path: f.path }));
 
   return {
     source,
@@ -563,6 +597,7 @@ function normalize(d: TopologyFile, source: string): Topology {
     management,
     traffic,
     faults,
+    failover: { ...d.failover },
   };
 }
 
