@@ -138,9 +138,9 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
 
     it('pings between two namespaces across the fabric, IPv4 and IPv6', async () => {
       const v4 = await inNsAsync('eop-h1', ['ping', '-c', '3', '-i', '0.2', '-w', '10', '10.11.0.2']);
-      expect(v4.stdout, v4.stderr).toMatch(/\d+ received, 0% packet loss/);
+      expect(v4.stdout, v4.stderr).toMatch(/\b3 received/);
       const v6 = await inNsAsync('eop-h2', ['ping', '-6', '-c', '3', '-i', '0.2', '-w', '10', 'fd00:e0::1']);
-      expect(v6.stdout, v6.stderr).toMatch(/\d+ received, 0% packet loss/);
+      expect(v6.stdout, v6.stderr).toMatch(/\b3 received/);
     });
 
     it('eop exec runs a command in a host namespace', () => {
@@ -210,11 +210,12 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
         inNsAsync(`eop-h${i}`, ['ping', '-c', '5', '-i', '0.05', '-w', '10', `10.11.0.${(i % 8) + 1}`]),
       );
       const res = await Promise.all(runs);
-      // -w is a deadline (ping keeps sending until 5 replies): a late reply is not a loss, a lost one
-      // shows as packet loss. (-W bounds only the wait for a first reply; after that ping waits 2 RTTs.)
-      res.forEach((r, i) => expect(r.stdout, `h${i + 1}: ${r.stderr}`).toMatch(/\d+ received, 0% packet loss/));
+      // -w is a deadline: ping sends until 5 replies are in and then stops, so echoes still in flight
+      // at that moment count in its "packet loss" on a loaded machine. Losses are EOP's to say: every
+      // host got its 5 replies, and the status shows no drop anywhere.
+      res.forEach((r, i) => expect(r.stdout, `h${i + 1}: ${r.stderr}`).toMatch(/\b5 received/));
       const st = await statusOf(up);
-      for (let i = 1; i <= 8; i++) expect(st).toMatch(new RegExp(`^ {2}h${i} +tap eop-h${i} +tx [1-9]\\d* fr .* rx [1-9]\\d* fr .*links 9/9 up`, 'm'));
+      for (let i = 1; i <= 8; i++) expect(st).toMatch(new RegExp(`^ {2}h${i} +tap eop-h${i} +tx [1-9]\\d* fr .* rx [1-9]\\d* fr .*links 9/9 up +drops -(?= |$)`, 'm'));
       expect(st).toMatch(/^ {2}live: .*captures [1-9]\d* frames/m);
       // Captures: flushed on stop, but the 1 MiB write-behind may hold them; check the files exist
       // now and read one after the rack stops (below).
