@@ -10,7 +10,7 @@
  *    1500-byte frame once and runs four events per frame (DOMAIN.md's reference point);
  *  - peak RSS and wall time of a 64-host rack (plus management host) in which every host pings
  *    every other, and of a 256-host one with the EOP ARP responder, each in a child process
- *    (`--racks-only` prints just these).
+ *    (`--racks-only` prints just these, `--no-racks` leaves them out).
  * Figures, not assertions: tests assert behaviour.
  */
 import { spawnSync } from 'node:child_process';
@@ -202,7 +202,7 @@ function main(): void {
       `${name.padEnd(46)} ${fmt(f.frames).padStart(8)} ${fmt(f.framesPerSec).padStart(16)} ${fmt(best(runs[i]!)).padStart(11)} ${(f.framesPerSec / peer).toFixed(2).padStart(8)} ${(f.modeledGbps ? fmt(f.modeledGbps, 2) : '-').padStart(13)}`,
     );
   });
-  racks();
+  if (!process.argv.includes('--no-racks')) racks();
 }
 
 /**
