@@ -116,6 +116,15 @@ export const DEFAULT_EOP: EopConfig = {
  */
 export const RELEASE_RX_PAGES_ABOVE_HOSTS = 16;
 
+/**
+ * How far ahead of the transmit core the driver may queue CPU copies. The model issues a copy with
+ * its future start time at once (it queues behind the core's work, FIFO); without a bound, a
+ * broadcast storm books the core milliseconds ahead and keeps a write in flight per copy (the
+ * 64-host all-pairs rack held 200,000). A few µs cover every copy a normal batch makes, so only
+ * storms wait.
+ */
+export const CPU_TX_AHEAD_NS: Ns = 10_000;
+
 interface CpuBatch {
   qp: QueuePair;
   slots: number[];
@@ -626,10 +635,10 @@ export class EopNic implements FramePort {
           break;
         }
       }
-      if (!useDma && h.cores.freeAt(TX_CORE) > h.sched.now) {
-        // The transmit core is still copying earlier frames: a real driver's copy loop cannot run
-        // ahead of itself, so this batch waits for the core (and meanwhile grows).
-        this.flushWhenFree(qp, h.cores.freeAt(TX_CORE));
+      if (!useDma && h.cores.freeAt(TX_CORE) > h.sched.now + CPU_TX_AHEAD_NS) {
+        // The transmit core is booked far ahead with earlier copies: a real driver's copy loop
+        // cannot run ahead of itself, so this batch waits for the core (and meanwhile grows).
+        this.flushWhenFree(qp, h.cores.freeAt(TX_CORE) - CPU_TX_AHEAD_NS);
         return;
       }
       if (useDma) {
