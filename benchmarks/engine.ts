@@ -8,8 +8,9 @@
  *    stream through the built-in stack (frames built, checksummed and verified byte for byte);
  *  - the same figure for a peer measured in the same run: a bare event loop that copies each
  *    1500-byte frame once and runs four events per frame (DOMAIN.md's reference point);
- *  - peak RSS of a 64-host rack (plus management host) in which every host pings every other,
- *    measured in a child process.
+ *  - peak RSS and wall time of a 64-host rack (plus management host) in which every host pings
+ *    every other, and of a 256-host one with the EOP ARP responder, each in a child process
+ *    (`--racks-only` prints just these, `--no-racks` leaves them out).
  * Figures, not assertions: tests assert behaviour.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { HostPorts, installStacks } from '../src/topology/install.js';
 import { runTopology } from '../src/run/run-rack.js';
 import { Scheduler } from '../src/time/scheduler.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
+import { DEFAULT_INPUT_LIMITS } from '../src/topology/limits.js';
 import { parseTopology } from '../src/topology/load.js';
 import { Rack } from '../src/topology/rack.js';
 import type { Topology } from '../src/topology/schema.js';
@@ -114,19 +116,50 @@ function bareLoop(frames: number): Figure {
   return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: 0 };
 }
 
-function rss64(): void {
-  const hosts = Array.from({ length: 64 }, (_, i) => `c${i + 1}`);
+interface RackFigure {
+  hosts: number;
+  arpResponder: boolean;
+  maxRssMiB: number;
+  pings: number;
+  ok: number;
+  residentPages: number;
+  /** Wall time of the whole child: building, booting and running the rack. */
+  wallMs: number;
+}
+
+/**
+ * Run in a child process (`--rack N [--arp]`): N compute hosts (plus the management host), every
+ * host pings every other once; prints the peak RSS of the child. Above 254 hosts the default
+ * addresses (10.11.0.x/24) run out: every host gets one in 10.12.0.0/16. Such a rack is refused by
+ * the rack file's memory estimate (an upper bound: every ring full at once), so the limit is raised
+ * here; the figure printed is what it really took.
+ */
+function rackRss(n: number, arpResponder: boolean): void {
+  const w0 = performance.now();
+  const hosts = Array.from({ length: n }, (_, i) => (n > 254 ? { name: `c${i + 1}`, ipv4: `10.12.${(i + 1) >> 8}.${(i + 1) & 255}/16` } : `c${i + 1}`));
   const topo = parseTopology(
-    { name: 'rack64', hosts, captures: { enabled: false }, durationMs: 50, traffic: [{ kind: 'ping-all', count: 1, intervalUs: 10 }] },
-    '<bench rack64>',
+    { name: `rack${n}`, hosts, captures: { enabled: false }, durationMs: 50, eop: { arpResponder }, traffic: [{ kind: 'ping-all', count: 1, intervalUs: 10 }] },
+    `<bench rack${n}>`,
+    { ...DEFAULT_INPUT_LIMITS, maxMemoryMiB: 64 * 1024 },
   );
-  const r = runTopology(topo, {}, () => performance.now());
+  const r = runTopology(topo);
   const pings = r.pings.length;
   const ok = r.pings.filter((p) => p.pinger.result && p.pinger.result.received === p.pinger.result.sent).length;
   const pages = r.rack.hosts.reduce((a, h) => a + h.memory.residentPages, 0);
-  process.stdout.write(
-    JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024, pings, ok, residentPages: pages, wallMs: Math.round(r.wallMs) }) + '\n',
-  );
+  const fig: RackFigure = { hosts: n, arpResponder, maxRssMiB: process.resourceUsage().maxRSS / 1024, pings, ok, residentPages: pages, wallMs: Math.round(performance.now() - w0) };
+  process.stdout.write(JSON.stringify(fig) + '\n');
+}
+
+/** One all-pairs rack in a child process (so that its peak RSS is its own), or null with the reason printed. */
+function measureRack(n: number, arpResponder: boolean): RackFigure | null {
+  const args = [fileURLToPath(import.meta.url), '--rack', String(n), ...(arpResponder ? ['--arp'] : [])];
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 1_800_000 });
+  if (child.status !== 0) {
+    console.log(`\n${n}-host rack: failed (${child.status ?? child.signal}): ${child.stderr}`);
+    process.exitCode = 1;
+    return null;
+  }
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as RackFigure;
 }
 
 function fmt(n: number, d = 0): string {
@@ -134,7 +167,10 @@ function fmt(n: number, d = 0): string {
 }
 
 function main(): void {
-  if (process.argv.includes('--rss64')) return rss64();
+  const rackAt = process.argv.indexOf('--rack');
+  if (rackAt >= 0) return rackRss(Number(process.argv[rackAt + 1]), process.argv.includes('--arp'));
+  // `--racks-only`: only the all-pairs racks (their memory and wall time), not the stream table.
+  if (process.argv.includes('--racks-only')) return racks();
   const quick = process.argv.includes('--quick');
   const n1500 = quick ? 50_000 : 300_000;
   const n64k = quick ? 5_000 : 20_000;
@@ -166,17 +202,26 @@ function main(): void {
       `${name.padEnd(46)} ${fmt(f.frames).padStart(8)} ${fmt(f.framesPerSec).padStart(16)} ${fmt(best(runs[i]!)).padStart(11)} ${(f.framesPerSec / peer).toFixed(2).padStart(8)} ${(f.modeledGbps ? fmt(f.modeledGbps, 2) : '-').padStart(13)}`,
     );
   });
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss64'], { encoding: 'utf8', timeout: 300_000 });
-  if (child.status !== 0) {
-    console.log(`\n64-host rack: failed (${child.status}): ${child.stderr}`);
-    process.exitCode = 1;
-    return;
+  if (!process.argv.includes('--no-racks')) racks();
+}
+
+/**
+ * The all-pairs racks (issue 9's scale constraint): 64 hosts as the file defaults have it (ARP
+ * requests flooded, n³ copies), and 256 hosts with the EOP ARP responder (src/eop/arp-responder.ts):
+ * flooded, 256 hosts' ARP storm alone is 16.6 million frame copies.
+ */
+function racks(): void {
+  for (const [n, arp] of [
+    [64, false],
+    [256, true],
+  ] as const) {
+    const r = measureRack(n, arp);
+    if (!r) continue;
+    console.log(
+      `\n${n}-host rack + management host, every host pings every other once (${fmt(r.pings)} pingers, ${fmt(r.ok)} complete), ` +
+        `ARP ${arp ? 'answered by the EOP ARP responder' : 'flooded'}: peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident pages, ${fmt(r.wallMs / 1000, 1)} s wall (build, boot and run)`,
+    );
   }
-  const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { maxRssMiB: number; pings: number; ok: number; residentPages: number; wallMs: number };
-  console.log(
-    `\n64-host rack + management host, every host pings every other once (${r.pings} pingers, ${r.ok} complete): ` +
-      `peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident pages, ${fmt(r.wallMs)} ms wall`,
-  );
 }
 
 main();

@@ -19,7 +19,7 @@ import { MSI_BASE, ntbRegsBase, remoteAddr, viaWindow } from '../mem/address-map
 import { NtbReg } from '../pcie/ntb.js';
 import type { Host } from '../host/host.js';
 import { writeU32le } from '../wire/bytes.js';
-import { isMulticastMac, readMac } from '../wire/mac.js';
+import { BROADCAST_MAC, isMulticastMac, readMac } from '../wire/mac.js';
 import { TX_CORE } from '../host/cores.js';
 import { DescFlag, type Reaped } from '../host/hrdma.js';
 import type { Bytes, Ns } from '../time/units.js';
@@ -36,6 +36,7 @@ import {
   readParams,
   setQpLink,
 } from './negotiation.js';
+import { answerArp, type ArpDirectory } from './arp-responder.js';
 import { DmaTxLedger } from './dma-tx.js';
 import { QueuePair } from './queue-pair.js';
 import { StagingPool } from './staging-pool.js';
@@ -79,6 +80,8 @@ export interface EopConfig {
    * so a storm of random source MACs costs a bounded table, never memory for good.
    */
   macTableEntries: number;
+  /** Answer ARP requests for the rack's known addresses instead of flooding them (arp-responder.ts). */
+  arpResponder: boolean;
 }
 
 /**
@@ -102,6 +105,7 @@ export const DEFAULT_EOP: EopConfig = {
   doorbellExtraNs: 0,
   controlLatencyNs: 10_000,
   macTableEntries: 4096,
+  arpResponder: false,
 };
 
 /**
@@ -111,6 +115,15 @@ export const DEFAULT_EOP: EopConfig = {
  * per batch would cost the per-frame path for memory that is small anyway. Not observable either way.
  */
 export const RELEASE_RX_PAGES_ABOVE_HOSTS = 16;
+
+/**
+ * How far ahead of the transmit core the driver may queue CPU copies. The model issues a copy with
+ * its future start time at once (it queues behind the core's work, FIFO); without a bound, a
+ * broadcast storm books the core milliseconds ahead and keeps a write in flight per copy (the
+ * 64-host all-pairs rack held 200,000). A few µs cover every copy a normal batch makes, so only
+ * storms wait.
+ */
+export const CPU_TX_AHEAD_NS: Ns = 10_000;
 
 interface CpuBatch {
   qp: QueuePair;
@@ -129,6 +142,8 @@ export class NicCounters {
   stagingFull = 0;
   /** Learned MACs forgotten because the table was full (oldest first). */
   macEvictions = 0;
+  /** ARP requests answered by the interface's ARP responder (not flooded). */
+  arpAnswered = 0;
 }
 
 /** What the NIC needs from the management plane. */
@@ -167,6 +182,8 @@ export class EopNic implements FramePort {
   private dirty: QueuePair[] = [];
   private dirtySpare: QueuePair[] = [];
   private flushScheduled = false;
+  /** When a flush waits for the transmit core (-1: none waits). */
+  private coreFlushAt: Ns = -1;
   private dmaClean = 0;
   private dmaWaiting = false;
   private readonly hdr = new Uint8Array(SLOT_HEADER_USED);
@@ -180,6 +197,8 @@ export class EopNic implements FramePort {
   private readonly releaseRxPages: boolean;
   private drainWaiters: (() => void)[] = [];
   private readonly dmaTx: DmaTxLedger;
+  /** The rack's address directory, given by the rack builder when `cfg.arpResponder` is on. */
+  arpDirectory: ArpDirectory | null = null;
 
   constructor(
     readonly host: Host,
@@ -397,8 +416,7 @@ export class EopNic implements FramePort {
     if (wasUp) qp.c.linkDowns++;
     while (qp.txCount > 0) {
       this.staging.release(qp.txSlot[qp.txHead]!);
-      qp.txHead = (qp.txHead + 1) % qp.txCapacity;
-      qp.txCount--;
+      qp.popTx();
       qp.c.txLinkDownDrops++;
       this.drops.add(ErrorCode.EOP_LINK_DOWN);
     }
@@ -458,6 +476,7 @@ export class EopNic implements FramePort {
     if (!this.running) return this.dropTx(ErrorCode.EOP_LINK_DOWN);
     // Group addresses (broadcast, multicast) always flood.
     const dst = readMac(frame, 0);
+    if (this.arpDirectory && dst === BROADCAST_MAC && this.answerArpLocally(frame)) return true;
     const owner = isMulticastMac(dst) ? undefined : this.macTable.get(dst);
     if (owner && owner.up && owner.txCount === owner.txCapacity) {
       // Full queue: count it before paying for the copy.
@@ -530,6 +549,23 @@ export class EopNic implements FramePort {
     for (const w of ws) w();
   };
 
+  /** The ARP responder: answer `frame` here when the directory knows its owner and the owner is reachable. */
+  private answerArpLocally(frame: Uint8Array): boolean {
+    const a = answerArp(frame, this.arpDirectory!);
+    const qp = a ? this.qps[a.owner.hostIndex] : undefined;
+    if (!a || !qp || !qp.up) return false;
+    // As if the owner had replied: its MAC is behind its queue pair from now on (no unknown-unicast flood).
+    if (this.macTable.get(a.owner.mac) !== qp) this.learn(a.owner.mac, qp);
+    this.c.arpAnswered++;
+    // The driver's work for one frame, then the reply goes up like a received one (never from inside transmit).
+    this.host.sched.after(this.cfg.rxFrameNs, this.deliverArpReply, a.reply);
+    return true;
+  }
+
+  private readonly deliverArpReply = (reply: Uint8Array): void => {
+    if (this.running) this.receiver(reply);
+  };
+
   private dropTx(code: ErrorCode): false {
     this.drops.add(code);
     return false;
@@ -594,10 +630,16 @@ export class EopNic implements FramePort {
       let batch = Math.min(qp.txCount, credits, this.cfg.batchFrames);
       let useDma = false;
       for (let k = 0; k < batch; k++) {
-        if (qp.txLen[(qp.txHead + k) % qp.txCapacity]! >= this.cfg.copyThresholdBytes) {
+        if (qp.txLen[qp.txIndex(k)]! >= this.cfg.copyThresholdBytes) {
           useDma = true;
           break;
         }
+      }
+      if (!useDma && h.cores.freeAt(TX_CORE) > h.sched.now + CPU_TX_AHEAD_NS) {
+        // The transmit core is booked far ahead with earlier copies: a real driver's copy loop
+        // cannot run ahead of itself, so this batch waits for the core (and meanwhile grows).
+        this.flushWhenFree(qp, h.cores.freeAt(TX_CORE) - CPU_TX_AHEAD_NS);
+        return;
       }
       if (useDma) {
         const room = (h.dma.space - 1) >> 1;
@@ -613,8 +655,7 @@ export class EopNic implements FramePort {
         const slot = qp.txSlot[qp.txHead]!;
         const len = qp.txLen[qp.txHead]!;
         const src = this.staging.addr(slot) + qp.txAlign[qp.txHead]!;
-        qp.txHead = (qp.txHead + 1) % qp.txCapacity;
-        qp.txCount--;
+        qp.popTx();
         const slotAddr = qp.peerRingAddr + (qp.prod & mask) * this.slotBytes;
         const fills = k === batch - 1 && credits === batch;
         const flags = SlotFlag.DONE | (fills ? SlotFlag.WANT_CREDIT : 0);
@@ -648,6 +689,19 @@ export class EopNic implements FramePort {
       qp.c.txBatches++;
     }
   }
+
+  private flushWhenFree(qp: QueuePair, atNs: Ns): void {
+    this.markDirtyLater(qp);
+    if (this.coreFlushAt >= 0 && this.coreFlushAt <= atNs) return;
+    this.coreFlushAt = atNs;
+    this.host.sched.at(atNs, this.coreFlush);
+  }
+
+  private readonly coreFlush = (): void => {
+    if (this.host.sched.now < this.coreFlushAt) return; // superseded by an earlier one
+    this.coreFlushAt = -1;
+    this.flush();
+  };
 
   private markDirtyLater(qp: QueuePair): void {
     if (!qp.dirty) {

@@ -8,6 +8,8 @@ import type { Bytes } from '../time/units.js';
 
 const NO_QUEUE_I32 = new Int32Array(0);
 const NO_QUEUE_U8 = new Uint8Array(0);
+/** Entries of a transmit queue's first arrays (then doubled as needed, up to the queue's bound). */
+const TX_QUEUE_FIRST = 8;
 
 export type QpState = 'down' | 'negotiating' | 'waiting-peer' | 'up' | 'mismatch';
 
@@ -67,7 +69,8 @@ export class QueuePair {
   peerIrqMode = 0;
 
   // Transmit side: producer index into the peer's ring (free-running), and the queue. The queue's
-  // arrays are made on first use: in a large rack most peers are never sent to.
+  // arrays are made on first use and grow by doubling up to `txCapacity`: in a large rack most
+  // peers are never sent to, and most that are never hold more than a few frames.
   prod = 0;
   txSlot = NO_QUEUE_I32;
   txLen = NO_QUEUE_I32;
@@ -103,17 +106,41 @@ export class QueuePair {
 
   enqueue(slot: number, len: Bytes, align: number): boolean {
     if (this.txCount === this.txCapacity) return false;
-    if (this.txSlot.length === 0) {
-      this.txSlot = new Int32Array(this.txCapacity);
-      this.txLen = new Int32Array(this.txCapacity);
-      this.txAlign = new Uint8Array(this.txCapacity);
-    }
-    const i = (this.txHead + this.txCount) % this.txCapacity;
+    if (this.txCount === this.txSlot.length) this.growTx();
+    const i = (this.txHead + this.txCount) % this.txSlot.length;
     this.txSlot[i] = slot;
     this.txLen[i] = len;
     this.txAlign[i] = align;
     this.txCount++;
     return true;
+  }
+
+  /** Array index of the `k`-th queued frame. */
+  txIndex(k: number): number {
+    return (this.txHead + k) % this.txSlot.length;
+  }
+
+  /** Take the frame at the head off the queue. */
+  popTx(): void {
+    this.txHead = (this.txHead + 1) % this.txSlot.length;
+    this.txCount--;
+  }
+
+  private growTx(): void {
+    const n = Math.min(this.txCapacity, Math.max(TX_QUEUE_FIRST, this.txSlot.length * 2));
+    const slot = new Int32Array(n);
+    const len = new Int32Array(n);
+    const align = new Uint8Array(n);
+    for (let k = 0; k < this.txCount; k++) {
+      const i = this.txIndex(k);
+      slot[k] = this.txSlot[i]!;
+      len[k] = this.txLen[i]!;
+      align[k] = this.txAlign[i]!;
+    }
+    this.txSlot = slot;
+    this.txLen = len;
+    this.txAlign = align;
+    this.txHead = 0;
   }
 
   /** Reset indices for a fresh link. */

@@ -30,6 +30,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       eop: { mtu: h.mtu },
       cores: h.cores,
       profile: h.profile,
+      ipv4: h.ipv4.addr,
       ...tor(h.tor),
       ...(h.backupPath ? { backupPath: { link: link(h.backupPath.link), ...tor(h.backupPath.tor) } } : {}),
     });
@@ -55,6 +56,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       batchFrames: t.eop.batchFrames,
       txQueueFrames: t.eop.txQueueFrames,
       version: t.eop.version,
+      arpResponder: t.eop.arpResponder,
       irqMode: t.interrupts.mode,
       copyThresholdBytes: t.dma.copyThresholdBytes,
       doorbellExtraNs: t.interrupts.doorbellExtraNs,

@@ -57,6 +57,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
 
   'eop.ringSlots': 'receive ring slots per peer (power of 2, 4..4096); memory grows with hosts² × slots',
   'eop.batchFrames': 'frames per doorbell/interrupt batch (1..256, at most ringSlots)',
+  'eop.arpResponder': "answer ARP requests for the rack's own addresses in the sender's EOP interface instead of flooding them (true/false, default false): n² frames instead of n³ when every host resolves every other",
   'eop.txQueueFrames': 'transmit queue per interface (1..65536)',
   'eop.version': 'protocol version both ends must agree on (32-bit)',
 

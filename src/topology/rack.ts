@@ -14,6 +14,7 @@ import {
 } from '../mem/address-map.js';
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { ControlPlane } from '../eop/control-plane.js';
+import { ArpDirectory } from '../eop/arp-responder.js';
 import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
 import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
@@ -49,6 +50,8 @@ export interface HostSpec {
    * or of the ToR named `tor`; its link is the host's with `link`'s overrides (src/pcie/ntb-paths.ts).
    */
   backupPath?: { tor?: string; link?: Partial<LinkConfig> };
+  /** Its IPv4 address, for the EOP ARP responder's directory (`eop.arpResponder`). */
+  ipv4?: number;
 }
 
 export interface RackSpec {
@@ -192,6 +195,11 @@ export class Rack {
       this.control.register(host, nic);
     }
     for (const a of this.nics) for (const b of this.nics) if (a !== b) a.addPeer(b.host.index, b.host.name);
+    if (spec.eop.arpResponder) {
+      const dir = new ArpDirectory();
+      for (const [i, hs] of spec.hosts.entries()) if (!hs.management && hs.ipv4 !== undefined) dir.add(hs.ipv4, hs.mac, this.hosts[i]!.index);
+      for (const nic of this.nics) if (nic.cfg.arpResponder) nic.arpDirectory = dir;
+    }
   }
 
   host(name: string): Host {

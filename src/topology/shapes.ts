@@ -226,6 +226,7 @@ const eopShape = {
   batchFrames: leaf<number>(integer(1, 256)),
   txQueueFrames: leaf<number>(integer(1, 65536)),
   version: leaf<number>(integer(0, 0xffff_ffff, ' (it travels in a 32-bit scratchpad register)')),
+  arpResponder: leaf<boolean>(isBool),
 };
 
 /** Control characters have no place in a name or a path (and a NUL cannot be in a path). */

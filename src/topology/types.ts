@@ -44,6 +44,7 @@ export const DEFAULTS = {
     batchFrames: DEFAULT_EOP.batchFrames,
     txQueueFrames: DEFAULT_EOP.txQueueFrames,
     version: DEFAULT_EOP.version,
+    arpResponder: DEFAULT_EOP.arpResponder,
   },
   captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
   host: { attach: 'builtin', role: 'compute' },
@@ -147,6 +148,8 @@ export interface EopConfig {
   batchFrames: number;
   txQueueFrames: number;
   version: number;
+  /** Answer ARP requests for the rack's addresses in the sender's EOP interface (src/eop/arp-responder.ts). */
+  arpResponder: boolean;
 }
 
 export interface CaptureConfig {
