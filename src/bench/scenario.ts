@@ -77,6 +77,8 @@ const rackShape = {
       unalignedRateFactor: num(0, 1, true).optional(),
       alignmentBytes: oneOfNums([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const).optional(),
       chunkBytes: int(64, 1 << 24).optional(),
+      engineAt: enumOf(['host', 'switch'] as const).optional(),
+      memReadNs: num(0).optional(),
     },
     'a mapping of HRDMA settings',
   ).optional(),
