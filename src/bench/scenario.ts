@@ -79,6 +79,7 @@ const rackShape = {
       chunkBytes: int(64, 1 << 24).optional(),
       engineAt: enumOf(['host', 'switch'] as const).optional(),
       memReadNs: num(0).optional(),
+      prefetchDescs: int(1, 64).optional(),
     },
     'a mapping of HRDMA settings',
   ).optional(),

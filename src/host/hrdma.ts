@@ -19,9 +19,10 @@
  *   local memory for an engine beside the CPU (`engineAt: 'host'`, the Xeon's, Marlin's:
  *   `memReadNs`), a non-posted read across the host's link for an engine in the switch
  *   (`engineAt: 'switch'`, a Switchtec-style engine: request down the link, the host's memory
- *   answers after `memReadNs`, the 64-byte completion up). The engine fetches one descriptor
- *   ahead: the fetch of the next starts when it starts on the current one, so a busy engine hides
- *   it and an idle one pays it.
+ *   answers after `memReadNs`, the 64-byte completion up). The engine fetches up to
+ *   `prefetchDescs` descriptors ahead: descriptor k's fetch starts when the engine starts on
+ *   descriptor k − prefetchDescs (or when the doorbell woke it), so a busy engine hides the fetches
+ *   and an idle one pays for the first.
  *
  * Fence: a descriptor with `DescFlag.FENCE` executes only once the descriptor before it completed,
  * and only if that one succeeded; otherwise it completes with ERR_DMA_FENCE_ABORTED and writes
@@ -48,6 +49,8 @@ export interface HrdmaConfig {
   engineAt: 'host' | 'switch';
   /** Host memory's read latency (the completer's time of a descriptor fetch). */
   memReadNs: Ns;
+  /** Descriptors the engine fetches ahead of the one it works on. */
+  prefetchDescs: number;
 }
 
 /**
@@ -66,6 +69,8 @@ export const DEFAULT_HRDMA: HrdmaConfig = {
   engineAt: 'host',
   // Estimate: idle DRAM read latency of a Xeon E5-class server (≈ 80–100 ns).
   memReadNs: 90,
+  // Estimate: a few descriptors (one 256-byte read's worth) ahead.
+  prefetchDescs: 4,
 };
 
 /** Descriptor layout (64 bytes, little-endian). */
@@ -185,8 +190,10 @@ export class HrdmaEngine {
   private lastLandAt: Ns = 0;
   /** First refusal among the landed chunks of the COPY now landing (its status is that of all chunks). */
   private chunkError: ErrorCode | null = null;
-  /** When the fetch of the descriptor at the head started (the engine fetches one ahead). */
-  private prefetchFrom: Ns = 0;
+  /** When the fetches of the next `prefetchDescs` descriptors started, by descriptor number mod that. */
+  private readonly fetchFrom: Float64Array;
+  /** Descriptors the engine has started on (numbers the fetches). */
+  private fetchSeq = 0;
   private readonly fetchTag = new Float64Array(1);
   private readonly fetchTimes: PathTimes = { leaveNs: 0, landNs: 0 };
   /** Descriptor fetches that made the engine wait (it was idle, or the fetch outlasted a copy). */
@@ -201,6 +208,7 @@ export class HrdmaEngine {
     readonly ringBase: number,
   ) {
     if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('HRDMA ring slots must be a power of two');
+    this.fetchFrom = new Float64Array(Math.max(1, cfg.prefetchDescs ?? 1));
   }
 
   /** Free descriptor slots the driver may still fill. */
@@ -300,9 +308,10 @@ export class HrdmaEngine {
   kick(): void {
     if (this.issuing || this.head === this.tail) return;
     this.issuing = true;
-    // The doorbell wakes the engine: it starts fetching the first new descriptor now.
+    // The doorbell wakes an idle engine: it starts fetching the first new descriptors now (a busy
+    // one is already fetching ahead).
     const now = this.sched.now;
-    this.prefetchFrom = this.freeAt > now ? this.freeAt : now;
+    if (this.freeAt <= now) this.fetchFrom.fill(now);
     this.sched.at(this.freeAt > this.sched.now ? this.freeAt : this.sched.now, this.issue);
   }
 
@@ -445,11 +454,12 @@ export class HrdmaEngine {
   };
 
   /**
-   * The engine is ready for the head descriptor at `t`: returns when its fetch (started at
-   * `prefetchFrom`) is done, and starts the next one's fetch then.
+   * The engine is ready for the head descriptor at `t`: returns when its fetch is done; the fetch
+   * of the descriptor `prefetchDescs` further on starts then.
    */
   private fetched(t: Ns): Ns {
-    const from = this.prefetchFrom;
+    const k = this.fetchSeq++ % this.fetchFrom.length;
+    const from = this.fetchFrom[k]!;
     let done: Ns;
     if (this.cfg.engineAt === 'switch') {
       this.fetchTag[0] = from;
@@ -459,7 +469,7 @@ export class HrdmaEngine {
       this.fetchStalls++;
       t = done;
     }
-    this.prefetchFrom = t;
+    this.fetchFrom[k] = t; // descriptor k + prefetchDescs is fetched from now on
     return t;
   }
 
