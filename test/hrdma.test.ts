@@ -83,14 +83,15 @@ describe('HRDMA engine', () => {
     expect(h1.dma.errors).toBe(0);
     expect(h1.dma.unaligned).toBe(0);
     // Land time, by parts (defaults, Gen3 x8 links):
+    //   the idle engine fetches the descriptor (local memory)    90 ns
     //   descriptor setup                                        400 ns
     //   engine: 64 B × 8 / 40 Gb/s                               12.8 ns  (the link needs only 11.20 ns:
     //                                                                      (64 + 16 + 8) × 0.1272926, link.ts)
     //   fixed path: 100 link + 150 hop + 2 × 50 NTB + 100 link  450 ns
     //   one TLP on h2's down-link (DST is above 4 GiB: 4-DW)     11.20175 ns
-    //   = 874.00175 ns; the handler then runs 700 ns later (irqHandlerNs): 1574.00175 ns
+    //   = 964.00175 ns; the handler then runs 700 ns later (irqHandlerNs): 1664.00175 ns
     expect(irqs.length).toBe(1);
-    expect(irqs[0]! - t0).toBeCloseTo(1574.00175, 4);
+    expect(irqs[0]! - t0).toBeCloseTo(1664.00175, 4);
   });
 
   it('a descriptor without the INTERRUPT flag completes without raising the vector', () => {
@@ -190,12 +191,13 @@ describe('HRDMA engine', () => {
     un.h2.memory.read(DST, got);
     expect(got).toEqual(pattern(4096, 3));
 
-    // Both: setup 400 + engine + fixed path 450 + first TLP through h2's link (570.2707 / 16 = 35.64192)
-    //       + irq handler 700.  (4096 B on Gen3 x8: (4096 + 16 × 24) × 0.1272926 = 570.2707 ns.)
-    // aligned engine:   4096 × 8 / 40          =  819.2 ns      → 2404.84192 ns
-    // unaligned engine: 4096 × 8 / (40 × 0.35) = 32768 / 14 = 2340.5714 ns → 3926.21335 ns
-    expect(alignedNs).toBeCloseTo(2404.84192, 4);
-    expect(unNs).toBeCloseTo(3926.21335, 4);
+    // Both: descriptor fetch 90 + setup 400 + engine + fixed path 450 + first TLP through h2's link
+    //       (570.2707 / 16 = 35.64192) + irq handler 700.  (4096 B on Gen3 x8: (4096 + 16 × 24) ×
+    //       0.1272926 = 570.2707 ns.)
+    // aligned engine:   4096 × 8 / 40          =  819.2 ns      → 2494.84192 ns
+    // unaligned engine: 4096 × 8 / (40 × 0.35) = 32768 / 14 = 2340.5714 ns → 4016.21335 ns
+    expect(alignedNs).toBeCloseTo(2494.84192, 4);
+    expect(unNs).toBeCloseTo(4016.21335, 4);
     // the difference is the engine time only: 32768 × (1/14 − 1/40) = 1521.3714 ns
     expect(unNs - alignedNs).toBeCloseTo(1521.3714, 3);
   });
@@ -225,14 +227,14 @@ describe('HRDMA engine', () => {
     expect(h1.dma.completed).toBe(1);
     expect(irqs.length).toBe(1); // only the last chunk completes the descriptor
     // The engine (40 Gb/s) is slower than the link (57 Gb/s), so chunks pipeline behind it:
-    //   setup 400 + engine 20000 × 8 / 40 = 4000 + fixed path 450
+    //   descriptor fetch 90 + setup 400 + engine 20000 × 8 / 40 = 4000 + fixed path 450
     //   + first TLP of the last chunk on h2's link: 3616 B = 15 TLPs, (3616 + 15 × 24) × 0.1272926
     //     = 506.1153 ns / 15 = 33.74102 ns
-    //   + irq handler 700  = 5583.74102 ns
+    //   + irq handler 700  = 5673.74102 ns
     const path = 2 * DEFAULT_LINK.latencyNs + DEFAULT_SWITCH.hopLatencyNs + 2 * DEFAULT_SWITCH.ntbTranslateNs;
     // The ring slot is above 4 GiB (64-bit address, 4-DW headers), aligned.
     const firstTlpOfLastChunk = wireTimeNs(DEFAULT_LINK, 2 ** 32, 3616) / 15;
-    const expected = DEFAULT_HRDMA.setupNs + (20_000 * 8) / DEFAULT_HRDMA.peakGbps + path + firstTlpOfLastChunk + DEFAULT_IRQ_HANDLER_NS;
+    const expected = DEFAULT_HRDMA.memReadNs + DEFAULT_HRDMA.setupNs + (20_000 * 8) / DEFAULT_HRDMA.peakGbps + path + firstTlpOfLastChunk + DEFAULT_IRQ_HANDLER_NS;
     expect(irqs[0]! - t0).toBeCloseTo(expected, 4);
   });
 });

@@ -88,8 +88,8 @@ export interface EopConfig {
  * Defaults, and where they come from: `copyThresholdBytes` is Linux ntb_transport's `copy_bytes`
  * default; ring slots, batch and queue sizes are ours (ring memory grows with hosts² × slots);
  * `rxFrameNs` (driver work per received frame) is an estimate; a doorbell's cost follows from its
- * mechanism (onDoorbellIrq), `doorbellExtraNs` only adds to it; `controlLatencyNs` is the management plane's reaction time,
- * not on any data path. docs/model-vs-reality.md lists every parameter with its source.
+ * mechanism (onDoorbellIrq), `doorbellExtraNs` only adds to it; `controlLatencyNs` is the
+ * management plane's reaction time, not on any data path. docs/model-vs-reality.md lists every parameter with its source.
  */
 export const DEFAULT_EOP: EopConfig = {
   mtu: 1500,

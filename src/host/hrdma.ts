@@ -15,6 +15,14 @@
  * - `unalignedRateFactor`: Marlin found payloads not aligned to 64 B far slower; unaligned
  *   transfers run at this fraction of the peak rate.
  * - Large descriptors are issued in chunks of `chunkBytes` so flows sharing a link interleave.
+ * - The descriptor itself is fetched with a read before the engine can start on it: a read of
+ *   local memory for an engine beside the CPU (`engineAt: 'host'`, the Xeon's, Marlin's:
+ *   `memReadNs`), a non-posted read across the host's link for an engine in the switch
+ *   (`engineAt: 'switch'`, a Switchtec-style engine: request down the link, the host's memory
+ *   answers after `memReadNs`, the 64-byte completion up). The engine fetches up to
+ *   `prefetchDescs` descriptors ahead: descriptor k's fetch starts when the engine starts on
+ *   descriptor k − prefetchDescs (or when the doorbell woke it), so a busy engine hides the fetches
+ *   and an idle one pays for the first.
  *
  * Fence: a descriptor with `DescFlag.FENCE` executes only once the descriptor before it completed,
  * and only if that one succeeded; otherwise it completes with ERR_DMA_FENCE_ABORTED and writes
@@ -37,6 +45,12 @@ export interface HrdmaConfig {
   alignmentBytes: Bytes;
   ringSlots: number;
   chunkBytes: Bytes;
+  /** Where the engine sits: beside the CPU (descriptor fetch from local memory) or in the switch (across the link). */
+  engineAt: 'host' | 'switch';
+  /** Host memory's read latency (the completer's time of a descriptor fetch). */
+  memReadNs: Ns;
+  /** Descriptors the engine fetches ahead of the one it works on. */
+  prefetchDescs: number;
 }
 
 /**
@@ -52,6 +66,11 @@ export const DEFAULT_HRDMA: HrdmaConfig = {
   alignmentBytes: 64,
   ringSlots: 1024,
   chunkBytes: 8192,
+  engineAt: 'host',
+  // Estimate: idle DRAM read latency of a Xeon E5-class server (≈ 80–100 ns).
+  memReadNs: 90,
+  // Estimate: a few descriptors (one 256-byte read's worth) ahead.
+  prefetchDescs: 4,
 };
 
 /** Descriptor layout (64 bytes, little-endian). */
@@ -171,6 +190,14 @@ export class HrdmaEngine {
   private lastLandAt: Ns = 0;
   /** First refusal among the landed chunks of the COPY now landing (its status is that of all chunks). */
   private chunkError: ErrorCode | null = null;
+  /** When the fetches of the next `prefetchDescs` descriptors started, by descriptor number mod that. */
+  private readonly fetchFrom: Float64Array;
+  /** Descriptors the engine has started on (numbers the fetches). */
+  private fetchSeq = 0;
+  private readonly fetchTag = new Float64Array(1);
+  private readonly fetchTimes: PathTimes = { leaveNs: 0, landNs: 0 };
+  /** Descriptor fetches that made the engine wait (it was idle, or the fetch outlasted a copy). */
+  fetchStalls = 0;
 
   constructor(
     readonly host: Endpoint,
@@ -181,6 +208,7 @@ export class HrdmaEngine {
     readonly ringBase: number,
   ) {
     if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('HRDMA ring slots must be a power of two');
+    this.fetchFrom = new Float64Array(Math.max(1, cfg.prefetchDescs ?? 1));
   }
 
   /** Free descriptor slots the driver may still fill. */
@@ -280,6 +308,10 @@ export class HrdmaEngine {
   kick(): void {
     if (this.issuing || this.head === this.tail) return;
     this.issuing = true;
+    // The doorbell wakes an idle engine: it starts fetching the first new descriptors now (a busy
+    // one is already fetching ahead).
+    const now = this.sched.now;
+    if (this.freeAt <= now) this.fetchFrom.fill(now);
     this.sched.at(this.freeAt > this.sched.now ? this.freeAt : this.sched.now, this.issue);
   }
 
@@ -308,6 +340,7 @@ export class HrdmaEngine {
       const fenced = (control & DescFlag.FENCE) !== 0;
       const len = dv.getUint32(o + Desc.LEN, true);
       if (first && op === DescOp.COPY && groupBytes + len > this.cfg.chunkBytes) break;
+      if (this.chunkOffset === 0) t = this.fetched(t);
       const dst = getU64(dv, o + Desc.DST);
       let job: DmaJob;
       let jobLand: Ns;
@@ -419,6 +452,26 @@ export class HrdmaEngine {
     if (this.head !== this.tail) this.sched.at(t, this.issue);
     else this.issuing = false;
   };
+
+  /**
+   * The engine is ready for the head descriptor at `t`: returns when its fetch is done; the fetch
+   * of the descriptor `prefetchDescs` further on starts then.
+   */
+  private fetched(t: Ns): Ns {
+    const k = this.fetchSeq++ % this.fetchFrom.length;
+    const from = this.fetchFrom[k]!;
+    let done: Ns;
+    if (this.cfg.engineAt === 'switch') {
+      this.fetchTag[0] = from;
+      done = this.fabric.reserveHostRead(this.host, from, Desc.BYTES, this.cfg.memReadNs, this.fetchTag, this.fetchTimes);
+    } else done = from + this.cfg.memReadNs;
+    if (done > t) {
+      this.fetchStalls++;
+      t = done;
+    }
+    this.fetchFrom[k] = t; // descriptor k + prefetchDescs is fetched from now on
+    return t;
+  }
 
   private errorJob(code: ErrorCode, detail: string): DmaJob {
     const j = this.job(RouteKind.ERROR, this.host, 0, 0, 0);

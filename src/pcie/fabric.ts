@@ -356,8 +356,30 @@ export class Fabric {
     return this.sw.hopLatencyNs;
   }
 
-  /** Paths from a host to its own NTB port in the switch and back (one link each way), built on first use. */
+  /** Paths from a host to its own port in the switch and back (one link each way), built on first use. */
   private ownPorts: ([Path, Path] | undefined)[] = [];
+
+  private ownPort(host: Endpoint): [Path, Path] {
+    let p = this.ownPorts[host.index];
+    if (!p) {
+      const base = host.index * HOST_APERTURE_BYTES;
+      p = this.ownPorts[host.index] = [new Path([host.link], 1, [], base, 0), new Path([host.link], 0, [], base, 0)];
+    }
+    return p;
+  }
+
+  /**
+   * A read of `len` bytes of `host`'s memory by a device in the switch at the host's port (a DMA
+   * engine fetching a descriptor): the request goes down the host's link, its memory answers after
+   * `memReadNs`, the completions come up (both directions' link latency included). Returns when the
+   * last completion is in the switch.
+   */
+  reserveHostRead(host: Endpoint, notBefore: Ns, len: Bytes, memReadNs: Ns, tagFree: Float64Array, out: PathTimes): Ns {
+    const [up, down] = this.ownPort(host);
+    const c = host.link.cfg;
+    // Host memory sits below 4 GiB for this purpose (descriptor rings are): 3-DW requests.
+    return reserveRead(down, up, 0x1000_0000, len, notBefore, { mrrsBytes: c.mrrsBytes, rcbBytes: c.rcbBytes, completerNs: 2 * c.latencyNs + memReadNs, tagFree }, out);
+  }
 
   /**
    * A read by `host` of a 32-bit register of its own NTB port (the doorbell register): the request
@@ -366,11 +388,7 @@ export class Fabric {
    * value is back. The core that issued the load waits for it (an uncached read).
    */
   reserveOwnRegisterRead(host: Endpoint, notBefore: Ns, tagFree: Float64Array, out: PathTimes): Ns {
-    let p = this.ownPorts[host.index];
-    if (!p) {
-      const base = host.index * HOST_APERTURE_BYTES;
-      p = this.ownPorts[host.index] = [new Path([host.link], 1, [], base, 0), new Path([host.link], 0, [], base, 0)];
-    }
+    const p = this.ownPort(host);
     const c = host.link.cfg;
     const completerNs = 2 * c.latencyNs + this.ntbRegisterNs;
     return reserveRead(p[0], p[1], SCRATCHPAD_ADDR, 4, notBefore, { mrrsBytes: c.mrrsBytes, rcbBytes: c.rcbBytes, completerNs, tagFree }, out);
