@@ -131,6 +131,31 @@ describe('faults: path-down and path-up', () => {
     expect(rv.faults.recovered).toEqual({ 'path-down': 2 });
   });
 
+  it('a backup path on another top-of-rack switch: after the failover the traffic crosses the spine', () => {
+    const text = [
+      'name: tors',
+      'durationMs: 200',
+      'tors: [t1, t2]',
+      'hosts: [{name: h1, tor: t1}, {name: h2, tor: t1, backupPath: {tor: t2}}]',
+      'captures: {enabled: false}',
+      TIMING,
+      'traffic: [{kind: udp, from: h2, to: h1, messageBytes: 1472, rateGbps: 4, durationUs: 2000}]',
+      'faults: [{atUs: 500, kind: path-down, host: h2}]',
+    ].join('\n');
+    const r = runTopology(parseTopologyText(text, 'tors.yaml'));
+    const rep = buildReport(r);
+    expect(rep.failovers[0]).toMatchObject({ failed: 'primary', to: 'backup' });
+    expect(rep.streams[0]!.received + rep.streams[0]!.lost).toBe(rep.streams[0]!.sent);
+    const [up1, up2] = r.rack.fabric.tiers!.uplinks;
+    // Before: h2 and h1 share t1, nothing crosses the spine; after: h2's frames go up t2's uplink
+    // and down t1's.
+    expect(up2!.up.payloadBytes).toBeGreaterThan(300_000);
+    expect(up1!.down.payloadBytes).toBeGreaterThan(300_000);
+    const clean = runTopology(parseTopologyText(text.replace(/faults: .*/, ''), 'tors.yaml'));
+    expect(clean.rack.fabric.tiers!.uplinks[1]!.up.payloadBytes).toBe(0);
+    expect(rep.links.map((l) => l.host)).toEqual(['mh', 'h1', 'h2', 'h2 (backup)']);
+  });
+
   it('with the default timing the switch-over is the 24 ms of link-down detection plus the AER handler, the remap and the resync', () => {
     const r = run(
       ['traffic:', '  - {kind: udp, from: h1, to: h2, messageBytes: 1472, rateGbps: 2, durationUs: 40000}', 'faults:', '  - {atUs: 1000, kind: path-down, host: h1}'],

@@ -206,20 +206,20 @@ export class PathFailover {
       }
     };
     // The failed host's own driver: its way out moves to the other port.
-    this.move(host, h, h, other, p, dirs, finishIfDone);
+    this.move(h, h, other, p, dirs, finishIfDone);
     // Every other host, told by the management host: its window onto h moves to h's other port.
     for (const peerHost of this.control.hosts) {
       if (!peerHost || peerHost.index === h) continue;
-      this.sched.after(this.controlLatencyNs, () => this.move(peerHost, peerHost.index, h, other, p, dirs, finishIfDone));
+      this.sched.after(this.controlLatencyNs, () => this.move(peerHost.index, h, other, p, dirs, finishIfDone));
     }
     if (dirs.length === 0) finishIfDone();
   }
 
   /**
-   * Host `viewer` holds its queue pairs that involve `h`, repoints its window (onto `h`'s port `to`;
-   * viewer = h: its own way out), then lets them go and starts the resyncs it takes part in.
+   * Host `v` holds its queue pairs that involve `h`, repoints its window (onto `h`'s port `to`;
+   * v = h: its own way out), then lets them go and starts the resyncs it takes part in.
    */
-  private move(viewer: Host, v: number, h: number, to: PathIndex, from: PathIndex, dirs: Direction[], finishIfDone: () => void): void {
+  private move(v: number, h: number, to: PathIndex, from: PathIndex, dirs: Direction[], finishIfDone: () => void): void {
     const nic = this.control.nics[v];
     const held: QueuePair[] = [];
     if (nic) {
@@ -229,11 +229,16 @@ export class PathFailover {
         held.push(qp);
       }
     }
-    // Writes that took the old route must all have landed (or died) before the new one is used. The
-    // control latency is a margin longer than any path's own latency.
-    const links = [this.paths.paths(h)![from].link, viewer.link];
-    const own = this.paths.paths(v);
-    if (own) links.push(own[0].link, own[1].link);
+    // Writes that took the old route must all have landed (or died) before the new one is used: the
+    // old route's far end may be any host's link, so every link counts. The control latency is a
+    // margin longer than any path's own latency.
+    const links = [this.paths.paths(h)![from].link];
+    for (const hh of this.control.hosts) {
+      if (!hh) continue;
+      links.push(hh.link);
+      const two = this.paths.paths(hh.index);
+      if (two) links.push(two[1].link);
+    }
     const at = Math.max(this.sched.now + this.cfg.remapNs, drainedNs(links, this.controlLatencyNs));
     this.sched.at(at, () => {
       this.paths.remap(v, h, to);
