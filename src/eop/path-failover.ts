@@ -79,6 +79,9 @@ export interface FailoverRecord {
   idle: boolean;
 }
 
+/** How often a driver waiting for its DMA descriptors to complete looks again. */
+const DMA_QUIESCE_STEP_NS: Ns = 1_000;
+
 export type FailoverListener = (rec: FailoverRecord, phase: 'detected' | 'done') => void;
 
 /** One direction of one host pair, from its sender's queue pair to its receiver's. */
@@ -229,18 +232,40 @@ export class PathFailover {
         held.push(qp);
       }
     }
-    // Writes that took the old route must all have landed (or died) before the new one is used: the
-    // old route's far end may be any host's link, so every link counts. The control latency is a
-    // margin longer than any path's own latency.
+    // Writes that took the old route must all have landed (or died) before the new one is used: they
+    // crossed the failed link and then, for the failed host, any peer's link, for a peer only its
+    // own. The control latency is a margin longer than any path's own latency.
     const links = [this.paths.paths(h)![from].link];
     for (const hh of this.control.hosts) {
-      if (!hh) continue;
+      if (!hh || (v !== h && hh.index !== v)) continue;
       links.push(hh.link);
       const two = this.paths.paths(hh.index);
       if (two) links.push(two[1].link);
     }
-    const at = Math.max(this.sched.now + this.cfg.remapNs, drainedNs(links, this.controlLatencyNs));
-    this.sched.at(at, () => {
+    // So must the DMA descriptors the driver posted before it held them: they are fetched and issued
+    // later, and one that failed is redone by CPU copy from its completion handler (dma-tx.ts). The
+    // driver waits until they completed, then lets its handler run (`controlLatencyNs`, a margin).
+    const dma = this.control.hosts[v]?.dma;
+    const postedBefore = dma ? dma.tail : 0;
+    let waitedForDma = false;
+    const remapWhenQuiet = (): void => {
+      if (dma && dma.completed - postedBefore < 0) {
+        waitedForDma = true;
+        this.sched.after(DMA_QUIESCE_STEP_NS, remapWhenQuiet);
+        return;
+      }
+      if (waitedForDma) {
+        waitedForDma = false;
+        this.sched.after(this.controlLatencyNs, remapWhenQuiet);
+        return;
+      }
+      // Everything of this pair's old route is reserved on its links by now: wait for that once
+      // (other traffic keeps those links busy, and is not this pair's business).
+      const drained = drainedNs(links, this.controlLatencyNs);
+      if (drained > this.sched.now) this.sched.at(drained, remap);
+      else remap();
+    };
+    const remap = (): void => {
       this.paths.remap(v, h, to);
       for (const d of dirs) {
         if (d.sender === nic) {
@@ -256,7 +281,8 @@ export class PathFailover {
         }
       }
       for (const qp of held) nic!.resumeTx(qp);
-    });
+    };
+    this.sched.after(this.cfg.remapNs, remapWhenQuiet);
   }
 
   /** Once the sender's index has arrived and the receiver has moved: walk, mark, credit. */
