@@ -16,8 +16,8 @@ import { bootedRack } from './helpers/rack.js';
 const FAILOVER = { linkDownDetectNs: 40 * NS_PER_US, aerHandlerNs: 5 * NS_PER_US, remapNs: 2 * NS_PER_US };
 
 /** h1 (two NTB paths), h2, h3; every host has sent one broadcast, so every MAC is learned (no floods). */
-function multipathRack(): Rack {
-  const rack = bootedRack(3, { failover: FAILOVER, perHost: (i) => (i === 1 ? { backupPath: {} } : {}) });
+function multipathRack(failover = FAILOVER): Rack {
+  const rack = bootedRack(3, { failover, perHost: (i) => (i === 1 ? { backupPath: {} } : {}) });
   for (const n of [1, 2, 3]) rack.nic(`h${n}`).transmit(rawFrame(BCAST, MAC[n]!, 60, 0xffff));
   rack.sched.run();
   return rack;
@@ -118,6 +118,31 @@ describe('NTB path failover', () => {
     expect(paths[1].link.down.payloadBytes).toBeGreaterThan(1_000_000);
     expect(rack.fabric.drops.get(ErrorCode.NTB_PATH_DOWN)).toBeGreaterThan(0);
     expect(rack.nic('h2').drops.get(ErrorCode.EOP_PATH_LOST)).toBe(r21.c.rxPathLost);
+  });
+
+  it('detected at once, while frames are still in the DMA engine and on the links: every frame delivered or counted lost, the rings stay in step', () => {
+    // No detection delay: the drivers move while frames posted on the old route are still in the
+    // DMA engine or on the links. Those must land or die before the route changes, or a late one
+    // would land in a slot its receiver already counted lost.
+    for (const detect of [0, 2_000, 7_000]) {
+      const rack = multipathRack({ linkDownDetectNs: detect, aerHandlerNs: 0, remapNs: 100 });
+      const out = stream(rack, 1, 2, 1500, 100, 0);
+      const back = stream(rack, 2, 1, 1500, 100, 10_000);
+      const p0 = [rack.nic('h1').qp(2)!.prod, rack.nic('h2').qp(1)!.prod];
+      rack.sched.at(rack.sched.now + 40 * NS_PER_US, () => rack.failover!.fail(rack.host('h1'), 0, 'fast'));
+      rack.sched.run();
+      const rec = rack.failover!.records[0]!;
+      expect(rec.doneAtNs, `detect ${detect}`).toBeGreaterThan(rec.detectedAtNs);
+      for (const [s, sender, receiver, base] of [
+        [out, rack.nic('h1').qp(2)!, rack.nic('h2').qp(1)!, p0[0]!],
+        [back, rack.nic('h2').qp(1)!, rack.nic('h1').qp(2)!, p0[1]!],
+      ] as const) {
+        expect(sender.prod - base).toBe(1500);
+        expect(s.got.length + receiver.c.rxPathLost).toBe(1500);
+        expect([receiver.c.rxErrSeq, receiver.c.rxErrBadSlot]).toEqual([0, 0]);
+        for (let i = 1; i < s.got.length; i++) expect(s.got[i]!).toBeGreaterThan(s.got[i - 1]!);
+      }
+    }
   });
 
   it('a failed path nobody uses moves nothing; both paths failed stops traffic until one returns', () => {

@@ -79,6 +79,9 @@ export interface FailoverRecord {
   idle: boolean;
 }
 
+/** How often a driver waiting for its DMA descriptors to complete looks again. */
+const DMA_QUIESCE_STEP_NS: Ns = 1_000;
+
 export type FailoverListener = (rec: FailoverRecord, phase: 'detected' | 'done') => void;
 
 /** One direction of one host pair, from its sender's queue pair to its receiver's. */
@@ -206,20 +209,20 @@ export class PathFailover {
       }
     };
     // The failed host's own driver: its way out moves to the other port.
-    this.move(host, h, h, other, p, dirs, finishIfDone);
+    this.move(h, h, other, p, dirs, finishIfDone);
     // Every other host, told by the management host: its window onto h moves to h's other port.
     for (const peerHost of this.control.hosts) {
       if (!peerHost || peerHost.index === h) continue;
-      this.sched.after(this.controlLatencyNs, () => this.move(peerHost, peerHost.index, h, other, p, dirs, finishIfDone));
+      this.sched.after(this.controlLatencyNs, () => this.move(peerHost.index, h, other, p, dirs, finishIfDone));
     }
     if (dirs.length === 0) finishIfDone();
   }
 
   /**
-   * Host `viewer` holds its queue pairs that involve `h`, repoints its window (onto `h`'s port `to`;
-   * viewer = h: its own way out), then lets them go and starts the resyncs it takes part in.
+   * Host `v` holds its queue pairs that involve `h`, repoints its window (onto `h`'s port `to`;
+   * v = h: its own way out), then lets them go and starts the resyncs it takes part in.
    */
-  private move(viewer: Host, v: number, h: number, to: PathIndex, from: PathIndex, dirs: Direction[], finishIfDone: () => void): void {
+  private move(v: number, h: number, to: PathIndex, from: PathIndex, dirs: Direction[], finishIfDone: () => void): void {
     const nic = this.control.nics[v];
     const held: QueuePair[] = [];
     if (nic) {
@@ -229,13 +232,40 @@ export class PathFailover {
         held.push(qp);
       }
     }
-    // Writes that took the old route must all have landed (or died) before the new one is used. The
-    // control latency is a margin longer than any path's own latency.
-    const links = [this.paths.paths(h)![from].link, viewer.link];
-    const own = this.paths.paths(v);
-    if (own) links.push(own[0].link, own[1].link);
-    const at = Math.max(this.sched.now + this.cfg.remapNs, drainedNs(links, this.controlLatencyNs));
-    this.sched.at(at, () => {
+    // Writes that took the old route must all have landed (or died) before the new one is used: they
+    // crossed the failed link and then, for the failed host, any peer's link, for a peer only its
+    // own. The control latency is a margin longer than any path's own latency.
+    const links = [this.paths.paths(h)![from].link];
+    for (const hh of this.control.hosts) {
+      if (!hh || (v !== h && hh.index !== v)) continue;
+      links.push(hh.link);
+      const two = this.paths.paths(hh.index);
+      if (two) links.push(two[1].link);
+    }
+    // So must the DMA descriptors the driver posted before it held them: they are fetched and issued
+    // later, and one that failed is redone by CPU copy from its completion handler (dma-tx.ts). The
+    // driver waits until they completed, then lets its handler run (`controlLatencyNs`, a margin).
+    const dma = this.control.hosts[v]?.dma;
+    const postedBefore = dma ? dma.tail : 0;
+    let waitedForDma = false;
+    const remapWhenQuiet = (): void => {
+      if (dma && dma.completed - postedBefore < 0) {
+        waitedForDma = true;
+        this.sched.after(DMA_QUIESCE_STEP_NS, remapWhenQuiet);
+        return;
+      }
+      if (waitedForDma) {
+        waitedForDma = false;
+        this.sched.after(this.controlLatencyNs, remapWhenQuiet);
+        return;
+      }
+      // Everything of this pair's old route is reserved on its links by now: wait for that once
+      // (other traffic keeps those links busy, and is not this pair's business).
+      const drained = drainedNs(links, this.controlLatencyNs);
+      if (drained > this.sched.now) this.sched.at(drained, remap);
+      else remap();
+    };
+    const remap = (): void => {
       this.paths.remap(v, h, to);
       for (const d of dirs) {
         if (d.sender === nic) {
@@ -251,7 +281,8 @@ export class PathFailover {
         }
       }
       for (const qp of held) nic!.resumeTx(qp);
-    });
+    };
+    this.sched.after(this.cfg.remapNs, remapWhenQuiet);
   }
 
   /** Once the sender's index has arrived and the receiver has moved: walk, mark, credit. */

@@ -126,13 +126,17 @@ export function buildReport(r: RunResult): Report {
     wallMs: Math.round(r.wallMs),
     events: rack.sched.executed,
     finished: r.finished,
-    links: rack.hosts.map((h) => ({
-      host: h.name,
-      config: `Gen${h.link.cfg.gen} x${h.link.cfg.width} MPS ${h.link.cfg.mpsBytes}`,
-      writeLimitGbps: round2(effectiveWriteGbps(h.link.cfg)),
-      upUtil: round3(h.link.up.busyNs / span),
-      downUtil: round3(h.link.down.busyNs / span),
-    })),
+    // A host with two NTB paths has a second row for its backup link ("h1 (backup)").
+    links: rack.hosts.flatMap((h) => {
+      const backup = rack.fabric.multipath?.paths(h.index)?.[1].link;
+      return [[h.name, h.link] as const, ...(backup ? [[`${h.name} (backup)`, backup] as const] : [])].map(([host, l]) => ({
+        host,
+        config: `Gen${l.cfg.gen} x${l.cfg.width} MPS ${l.cfg.mpsBytes}`,
+        writeLimitGbps: round2(effectiveWriteGbps(l.cfg)),
+        upUtil: round3(l.up.busyNs / span),
+        downUtil: round3(l.down.busyNs / span),
+      }));
+    }),
     interfaces: rack.nics.map((n) => ({
       name: n.name,
       txFrames: n.c.txFrames,
