@@ -15,6 +15,7 @@ import {
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { ControlPlane } from '../eop/control-plane.js';
 import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
+import { DEFAULT_MGMT_FAILOVER, ManagementFailover, type MgmtFailoverConfig } from '../eop/management-failover.js';
 import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
@@ -25,6 +26,7 @@ import { DEFAULT_LINK, Link, type LinkConfig } from '../pcie/link.js';
 import { NtbPaths } from '../pcie/ntb-paths.js';
 import { DEFAULT_FAILOVER, PathFailover, type FailoverConfig } from '../eop/path-failover.js';
 import { SwitchTiers, type TorSpec } from '../pcie/switch-tiers.js';
+import { VirtualSwitches } from '../pcie/virtual-switches.js';
 import { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 
@@ -78,6 +80,8 @@ export interface RackSpec {
   tors?: TorSpec[];
   /** Timing of a failover between a host's two NTB paths (src/eop/path-failover.ts). */
   failover?: Partial<FailoverConfig>;
+  /** Management-host failover timing (a second management host is the backup). */
+  managementFailover?: MgmtFailoverConfig;
 }
 
 /** Interrupt entry: from MSI landing to the handler running. With the fabric path this gives
@@ -105,6 +109,11 @@ export class Rack {
   readonly log: Logger;
   readonly fabric: Fabric;
   readonly control: ControlPlane;
+  /**
+   * The management hosts (master first, then the backup) and who owns the downstream ports; null
+   * for a rack without a management host.
+   */
+  readonly management: ManagementFailover | null = null;
   readonly hosts: Host[] = [];
   readonly nics: EopNic[] = [];
   private readonly byName = new Map<string, Host>();
@@ -192,6 +201,15 @@ export class Rack {
       this.control.register(host, nic);
     }
     for (const a of this.nics) for (const b of this.nics) if (a !== b) a.addPeer(b.host.index, b.host.name);
+    const mgmt = this.hosts.filter((_h, i) => spec.hosts[i]!.management);
+    if (mgmt.length > 0) {
+      const vs = new VirtualSwitches(
+        mgmt.map((h) => ({ index: h.index, name: h.name })),
+        this.nics.map((n) => n.host.index),
+      );
+      this.control.ports = vs;
+      this.management = new ManagementFailover(this.sched, vs, this.control, spec.managementFailover ?? DEFAULT_MGMT_FAILOVER);
+    }
   }
 
   host(name: string): Host {
