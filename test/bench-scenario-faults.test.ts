@@ -35,7 +35,7 @@ describe('bench scenarios: faults', () => {
   const s = parseScenarioText(SCENARIO, 'faulty.yaml');
 
   it('the scenario\'s faults come first, then the variant\'s, with defaults and origins', () => {
-    expect(s.variants[0]!.faults).toEqual([{ origin: 'faults[0]', atUs: 20, kind: 'tlp-corrupt', host: 'h1', count: 3, pollUs: 1000 }]);
+    expect(s.variants[0]!.faults).toEqual([{ origin: 'faults[0]', atUs: 20, kind: 'tlp-corrupt', host: 'h1', count: 3, pollUs: 1000, path: 'primary' }]);
     expect(s.variants[1]!.faults.map((f) => f.origin)).toEqual(['faults[0]', 'variants[1].faults[0]', 'variants[1].faults[1]']);
   });
 

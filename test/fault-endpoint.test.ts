@@ -64,7 +64,7 @@ describe('POST /api/faults on a live rack', () => {
       targets: { compute: string[]; management: string[] };
       injected: Record<string, number>;
     };
-    expect(list.targets).toEqual({ compute: ['h1', 'h2', 'h3'], management: ['mh', 'mhb'] });
+    expect(list.targets).toEqual({ compute: ['h1', 'h2', 'h3'], management: ['mh', 'mhb'], twoPaths: [] });
     expect(list.injected['mh-fail']).toBe(1);
     const deadline = Date.now() + 10_000;
     while (live.faults.log.recovered['mh-fail'] === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
@@ -106,9 +106,22 @@ describe('parseFaultRequest', () => {
   it('fills the defaults of a rack file entry; atUs is from now', () => {
     expect(parseFaultRequest({ kind: 'irq-lost', target: 'h1', count: 3 }, t, 'x')).toEqual({
       ok: true,
-      spec: { origin: 'x', atUs: 0, kind: 'irq-lost', host: 'h1', count: 3, pollUs: 1000 },
+      spec: { origin: 'x', atUs: 0, kind: 'irq-lost', host: 'h1', count: 3, pollUs: 1000, path: 'primary' },
     });
   });
+  it('path-down needs a host with two NTB paths; path only on path kinds', () => {
+    const two = { ...t, twoPaths: ['h2'] };
+    expect(parseFaultRequest({ kind: 'path-down', target: 'h2', path: 'backup' }, two, 'x')).toMatchObject({ ok: true, spec: { kind: 'path-down', host: 'h2', path: 'backup' } });
+    expect(parseFaultRequest({ kind: 'path-down', target: 'h1' }, two, 'x')).toEqual({
+      ok: false,
+      problems: ['target: "h1" has one NTB path: path-down needs a host with two (hosts with two: h2)'],
+    });
+    expect(parseFaultRequest({ kind: 'link-down', target: 'h1', path: 'backup' }, two, 'x')).toEqual({
+      ok: false,
+      problems: ['path: only path-down, path-up hit one NTB path; "link-down" hits the host (remove path)'],
+    });
+  });
+
   it('lists every problem, not a body that is not an object', () => {
     expect(parseFaultRequest([1], t, 'x')).toEqual({ ok: false, problems: ['must be a JSON object with "kind" and "target"'] });
     const r = parseFaultRequest({ kind: 'link-up', target: 'mh', atUs: -1, pollUs: 3 }, t, 'x');

@@ -61,7 +61,7 @@ describe('management-host failover', () => {
     const rep = buildReport(r);
     expect(rep.problems).toEqual([]);
     expect(rep.controlPlane!.takeovers).toEqual([
-      { from: 'mh', to: 'mhb', failedAtUs: failedAt / 1000, detectionUs: (t.detectedAt - failedAt) / 1000, workUs: 1300, takeoverUs: (t.doneAt - failedAt) / 1000, ports: 3 },
+      { from: 'mh', to: 'mhb', failedAtUs: 1500, detectionUs: (t.detectedAt - failedAt) / 1000, workUs: 1300, takeoverUs: (t.doneAt - failedAt) / 1000, ports: 3 },
     ]);
     expect(rep.controlPlane!.managementHosts).toEqual([
       { name: 'mh', alive: false, ports: 0 },

@@ -97,9 +97,11 @@ async function faultCommand(kind: string | undefined, target: string | undefined
     return 0;
   }
   if (flags.list) {
-    const t = answer.targets as { compute: string[]; management: string[] };
+    const t = answer.targets as { compute: string[]; management: string[]; twoPaths?: string[] };
     const events = answer.events as EventJson[];
-    process.stdout.write(`targets: compute hosts ${t.compute.join(', ') || 'none'}; management hosts ${t.management.join(', ') || 'none'}\n`);
+    process.stdout.write(
+      `targets: compute hosts ${t.compute.join(', ') || 'none'}; management hosts ${t.management.join(', ') || 'none'}; with two NTB paths (path-down/up) ${t.twoPaths?.join(', ') || 'none'}\n`,
+    );
     process.stdout.write(events.length ? events.map(fmtEvent).join('\n') + '\n' : 'no faults yet\n');
     return 0;
   }
