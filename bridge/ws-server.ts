@@ -3,6 +3,7 @@
  *
  *   GET  /                    the dashboard page (www/index.html, app.js, guest.js, style.css)
  *   GET  /api/status          the rack's status as JSON (rack-status.ts)
+ *   GET/POST /api/faults      the fault log; inject a fault (fault-endpoint.ts)
  *   WS   /hosts/<name>        attach as that host's interface (attach: websocket hosts; ws-port.ts)
  *   WS   /uplink[/<name>]     another rack's uplink (attach: uplink hosts; the first if no name)
  *
@@ -38,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EopError, ErrorCode } from '../src/errors.js';
 import { answersPing, MIN_PROBE_WAIT_MS } from './ws-holder-probe.js';
+import { serveFaults, type FaultEndpoint } from './fault-endpoint.js';
 import { WsClose, WsDrop, type WsPort } from './ws-port.js';
 
 export interface RackServerOptions {
@@ -53,6 +55,8 @@ export interface RackServerOptions {
   reclaimWaitMs?: number;
   /** The JSON for /api/status. */
   status: () => unknown;
+  /** Faults on request at /api/faults (none: 404). */
+  faults?: FaultEndpoint;
   /** WebSocket ports by host name (none for a status-only server). */
   ports?: Map<string, WsPort>;
   /** Serve the page from here (null: no page). */
@@ -211,6 +215,7 @@ export class RackServer {
       res.end(body);
     };
     if (refuse) return send(refuse[0], 'text/plain; charset=utf-8', refuse[1] + '\n');
+    if (url.pathname === '/api/faults' && this.o.faults) return serveFaults(this.o.faults, req, send);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'only GET\n');
     if (url.pathname === '/api/status') {
       return send(200, 'application/json', JSON.stringify({ ...(this.o.status() as object), server: this.serverStatus() }));

@@ -168,15 +168,19 @@ describe('faults: validation', () => {
       '  - {atUs: 10, kind: dma-error, host: h1, pollUs: 5}',
       '  - {atUs: -1, kind: link-up, host: h1}',
       '  - {kind: link-up, host: h1}',
+      '  - {atUs: 10, kind: mh-fail, host: h1}',
+      '  - {atUs: 10, kind: mh-restart, host: mx}',
     ]);
     const want = [
       /faults\[0\]\.kind: .*"link-down"/,
       /faults\[1\]\.host: unknown host "h9"/,
-      /faults\[2\]\.host: "mh" is the management host/,
+      /faults\[2\]\.host: "mh" is a management host, which only mh-fail and mh-restart hit/,
       /faults\[3\]\.count: only dma-error, tlp-corrupt, irq-lost/,
       /faults\[4\]\.pollUs: only irq-lost/,
       /faults\[5\]\.atUs:/,
       /faults\[6\]\.atUs: required/,
+      /faults\[7\]\.host: "h1" is a compute host; mh-fail hits a management host \(management hosts: mh\)/,
+      /faults\[8\]\.host: unknown management host "mx"/,
     ];
     for (const w of want) expect(p.some((x) => w.test(x)), `${w} in\n${p.join('\n')}`).toBe(true);
     expect(p).toHaveLength(want.length);

@@ -5,6 +5,7 @@
  * (frames.ts), and read those bytes back on arrival. Traffic kinds: stream-flow.ts (`udp`,
  * `tcp`), ping-pong.ts (`pingpong`). The numbers come from measure.ts.
  */
+import { installFaults, type InstalledFaults } from '../topology/install-faults.js';
 import { Rack } from '../topology/rack.js';
 import type { Bytes, Ns } from '../time/units.js';
 import { Hdr, Kind, header, isBenchTraffic, readU32 } from './frames.js';
@@ -65,6 +66,8 @@ export interface PointResult {
   finished: boolean;
   virtualUs: number;
   events: number;
+  /** Present when the scenario injects faults: what struck and recovered, by kind. */
+  faults?: { injected: Record<string, number>; recovered: Record<string, number>; unstruck: string[] };
 }
 
 /** Messages per flow for a point: `bytes / size`, clamped, shared among the flows. */
@@ -117,6 +120,8 @@ export function runPoint(p: PointSpec): PointResult {
   const nics = Array.from({ length: v.hosts }, (_, i) => rack.nic(`h${i + 1}`));
   sayHello(rack, v.hosts);
   const t0 = sched.now;
+  // The scenario's faults, `atUs` after the traffic starts (a rack file's count from boot).
+  const faults = v.faults.length > 0 ? installFaults({ faults: v.faults }, rack) : null;
   const events0 = sched.executed;
   // Each flow is its own application thread (iperf -P style) on one of its host's cores, shared
   // with the driver and the other flows (stack-cpu.ts); all flows between two hosts share that
@@ -194,5 +199,12 @@ export function runPoint(p: PointSpec): PointResult {
     finished,
     virtualUs: round((Math.max(t0, ...rec.lastByFlow) - t0) / 1000, 3),
     events: sched.executed - events0,
+    ...(faults ? { faults: pointFaults(faults) } : {}),
   };
+}
+
+/** The point's faults as it saw them: counts by kind, and what was armed but never struck. */
+function pointFaults(f: InstalledFaults): NonNullable<PointResult['faults']> {
+  const nonZero = (r: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(r).filter(([, n]) => n > 0));
+  return { injected: nonZero(f.log.injected), recovered: nonZero(f.log.recovered), unstruck: f.unstruck().map((u) => `${u.origin}: ${u.kind} on ${u.host}, ${u.left} left`) };
 }

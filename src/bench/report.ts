@@ -41,6 +41,15 @@ export function formatTable(run: BenchRun): string {
   );
   const unfinished = run.points.filter((p) => !p.finished);
   if (unfinished.length > 0) out.push('', `Unfinished within the virtual time limit: ${unfinished.map((p) => `${p.variant} @ ${p.messageBytes}`).join(', ')}`);
+  const faulted = run.points.filter((p) => p.faults);
+  if (faulted.length > 0) {
+    const counts = (r: Record<string, number>): string => Object.entries(r).map(([k, n]) => `${k}=${n}`).join(' ') || '-';
+    out.push('', 'Faults (by point):');
+    for (const p of faulted) {
+      const f = p.faults!;
+      out.push(`  ${p.variant} @ ${sizeLabel(p.messageBytes)}: injected ${counts(f.injected)}; recovered ${counts(f.recovered)}${f.unstruck.length ? `; never struck: ${f.unstruck.join(', ')}` : ''}`);
+    }
+  }
   return out.join('\n');
 }
 

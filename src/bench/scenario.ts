@@ -18,6 +18,9 @@ import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
 import { formatPath, shownProblems, showValue } from '../topology/problems.js';
 import { parseSourceText, readSourceFile, type Locator } from '../topology/source.js';
 import { leaf, obj } from '../topology/zod-fields.js';
+import { faultFieldProblems, faultHostProblems } from '../topology/fault-checks.js';
+import { faultShape } from '../topology/shapes.js';
+import { LIMITS, type FaultSpec } from '../topology/types.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
 import { PROFILE_KINDS } from '../host/profile.js';
 
@@ -141,6 +144,11 @@ const variantFields = {
   pattern: enumOf(PATTERNS).optional(),
 };
 
+/** A `faults:` list, entries as in rack files (host names h1…hn of the bench rack, and "mh"). */
+const faultsSchema = z
+  .array(strict(faultShape, 'a mapping with "atUs", "kind" and "host"'), { error: () => `must be a list of faults (at most ${LIMITS.maxFaults})` })
+  .max(LIMITS.maxFaults, { error: () => `must be a list of faults (at most ${LIMITS.maxFaults})` });
+
 const variantSchema = strict(
   {
     name: z.custom<string>((v) => typeof v === 'string' && v.length > 0 && v.length <= 60, {
@@ -149,6 +157,8 @@ const variantSchema = strict(
     ...variantFields,
     rack: strict(rackShape, 'a mapping of model parameters').optional(),
     stack: strict(stackShape, 'a mapping of host-stack costs').optional(),
+    /** Faults of this variant's points, after the scenario's own. */
+    faults: faultsSchema.optional(),
     /** Why this variant differs from the defaults (shown in the docs, not used). */
     note: z.string().optional(),
   },
@@ -185,6 +195,8 @@ export const ScenarioSchema = strict(
     rack: strict(rackShape, 'a mapping of model parameters').optional(),
     stack: strict(stackShape, 'a mapping of host-stack costs').optional(),
     defaults: strict(variantFields, 'a mapping of variant fields').optional(),
+    /** Faults in every point, `atUs` after its traffic starts (as a rack file's after boot). */
+    faults: faultsSchema.optional(),
     variants: z.array(variantSchema, { error: () => 'must be a list of variants' }).min(1, { error: () => 'must list at least one variant' }),
     matrix: strict(matrixShape, 'a mapping from variant fields to lists of values').optional(),
   },
@@ -223,6 +235,8 @@ export interface Variant {
   /** Scenario-wide overrides merged with the variant's (variant wins). */
   rack: RackOverrides;
   stack: StackModel;
+  /** The scenario's faults, then the variant's (origins `faults[i]`, `variants[j].faults[i]`). */
+  faults: FaultSpec[];
 }
 
 export interface Scenario {
@@ -246,7 +260,7 @@ export const VARIANT_DEFAULTS = {
   flows: 1,
   hosts: 2,
   pattern: 'pairs',
-} as const satisfies Omit<Variant, 'name' | 'rack' | 'stack'>;
+} as const satisfies Omit<Variant, 'name' | 'rack' | 'stack' | 'faults'>;
 
 function mergeRack(a: RackOverrides | undefined, b: RackOverrides | undefined): RackOverrides {
   const out: RackOverrides = { ...(a ?? {}), ...(b ?? {}) };
@@ -269,13 +283,15 @@ function expand(file: ScenarioFile, source: string): Scenario {
   let combos: Record<string, unknown>[] = [{}];
   for (const [k, vs] of axes) combos = combos.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
   const variants: Variant[] = [];
-  for (const v of file.variants) {
+  const specs = (list: ScenarioFile['faults'], at: string): FaultSpec[] =>
+    (list ?? []).map((f, i) => ({ origin: `${at}[${i}]`, atUs: f.atUs, kind: f.kind, host: f.host, count: f.count, pollUs: f.pollUs, path: f.path }));
+  for (const [vi, v] of file.variants.entries()) {
     for (const c of combos) {
       const suffix = axes
         .filter(([, vs]) => vs.length > 1)
         .map(([k]) => (MATRIX_LABEL[k] ?? String)(c[k]))
         .join(' ');
-      const { name, rack, stack, note: _note, ...fields } = v;
+      const { name, rack, stack, note: _note, faults, ...fields } = v;
       const merged = mergeRack(file.rack, rack);
       // A link given under `rack.link` counts, below anything the variant, defaults or matrix say.
       const rl = merged.link ?? {};
@@ -288,9 +304,19 @@ function expand(file: ScenarioFile, source: string): Scenario {
         name: suffix ? `${name} · ${suffix}` : name,
         rack: merged,
         stack: { ...DEFAULT_STACK, ...stripUndef(file.stack ?? {}), ...stripUndef(stack ?? {}) },
+        faults: [...specs(file.faults, 'faults'), ...specs(faults, `variants[${vi}].faults`)],
       } as Variant);
     }
   }
+  const wrong = new Set<string>();
+  for (const v of variants) {
+    // The bench rack: h1…hn and the management host "mh" (variant-rack.ts).
+    const targets = { compute: Array.from({ length: v.hosts }, (_, i) => `h${i + 1}`), management: ['mh'], twoPaths: [] };
+    for (const f of v.faults) {
+      for (const [field, msg] of faultHostProblems({ kind: f.kind, host: f.host }, targets)) wrong.add(`${f.origin}.${field}: ${msg} in variant "${v.name}" (hosts: ${v.hosts})`);
+    }
+  }
+  if (wrong.size > 0) throw invalid(source, [...wrong]);
   const names = new Set<string>();
   for (const v of variants) {
     if (names.has(v.name)) throw invalid(source, [`variants: two variants are both called "${v.name}"; names must differ`]);
@@ -345,6 +371,13 @@ export function parseScenario(input: unknown, source: string, locate?: Locator, 
     throw invalid(source, lines);
   }
   const file = r.data;
+  // Fields a fault's kind does not take, judged on the entries as written (before defaults).
+  const raw = input as { faults?: unknown[]; variants?: { faults?: unknown[] }[] };
+  const lists: [string, unknown[] | undefined][] = [['faults', raw.faults], ...(raw.variants ?? []).map((v, j): [string, unknown[] | undefined] => [`variants[${j}].faults`, v?.faults])];
+  const extra = lists.flatMap(([at, list]) =>
+    (list ?? []).flatMap((f, i) => faultFieldProblems(f as Record<string, unknown>).map(([field, msg]) => `${at}[${i}].${field}: ${msg}`)),
+  );
+  if (extra.length > 0) throw invalid(source, extra);
   const m = file.measure;
   if (m?.minMessages !== undefined && m.maxMessages !== undefined && m.minMessages > m.maxMessages) {
     throw invalid(source, [`measure.maxMessages: must be at least measure.minMessages (${m.minMessages}) (got ${m.maxMessages})`]);

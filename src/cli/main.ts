@@ -21,6 +21,7 @@ import { registerLiveCommands } from './up-command.js';
 import { registerBench } from './bench.js';
 import { registerServe } from './serve-command.js';
 import { registerStatus } from './status-command.js';
+import { registerFault } from './fault-command.js';
 import { registerAttach } from './attach-command.js';
 
 export const EXIT_OK = 0;
@@ -178,6 +179,7 @@ export function buildProgram(): Command {
   registerBench(program); // bench: scripted sweeps (src/bench)
   registerServe(program); // serve: WebSocket hosts, uplinks, status, page
   registerStatus(program); // status: /api/status of a running rack
+  registerFault(program); // fault: /api/faults of a running rack
   registerAttach(program); // attach: uplinks between racks, a local namespace on a remote host
   return program;
 }

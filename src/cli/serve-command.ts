@@ -15,6 +15,7 @@ import { LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
 import { MIN_PROBE_WAIT_MS } from '../../bridge/ws-holder-probe.js';
 import { DEFAULT_RECLAIM_WAIT_MS, findStaticDir, RackServer } from '../../bridge/ws-server.js';
+import { liveFaultEndpoint } from '../../bridge/fault-endpoint.js';
 import { EopError, ErrorCode } from '../errors.js';
 import { formatLogRecord } from '../log.js';
 import { DEFAULT_RACK_SOURCE, DEFAULT_RACK_YAML } from '../topology/default-rack.js';
@@ -137,6 +138,7 @@ async function serveCommand(path: string | undefined, flags: ServeFlags): Promis
     keepaliveMs: flags.keepaliveS * 1000,
     reclaimWaitMs: flags.reclaimWaitMs,
     status: () => sampler.snapshot(),
+    faults: liveFaultEndpoint(live),
     ports: live.wsPorts,
     staticDir: findStaticDir(),
   });

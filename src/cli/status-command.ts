@@ -5,10 +5,9 @@
  * http://127.0.0.1:8080. A token comes from --token or EOP_TOKEN.
  * Exit codes: 0 printed, 1 the rack did not answer, 2 bad usage (no rack found, several and no target).
  */
-import { request } from 'node:http';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatRackStatus, type RackStatusJson } from '../../bridge/rack-status.js';
-import { runningRacks } from './rack-registry.js';
+import { findRackEndpoint, httpRequest, type Endpoint } from './rack-endpoint.js';
 
 interface StatusFlags {
   json?: boolean;
@@ -17,51 +16,20 @@ interface StatusFlags {
 }
 
 /** GET path over TCP (url) or a unix socket; resolves with the body, rejects with a sentence. */
-export function httpGet(target: { url?: string; socketPath?: string }, path: string, token: string | null, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const u = target.url ? new URL(path, target.url) : null;
-    const req = request(
-      {
-        ...(u ? { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || 80, path: u.pathname + u.search } : { socketPath: target.socketPath, path }),
-        method: 'GET',
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        timeout: timeoutMs,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body.trim()}`))));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(e));
-    req.end();
-  });
+export async function httpGet(target: Endpoint, path: string, token: string | null, timeoutMs: number): Promise<string> {
+  const r = await httpRequest(target, 'GET', path, token, timeoutMs);
+  if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.body.trim()}`);
+  return r.body;
 }
 
 async function statusCommand(target: string | undefined, flags: StatusFlags): Promise<number> {
   const token = flags.token ?? process.env.EOP_TOKEN ?? null;
-  let where: { url?: string; socketPath?: string };
-  if (target && /^https?:\/\//.test(target)) where = { url: target };
-  else if (target && /^wss?:\/\//.test(target)) where = { url: target.replace(/^ws/, 'http') };
-  else {
-    const racks = runningRacks().filter((r) => !target || r.rack === target);
-    if (racks.length > 1) {
-      process.stderr.write(`eop status: ${racks.length} racks are running (${racks.map((r) => `"${r.rack}" pid ${r.pid}`).join(', ')}); name one: eop status <rack>\n`);
-      return 2;
-    }
-    const r = racks[0];
-    if (!r && target) {
-      process.stderr.write(`eop status: no running rack named "${target}" (give a URL for a rack on another machine)\n`);
-      return 2;
-    }
-    if (r && !r.statusUrl && !r.statusSocket) {
-      process.stderr.write(`eop status: rack "${r.rack}" (pid ${r.pid}) has no status endpoint (an older eop?)\n`);
-      return 1;
-    }
-    where = r ? (r.statusUrl ? { url: r.statusUrl } : { socketPath: r.statusSocket! }) : { url: 'http://127.0.0.1:8080' };
+  const found = findRackEndpoint(target, 'eop status <rack>');
+  if ('error' in found) {
+    process.stderr.write(`eop status: ${found.error}\n`);
+    return found.exit;
   }
+  const where = found.where;
   let body: string;
   try {
     body = await httpGet(where, '/api/status', token, flags.timeoutS * 1000);

@@ -25,6 +25,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LagAnnouncer } from '../../bridge/lag-announcer.js';
 import { formatLiveStatus, LiveRack, liveRackPreflight } from '../../bridge/live-rack.js';
 import { RackStatusSampler } from '../../bridge/rack-status.js';
+import { liveFaultEndpoint } from '../../bridge/fault-endpoint.js';
 import { RackServer } from '../../bridge/ws-server.js';
 import { rackConflict, registerRack, statusSocketPath } from './rack-registry.js';
 import { registerDown } from './down-command.js';
@@ -139,7 +140,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
     statusSocket,
   });
   const sampler = new RackStatusSampler(live, 'up', flags.lagToleranceMs ?? 1);
-  const statusServer = new RackServer({ socketPath: statusSocket, status: () => sampler.snapshot() });
+  const statusServer = new RackServer({ socketPath: statusSocket, status: () => sampler.snapshot(), faults: liveFaultEndpoint(live) });
 
   for (const n of live.notes) err(`note: ${n}`);
   for (const h of topo.hosts) {

@@ -104,6 +104,17 @@ export interface Report {
     queuePairs: number;
     framesLost: number;
   }[];
+  /**
+   * The management hosts (master first) and every takeover of the downstream ports, in virtual µs;
+   * null for a rack without a management host.
+   */
+  controlPlane: {
+    managementHosts: { name: string; alive: boolean; ports: number }[];
+    takeovers: { from: string; to: string; failedAtUs: number; detectionUs: number; workUs: number; takeoverUs: number; ports: number }[];
+    /** Link events that waited for a live management host; ports still waiting at the end. */
+    heldLinkEvents: number;
+    waitingPorts: number;
+  } | null;
   captures: string[];
   /** Frames in the capture files, frames not captured (I/O error, full disk), frames deleted by rotation. */
   captureFrames: { captured: number; notCaptured: number; discardedByRotation: number };
@@ -236,10 +247,15 @@ export function buildReport(r: RunResult): Report {
       queuePairs: f.queuePairs,
       framesLost: f.framesLost,
     })),
+    controlPlane: controlPlaneOf(r),
     captures: r.capturePaths,
     captureFrames: captureCounts(r),
     problems,
   };
+  const cp = report.controlPlane;
+  if (cp && cp.waitingPorts > 0) {
+    problems.push(`control plane: ${cp.waitingPorts} port(s) changed link state and no live management host has told their peers`);
+  }
   for (const q of report.queuePairs) if (q.state === 'mismatch') problems.push(`${q.host} ↔ ${q.peer}: ${q.reason}`);
   problems.push(...linksLeftDown(r));
   for (const u of r.faults.unstruck()) problems.push(`${u.origin}: ${u.kind} on ${u.host} had ${u.left} operation(s) left to hit when the run ended`);
@@ -252,6 +268,25 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
+
+function controlPlaneOf(r: RunResult): Report['controlPlane'] {
+  const m = r.rack.management;
+  if (!m) return null;
+  return {
+    managementHosts: m.vs.switches.map((s, i) => ({ name: s.upstreamName, alive: s.alive, ports: m.vs.portsOf(i).length })),
+    takeovers: m.takeovers.map((t) => ({
+      from: t.from,
+      to: t.to,
+      failedAtUs: us(t.failedAt - r.rack.bootedAt),
+      detectionUs: us(t.detectedAt - t.failedAt),
+      workUs: us(t.doneAt - t.detectedAt),
+      takeoverUs: us(t.doneAt - t.failedAt),
+      ports: t.ports,
+    })),
+    heldLinkEvents: r.rack.control.heldEvents,
+    waitingPorts: r.rack.control.waiting,
+  };
+}
 
 /**
  * Links a crash left down at the end of the run (a clean stop is deliberate and not listed): the
@@ -404,6 +439,16 @@ export function formatReport(rep: Report): string {
       table(
         ['failed at µs', 'entry', 'host', 'failed path', 'moved to', 'detect µs', 'switch-over µs', 'queue pairs', 'frames lost'],
         rep.failovers.map((f) => [f.failedAtUs, f.origin, f.host, f.failed, f.to ?? '-', f.detectUs ?? '-', f.switchOverUs ?? '-', f.queuePairs, f.framesLost]),
+      ),
+    );
+  }
+  const cp = rep.controlPlane;
+  if (cp && cp.takeovers.length > 0) {
+    out.push('', 'Control plane takeovers');
+    out.push(
+      table(
+        ['from', 'to', 'failed at µs', 'detection µs', 'work µs', 'takeover µs', 'ports'],
+        cp.takeovers.map((t) => [t.from, t.to, t.failedAtUs, t.detectionUs, t.workUs, t.takeoverUs, t.ports]),
       ),
     );
   }

@@ -21,6 +21,8 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
   const hosts: HostSpec[] = [];
   const tor = (name: string | null): { tor?: string } => (name === null ? {} : { tor: name });
   if (t.management) hosts.push({ name: t.management.name, mac: 0, management: true, link: link(t.management.link), ...tor(t.management.tor) });
+  // The backup goes after the compute hosts: their indices (and so the address map) do not change.
+  const backup = t.backupManagement;
   for (const h of t.hosts) {
     hosts.push({
       name: h.name,
@@ -35,6 +37,7 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       ...(h.backupPath ? { backupPath: { link: link(h.backupPath.link), ...tor(h.backupPath.tor) } } : {}),
     });
   }
+  if (backup) hosts.push({ name: backup.name, mac: 0, management: true, link: link(backup.link), ...tor(backup.tor) });
   return {
     seed: t.seed,
     switch: { ...t.switch },
@@ -74,6 +77,12 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
     },
     ramBytes: DEFAULT_RAM_BYTES,
     pageBytes: DEFAULT_PAGE_BYTES,
+    managementFailover: {
+      heartbeatNs: t.managementFailover.heartbeatUs * NS_PER_US,
+      missedHeartbeats: t.managementFailover.missedHeartbeats,
+      takeoverBaseNs: t.managementFailover.takeoverBaseUs * NS_PER_US,
+      portTakeoverNs: t.managementFailover.portTakeoverUs * NS_PER_US,
+    },
     hosts,
   };
 }

@@ -126,7 +126,7 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   w.kv(`${c}      `, 'width', 16, 'link.width');
   w.line(`${c}  - tor2`);
   w.line('');
-  for (const s of ['dma', 'cpu', 'interrupts', 'eop', 'captures', 'failover'] as const) section(w, s);
+  for (const s of ['dma', 'cpu', 'interrupts', 'eop', 'captures', 'failover', 'managementFailover'] as const) section(w, s);
 
   w.kv('', 'traffic', null, 'rack.traffic');
   trafficEntry(w, 'ping-all', { count: DEFAULTS.pingAll.count, intervalUs: DEFAULTS.pingAll.intervalUs }, false);

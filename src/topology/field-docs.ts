@@ -4,7 +4,7 @@
  * setting; `test/default-rack.test.ts` checks every schema key has one, so a new key cannot go
  * undocumented. Ranges come from `LIMITS` where the limit lives there.
  */
-import { LIMITS } from './types.js';
+import { LIMITS, type FaultKind } from './types.js';
 
 export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'rack.name': 'names the rack in reports and capture files (no "/", "\\" or control characters)',
@@ -81,7 +81,7 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.tor': 'the top-of-rack switch its link ends at (a name from tors; default the first)',
   'host.cores': 'this host only: cpu.cores',
   'host.profile': 'this host only: cpu.profile',
-  'host.role': 'compute | management (one at most; it has no EOP interface)',
+  'host.role': 'compute | management (two at most: the first is the master, a second its backup; no EOP interface)',
   'host.backupPath': "a second NTB port and link (Marlin's backup path): true, or a mapping with the keys below",
 
   'backupPath.tor': "the top-of-rack switch its link ends at (default: the host's own, on another port)",
@@ -110,10 +110,30 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'ping-all.count': `echo requests per pair (1..${LIMITS.maxPingCount})`,
   'ping-all.intervalUs': 'between requests',
 
+  'rack.managementFailover': 'management-host failover: with a second role: management host (the backup), it takes the ports over when the master fails',
+  'managementFailover.heartbeatUs': "the master's heartbeat period (assumption; PLX leaves it to software)",
+  'managementFailover.missedHeartbeats': "heartbeats the backup misses before it takes over (its fail-detect timer)",
+  'managementFailover.takeoverBaseUs': 'takeover work done once: the partition change (assumption: the 100 ms PCIe wait after a reset)',
+  'managementFailover.portTakeoverUs': 'takeover work per downstream port: re-assign it, read its NTB state back (assumption)',
   'fault.atUs': 'when, in virtual µs after the links came up',
-  'fault.kind': 'link-down | link-up | host-crash | host-restart | dma-error | tlp-corrupt | irq-lost | path-down | path-up',
-  'fault.host': 'the compute host hit (its NTB link, its HRDMA engine, its up-link, its interrupts)',
+  'fault.kind': 'link-down | link-up | host-crash | host-restart | dma-error | tlp-corrupt | irq-lost | path-down | path-up | mh-fail | mh-restart',
+  'fault.host': 'the compute host hit (its NTB link, its HRDMA engine, its up-link, its interrupts); mh-*: a management host',
   'fault.count': `dma-error, tlp-corrupt, irq-lost: the next N descriptors, TLP trains or interrupts (1..${LIMITS.maxFaultCount})`,
   'fault.pollUs': "irq-lost: the driver's poll interval, after which it finds the work the lost interrupt announced",
   'fault.path': 'path-down, path-up: primary | backup, one of the two NTB paths of a host with backupPath',
+};
+
+/** One line per fault kind: what it does and what recovers it (`eop fault --help`, the README). */
+export const FAULT_KIND_DOCS: Record<FaultKind, string> = {
+  'link-down': "the host's NTB link drops: its queue pairs go down, queued frames are dropped (ERR_EOP_LINK_DOWN)",
+  'link-up': 'the link returns: the host and its peers negotiate again (the recovery of link-down)',
+  'host-crash': "the host's driver stops abruptly: no LINK_DOWN entry, stale scratchpads",
+  'host-restart': 'the crashed host starts again and renegotiates (the recovery of host-crash)',
+  'dma-error': 'the next count HRDMA descriptors are corrupted: the driver re-sends their frames by CPU copy, counted',
+  'tlp-corrupt': 'the next count TLP trains on the host\'s up-link arrive with a bad LCRC: NAKed and replayed, late, not lost',
+  'irq-lost': "the next count interrupts vanish: the driver's poll (every pollUs) finds the work",
+  'path-down': "one of a host's two NTB paths fails (path: primary | backup): AER reports it, the drivers move to the other path",
+  'path-up': 'the failed path works again (traffic stuck with both paths down moves to it)',
+  'mh-fail': 'a management host stops: data keeps flowing; the backup takes the ports over after missed heartbeats (takeover time logged)',
+  'mh-restart': 'a failed management host starts again: it takes its ports back if nobody did, else it is the new backup',
 };

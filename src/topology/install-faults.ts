@@ -34,6 +34,11 @@
  *   switch-over time and the frames lost in flight. A path-up that finds traffic stuck (both paths
  *   were down) moves it, and that move is the path-down's recovery.
  *
+ * - `mh-fail` / `mh-restart`: a management host stops or starts (`ManagementFailover.fail` and
+ *   `.restart`, src/eop/management-failover.ts). The data plane is untouched; link events of ports
+ *   without a live manager wait. Recovery: the backup (or the restarted master) manages every
+ *   downstream port again; its detail gives the takeover time, detection and work apart.
+ *
  * Entries take effect `atUs` after the call (the caller calls once the rack has booted). Counted
  * kinds that found nothing to hit before the run ended are listed by `unstruck()`.
  */
@@ -42,13 +47,16 @@ import type { Host } from '../host/host.js';
 import type { PathFailover } from '../eop/path-failover.js';
 import { DLLP_BYTES, type LinkDirection } from '../pcie/link.js';
 import type { PathIndex } from '../pcie/ntb-paths.js';
-import { NS_PER_US, type Ns } from '../time/units.js';
+import { takeoverNs, type ManagementFailover } from '../eop/management-failover.js';
+import { NS_PER_MS, NS_PER_US, type Ns } from '../time/units.js';
 import { FaultLog, type FaultMarker } from './fault-log.js';
 import type { Rack } from './rack.js';
 import type { FaultSpec, Topology } from './types.js';
 
 export interface InstalledFaults {
   log: FaultLog;
+  /** One more fault, `spec.atUs` after now (`eop fault` through a running rack's control endpoint). */
+  inject(spec: FaultSpec): void;
   /** Mark every later fault and recovery in these capture files. */
   markCaptures(files: Iterable<FaultMarker>): void;
   /** Counted faults (dma-error, tlp-corrupt, irq-lost) that had operations left to hit at the end. */
@@ -60,7 +68,7 @@ const WATCH_STEP_NS: Ns = 1 * NS_PER_US;
 const WATCH_LIMIT_NS: Ns = 100_000 * NS_PER_US;
 
 /** Schedules every entry of `topo.faults` on `rack`, `atUs` after now. */
-export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
+export function installFaults(topo: Pick<Topology, 'faults'>, rack: Rack): InstalledFaults {
   const sched = rack.sched;
   const log = new FaultLog(rack.log, () => sched.now);
   const t0 = sched.now;
@@ -71,8 +79,8 @@ export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
   const irqBudget = new Map<Host, Budget>();
   let failoverWatched = false;
 
-  for (const spec of topo.faults) {
-    const at = t0 + spec.atUs * NS_PER_US;
+  const mh = rack.management ? watchTakeovers(rack.management, log) : null;
+  const schedule = (spec: FaultSpec, at: Ns): void => {
     switch (spec.kind) {
       case 'link-down':
         sched.at(at, () => linkDown(rack, log, spec));
@@ -123,10 +131,16 @@ export function installFaults(topo: Topology, rack: Rack): InstalledFaults {
         armed.push({ spec, left: () => b.leftOf(spec) });
         break;
       }
+      case 'mh-fail':
+      case 'mh-restart':
+        sched.at(at, () => mh?.strike(spec));
+        break;
     }
-  }
+  };
+  for (const spec of topo.faults) schedule(spec, t0 + spec.atUs * NS_PER_US);
   return {
     log,
+    inject: (spec) => schedule(spec, sched.now + spec.atUs * NS_PER_US),
     markCaptures: (files) => log.markIn(files),
     unstruck: () =>
       armed.filter((a) => a.left() > 0).map((a) => ({ origin: a.spec.origin, kind: a.spec.kind, host: a.spec.host, left: a.left() })),
@@ -205,6 +219,8 @@ function linksBack(rack: Rack, name: string): { ok: boolean; peers: number } {
     if (!mine || !theirs) continue;
     if (mine.state === 'mismatch') continue; // never comes up; the report lists it
     if (mine.state !== 'up' || theirs.state !== 'up') return { ok: false, peers };
+    // A peer that never heard of the restart (no management host told it) still has the old life.
+    if (theirs.peerGeneration !== nic.generation) return { ok: false, peers };
     peers++;
   }
   return { ok: true, peers };
@@ -222,6 +238,32 @@ function watchRecovery(rack: Rack, log: FaultLog, spec: FaultSpec, recovers: 'li
     if (sched.now - from < WATCH_LIMIT_NS) sched.after(WATCH_STEP_NS, look);
   };
   sched.after(0, look);
+}
+
+// ------------------------------------------------------------------------------ management hosts
+
+/** Strikes mh-fail / mh-restart and logs every completed takeover as the recovery of the failure. */
+function watchTakeovers(mgmt: ManagementFailover, log: FaultLog): { strike(spec: FaultSpec): void } {
+  // The entry whose failure a takeover recovers from, by the failed host's name.
+  const origins = new Map<string, string>();
+  mgmt.onTakeover((t) => {
+    const ms = (ns: Ns): string => `${(ns / NS_PER_MS).toFixed(3)} ms`;
+    const detect = t.from === t.to ? 'restart' : `detection ${ms(t.detectedAt - t.failedAt)}`;
+    log.recovery(
+      origins.get(t.from) ?? 'mh-fail',
+      'mh-fail',
+      t.to,
+      `control plane back: ${t.to} manages all ${t.ports} downstream ports ${ms(takeoverNs(t))} after ${t.from} failed (${detect}, takeover work ${ms(t.doneAt - t.detectedAt)}); ` +
+        `${t.portsWithHeldEvents} port(s) had link changes that waited`,
+    );
+  });
+  return {
+    strike(spec) {
+      const what = spec.kind === 'mh-fail' ? mgmt.fail(spec.host) : mgmt.restart(spec.host);
+      if (spec.kind === 'mh-fail' && !what.startsWith('no effect')) origins.set(spec.host, spec.origin);
+      log.fault(spec.origin, spec.kind, spec.host, what);
+    },
+  };
 }
 
 // ------------------------------------------------------------------------------ NTB paths

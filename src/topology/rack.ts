@@ -16,6 +16,7 @@ import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { ControlPlane } from '../eop/control-plane.js';
 import { ArpDirectory } from '../eop/arp-responder.js';
 import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
+import { DEFAULT_MGMT_FAILOVER, ManagementFailover, type MgmtFailoverConfig } from '../eop/management-failover.js';
 import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA, type HrdmaConfig } from '../host/hrdma.js';
@@ -26,6 +27,7 @@ import { DEFAULT_LINK, Link, type LinkConfig } from '../pcie/link.js';
 import { NtbPaths } from '../pcie/ntb-paths.js';
 import { DEFAULT_FAILOVER, PathFailover, type FailoverConfig } from '../eop/path-failover.js';
 import { SwitchTiers, type TorSpec } from '../pcie/switch-tiers.js';
+import { VirtualSwitches } from '../pcie/virtual-switches.js';
 import { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Ns } from '../time/units.js';
 
@@ -81,6 +83,8 @@ export interface RackSpec {
   tors?: TorSpec[];
   /** Timing of a failover between a host's two NTB paths (src/eop/path-failover.ts). */
   failover?: Partial<FailoverConfig>;
+  /** Management-host failover timing (a second management host is the backup). */
+  managementFailover?: MgmtFailoverConfig;
 }
 
 /** Interrupt entry: from MSI landing to the handler running. With the fabric path this gives
@@ -108,6 +112,11 @@ export class Rack {
   readonly log: Logger;
   readonly fabric: Fabric;
   readonly control: ControlPlane;
+  /**
+   * The management hosts (master first, then the backup) and who owns the downstream ports; null
+   * for a rack without a management host.
+   */
+  readonly management: ManagementFailover | null = null;
   readonly hosts: Host[] = [];
   readonly nics: EopNic[] = [];
   private readonly byName = new Map<string, Host>();
@@ -199,6 +208,15 @@ export class Rack {
       const dir = new ArpDirectory();
       for (const [i, hs] of spec.hosts.entries()) if (!hs.management && hs.ipv4 !== undefined) dir.add(hs.ipv4, hs.mac, this.hosts[i]!.index);
       for (const nic of this.nics) if (nic.cfg.arpResponder) nic.arpDirectory = dir;
+    }
+    const mgmt = this.hosts.filter((_h, i) => spec.hosts[i]!.management);
+    if (mgmt.length > 0) {
+      const vs = new VirtualSwitches(
+        mgmt.map((h) => ({ index: h.index, name: h.name })),
+        this.nics.map((n) => n.host.index),
+      );
+      this.control.ports = vs;
+      this.management = new ManagementFailover(this.sched, vs, this.control, spec.managementFailover ?? DEFAULT_MGMT_FAILOVER);
     }
   }
 

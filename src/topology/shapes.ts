@@ -162,8 +162,8 @@ const trafficSchema = keyCheck(
   }),
 );
 
-/** A `faults:` entry: what strikes which host when (cross-field checks in validate.ts). */
-const faultShape = {
+/** A `faults:` entry: what strikes which host when (cross-field checks in fault-checks.ts). */
+export const faultShape = {
   atUs: leaf<number>(num({ ge: 0 })),
   kind: leaf<FaultKind>(oneOf([...FAULT_KINDS])),
   host: leaf<string>(checkHostRef),
@@ -177,6 +177,14 @@ const failoverShape = {
   linkDownDetectUs: leaf<number>(num({ ge: 0 })),
   aerHandlerUs: leaf<number>(num({ ge: 0 })),
   remapUs: leaf<number>(num({ ge: 0 })),
+};
+
+/** Management-host failover (a second `role: management` host is the backup). */
+const managementFailoverShape = {
+  heartbeatUs: leaf<number>(num({ gt: 0 })),
+  missedHeartbeats: leaf<number>(integer(1, 1000)),
+  takeoverBaseUs: leaf<number>(num({ ge: 0 })),
+  portTakeoverUs: leaf<number>(num({ ge: 0 })),
 };
 
 /** A top-of-rack switch: its name and its PCIe link to the spine (any link setting; default the rack's). */
@@ -262,6 +270,7 @@ const rackShape = {
   eop: section(eopShape, DEFAULTS.eop, 'a mapping of EOP driver settings'),
   captures: section(capturesShape, DEFAULTS.captures, 'a mapping of capture settings'),
   failover: section(failoverShape, DEFAULTS.failover, 'a mapping of failover settings'),
+  managementFailover: section(managementFailoverShape, DEFAULTS.managementFailover, 'a mapping of management-host failover settings'),
   hosts: z
     .array(hostSchema, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
     .min(1, { error: () => `must be a list of 1 to ${LIMITS.maxHosts} hosts` })
@@ -299,6 +308,7 @@ export const SCHEMA_KEYS = {
   eop: Object.keys(eopShape),
   captures: Object.keys(capturesShape),
   failover: Object.keys(failoverShape),
+  managementFailover: Object.keys(managementFailoverShape),
   host: Object.keys(hostShape),
   backupPath: ['tor', 'link'],
   ping: Object.keys(pingShape),

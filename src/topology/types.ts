@@ -6,6 +6,7 @@
  */
 import { DEFAULT_EOP } from '../eop/eop-nic.js';
 import { DEFAULT_FAILOVER } from '../eop/path-failover.js';
+import { DEFAULT_MGMT_FAILOVER } from '../eop/management-failover.js';
 import { DEFAULT_CPU } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_SWITCH } from '../pcie/fabric.js';
@@ -57,6 +58,12 @@ export const DEFAULTS = {
     linkDownDetectUs: DEFAULT_FAILOVER.linkDownDetectNs / 1000,
     aerHandlerUs: DEFAULT_FAILOVER.aerHandlerNs / 1000,
     remapUs: DEFAULT_FAILOVER.remapNs / 1000,
+  },
+  managementFailover: {
+    heartbeatUs: DEFAULT_MGMT_FAILOVER.heartbeatNs / 1000,
+    missedHeartbeats: DEFAULT_MGMT_FAILOVER.missedHeartbeats,
+    takeoverBaseUs: DEFAULT_MGMT_FAILOVER.takeoverBaseNs / 1000,
+    portTakeoverUs: DEFAULT_MGMT_FAILOVER.portTakeoverNs / 1000,
   },
 } as const;
 
@@ -275,9 +282,19 @@ export interface UdpTraffic {
 
 export type TrafficSpec = PingTraffic | UdpTraffic;
 
+/** Management-host failover, in the file's units (µs). */
+export interface ManagementFailoverConfig {
+  heartbeatUs: number;
+  missedHeartbeats: number;
+  takeoverBaseUs: number;
+  portTakeoverUs: number;
+}
+
 /** What a `faults:` entry does (src/topology/install-faults.ts says how each is injected). */
-export const FAULT_KINDS = ['link-down', 'link-up', 'host-crash', 'host-restart', 'dma-error', 'tlp-corrupt', 'irq-lost', 'path-down', 'path-up'] as const;
+export const FAULT_KINDS = ['link-down', 'link-up', 'host-crash', 'host-restart', 'dma-error', 'tlp-corrupt', 'irq-lost', 'path-down', 'path-up', 'mh-fail', 'mh-restart'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds that hit a management host (every other kind hits a compute host). */
+export const MANAGEMENT_FAULT_KINDS: readonly FaultKind[] = ['mh-fail', 'mh-restart'];
 /** Kinds that hit the next `count` operations (descriptors, TLP trains, interrupts) rather than a state. */
 export const COUNTED_FAULT_KINDS: readonly FaultKind[] = ['dma-error', 'tlp-corrupt', 'irq-lost'];
 /** Kinds that hit one of a host's two NTB paths (the host must declare `backupPath`). */
@@ -290,7 +307,7 @@ export interface FaultSpec {
   /** Virtual time after boot at which the fault strikes. */
   atUs: number;
   kind: FaultKind;
-  /** The compute host hit. */
+  /** The host hit: a compute host, or a management host for mh-fail and mh-restart. */
   host: string;
   /** dma-error, tlp-corrupt, irq-lost: how many operations are hit (1 for the others). */
   count: number;
@@ -322,6 +339,10 @@ export interface Topology {
   /** Compute hosts, in file order. */
   hosts: HostConfig[];
   management: ManagementHostConfig | null;
+  /** The backup management host (a second `role: management` host), on a second virtual switch. */
+  backupManagement: ManagementHostConfig | null;
+  /** Management-host failover: heartbeat, detection and takeover (src/eop/management-failover.ts). */
+  managementFailover: ManagementFailoverConfig;
   /** Expanded: every ping has one `to`; `ping-all` is gone. */
   traffic: TrafficSpec[];
   /** The `faults:` schedule, in file order. */

@@ -33,6 +33,7 @@ import {
   parseMacAddress,
 } from './addresses.js';
 import { checkHostName, isRecord } from './checks.js';
+import { faultEntryProblems, listNames } from './fault-checks.js';
 import { didYouMean, formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
 import { SCHEMA_KEYS, TopologySchema, type TopologyFile } from './shapes.js';
 import {
@@ -47,7 +48,6 @@ import {
   type Topology,
   type TrafficSpec,
   type FaultSpec,
-  COUNTED_FAULT_KINDS,
   PATH_FAULT_KINDS,
 } from './types.js';
 
@@ -91,12 +91,6 @@ function zodProblems(issues: readonly z.core.$ZodIssue[]): RawProblem[] {
   }));
 }
 
-function listNames(names: readonly string[]): string {
-  const max = 16;
-  if (names.length === 0) return 'there are none';
-  const shown = names.slice(0, max).join(', ');
-  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
-}
 
 interface HostFacts {
   i: number;
@@ -137,8 +131,9 @@ function crossProblems(input: unknown): RawProblem[] {
   }
 
   const mgmt = hosts.filter((h) => h.role === 'management');
-  mgmt.slice(1).forEach((h) =>
-    add(['hosts', h.i, 'role'], `only one host may be the management host (hosts[${mgmt[0]!.i}] already is)`),
+  // The first management host is the master, a second the backup (on a second virtual switch).
+  mgmt.slice(2).forEach((h) =>
+    add(['hosts', h.i, 'role'], `at most two hosts may be management hosts, a master and its backup (hosts[${mgmt[0]!.i}] and hosts[${mgmt[1]!.i}] already are)`),
   );
   for (const h of mgmt) {
     for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu', 'cores', 'profile']) {
@@ -346,20 +341,9 @@ function crossProblems(input: unknown): RawProblem[] {
   const faultsRaw = Array.isArray(input.faults) ? input.faults : [];
   faultsRaw.forEach((f, i) => {
     if (!isRecord(f)) return;
+    for (const [field, message] of faultEntryProblems(f, { compute: computeNames, management: [...mgmtNames] })) add(['faults', i, field], message);
     const h = f.host;
-    if (typeof h === 'string' && h.length > 0 && !computeSet.has(h)) {
-      const what = mgmtNames.has(h) ? `"${h}" is the management host, which has no EOP interface to fault` : `unknown host "${h}"`;
-      add(['faults', i, 'host'], `${what} (compute hosts are ${listNames(computeNames)})`);
-    }
-    const counted = typeof f.kind === 'string' && (COUNTED_FAULT_KINDS as readonly string[]).includes(f.kind);
-    if (f.count !== undefined && typeof f.kind === 'string' && !counted) {
-      add(['faults', i, 'count'], `only ${COUNTED_FAULT_KINDS.join(', ')} hit a number of operations; "${f.kind}" happens once (remove count)`);
-    }
-    if (f.pollUs !== undefined && f.kind !== 'irq-lost') add(['faults', i, 'pollUs'], 'only irq-lost has a driver poll interval (remove pollUs)');
     const pathKind = typeof f.kind === 'string' && (PATH_FAULT_KINDS as readonly string[]).includes(f.kind);
-    if (f.path !== undefined && typeof f.kind === 'string' && !pathKind) {
-      add(['faults', i, 'path'], `only ${PATH_FAULT_KINDS.join(', ')} hit one NTB path; "${f.kind}" hits the host (remove path)`);
-    }
     if (pathKind && typeof h === 'string' && computeSet.has(h)) {
       const host = byName.get(h);
       const bp = host?.raw.backupPath;
@@ -493,9 +477,12 @@ function normalize(d: TopologyFile, source: string): Topology {
   const torOf = (t: string | undefined): string | null => (tors.length > 0 ? (t ?? tors[0]!.name) : null);
   const hosts: HostConfig[] = [];
   let management: ManagementHostConfig | null = null;
+  let backupManagement: ManagementHostConfig | null = null;
   for (const h of d.hosts) {
     if (h.role === 'management') {
-      management = { name: h.name, declared: true, link: mergeLink(h.link), tor: torOf(h.tor) };
+      const m = { name: h.name, declared: true, link: mergeLink(h.link), tor: torOf(h.tor) };
+      if (management === null) management = m;
+      else backupManagement = m;
       continue;
     }
     const index = hosts.length;
@@ -595,6 +582,8 @@ function normalize(d: TopologyFile, source: string): Topology {
     captures: { ...d.captures },
     hosts,
     management,
+    backupManagement,
+    managementFailover: { ...d.managementFailover },
     traffic,
     faults,
     failover: { ...d.failover },
