@@ -189,8 +189,17 @@ async function startEmulator(rack: string, captureDir: string): Promise<Emulator
   return em;
 }
 
+/** Reads the rack's status with `eop status --json` (asynchronously: the sampler keeps running). */
 async function statusTotals(): Promise<StatusTotals> {
-  const r = spawnSync(process.execPath, [CLI, 'status', 'soak', '--json'], { encoding: 'utf8', timeout: 30_000 });
+  const r = await new Promise<Exec>((resolve) => {
+    const c = spawn(process.execPath, [CLI, 'status', 'soak', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('error', (e) => (stderr += e.message));
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
   if (r.status !== 0) throw new Error(`eop status failed: ${r.stderr.trim()}`);
   const j = JSON.parse(r.stdout) as {
     captures: { frames: number; drops: number };

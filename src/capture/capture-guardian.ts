@@ -55,11 +55,16 @@ process.title = ${JSON.stringify(GUARDIAN_TITLE)};
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']) process.on(s, () => {});
 const parentPid = process.argv[1];
 const files = new Map();
+// Every directory a file was ever watched in: a rotation's half-created file can be the only one.
+const dirs = new Set();
 let text = '';
 function handle(line) {
   let m;
   try { m = JSON.parse(line); } catch { return; }
-  if (m.op === 'watch') files.set(m.id, { path: m.path, dev: m.dev, ino: m.ino, boundary: m.boundary });
+  if (m.op === 'watch') {
+    files.set(m.id, { path: m.path, dev: m.dev, ino: m.ino, boundary: m.boundary });
+    dirs.add(path.dirname(m.path));
+  }
   else if (m.op === 'mark') { const f = files.get(m.id); if (f && m.boundary > f.boundary) f.boundary = m.boundary; }
   else if (m.op === 'forget') files.delete(m.id);
 }
@@ -119,7 +124,7 @@ function repair(f) {
     fs.closeSync(fd);
   }
 }
-function removeHalfCreated(dirs) {
+function removeHalfCreated() {
   const re = new RegExp('^\\\\..+\\\\.' + parentPid + '\\\\.[0-9a-f]{12}\\\\.tmp$');
   for (const dir of dirs) {
     let names = [];
@@ -138,9 +143,8 @@ let finished = false;
 function finish() {
   if (finished) return;
   finished = true;
-  const dirs = new Set();
-  for (const f of files.values()) { dirs.add(path.dirname(f.path)); repair(f); }
-  removeHalfCreated(dirs);
+  for (const f of files.values()) repair(f);
+  removeHalfCreated();
   process.exit(0);
 }
 process.stdin.setEncoding('utf8');
