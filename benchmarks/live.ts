@@ -261,11 +261,13 @@ async function main(): Promise<void> {
   if (ref) {
     const c1500 = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 1500'));
     const cj = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 65510'));
+    const d1500 = results.find((r) => r.path.startsWith('(d)') && r.path.endsWith('MTU 1500'));
     const t = (name: string, ok: boolean | null): string => `${name}: ${ok === null ? 'n/a' : ok ? 'met' : 'MISSED'}`;
     console.log(
       '\ntargets: ' +
         [
-          t('TCP MTU 1500 >= 1.5x vde', c1500?.tcpGbps != null && ref.tcpGbps ? c1500.tcpGbps >= 1.5 * ref.tcpGbps : null),
+          t('TCP MTU 1500 >= 2.0x vde', c1500?.tcpGbps != null && ref.tcpGbps ? c1500.tcpGbps >= 2.0 * ref.tcpGbps : null),
+          t('TCP captures on >= 0.8x off', d1500?.tcpGbps != null && c1500?.tcpGbps ? d1500.tcpGbps >= 0.8 * c1500.tcpGbps : null),
           t('TCP jumbo >= 8x vde', cj?.tcpGbps != null && ref.tcpGbps ? cj.tcpGbps >= 8 * ref.tcpGbps : null),
           t('UDP >= 1.0x vde', c1500?.udpGbps != null && ref.udpGbps ? c1500.udpGbps >= ref.udpGbps : null),
           t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
