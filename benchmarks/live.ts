@@ -4,7 +4,7 @@
  *   (a) a veth pair, with the kernel's offloads (TSO/GSO/GRO, checksum) on and off;
  *   (b) vde_switch with two TAPs (Debian package vde2) — the reference for the ratios;
  *   (c) EOP full model (`eop up`, two TAP hosts, Gen3 x8), captures off, MTU 1500 (with and without
- *       GRO into the namespaces) and 65,510;
+ *       GRO into the namespaces, and with `--busy-poll-ms 20`) and 65,510;
  *   (d) the same with captures on.
  * For each: iperf3 TCP (one stream, 5 s), iperf3 UDP (1400-byte datagrams, unthrottled: received
  * Gb/s and loss) and ping RTT (100 pings at 10 ms). Prints a table with each path's ratio to (b),
@@ -164,11 +164,11 @@ async function vdeCase(): Promise<Result> {
   }
 }
 
-async function eopCase(mtu: number, captures: boolean, gro = true): Promise<Result> {
+async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs = 0): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
   writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
-  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro'])];
+  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs > 0 ? ['--busy-poll-ms', String(busyPollMs)] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -179,7 +179,7 @@ async function eopCase(mtu: number, captures: boolean, gro = true): Promise<Resu
     if (!/^ready: /m.test(out)) throw new Error(`eop up did not come up:\n${out}`);
     currentNs1 = 'eop-h1';
     currentNs2 = 'eop-h2';
-    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}`;
+    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs > 0 ? `, busy poll ${busyPollMs} ms` : ''}`;
     const r = await measure(label);
     const before = out.length;
     child.kill('SIGUSR1');
@@ -230,6 +230,7 @@ async function main(): Promise<void> {
     if (want('eop')) {
       results.push(await eopCase(1500, false));
       results.push(await eopCase(1500, false, false));
+      results.push(await eopCase(1500, false, true, 20));
       results.push(await eopCase(65510, false));
       results.push(await eopCase(1500, true));
       results.push(await eopCase(65510, true));

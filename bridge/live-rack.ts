@@ -60,8 +60,8 @@ export interface LiveRackOptions {
    */
   gro?: boolean;
   /**
-   * Keep turning the event loop this long after the last frame came in (default 20 ms; 0: sleep
-   * in epoll at once). Sparse traffic (a ping every 10 ms) then finds the emulator running with
+   * Keep turning the event loop this long after the last frame came in (default 0: sleep in epoll
+   * at once). Sparse traffic (a ping every 10 ms) then finds the emulator running with
    * its hot paths in the CPU caches instead of waking it cold (see LiveRunner.busyPollNs).
    */
   busyPollMs?: number;
@@ -144,8 +144,12 @@ export interface LiveStatus {
 /** Address resolution of built-in hosts in live mode: Linux's defaults (retrans_time 1 s, 3 solicits). */
 const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
 
-/** Busy polling after the last frame (LiveRackOptions.busyPollMs): covers a ping every 10 ms. */
-export const DEFAULT_BUSY_POLL_MS = 20;
+/**
+ * Busy polling after the last frame (LiveRackOptions.busyPollMs), off by default: on the loaded
+ * 2-core VM it was measured on, 20 ms (a ping every 10 ms stays inside it) did not lower ping RTT
+ * (the spinning process is preempted all the same) and costs a core. bench:live measures both.
+ */
+export const DEFAULT_BUSY_POLL_MS = 0;
 
 /** Spin for batches of at most this many frames read from a TAP. */
 const SPIN_MAX_FRAMES = 2;

@@ -302,7 +302,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
-    .option('--busy-poll-ms <ms>', 'keep polling this long after the last frame, for low latency of sparse traffic at the cost of a core meanwhile (default 20; 0 sleeps at once)', busyPollArg)
+    .option('--busy-poll-ms <ms>', 'keep polling this long after the last frame (e.g. 20), trading a core for lower latency of sparse traffic (default 0: sleep at once)', busyPollArg)
     .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'));
   addLimitOptions(up, UP_LIMITS)
     .addHelpText(

@@ -34,7 +34,8 @@ describe.skipIf(!ready)('live rack wake-ups', () => {
 
   it('an idle second costs the runner no wake-up; a ping afterwards goes through', async () => {
     removeQuietly([`${PREFIX}h1`, `${PREFIX}h2`]);
-    live = new LiveRack(parseTopologyText(TOPO, 'idle.yaml'), { nsPrefix: PREFIX, captures: false });
+    // With busy polling on: it must end 20 ms after the last frame, like the rest of the wake-ups.
+    live = new LiveRack(parseTopologyText(TOPO, 'idle.yaml'), { nsPrefix: PREFIX, captures: false, busyPollMs: 20 });
     live.start();
     const h2 = live.topo.hosts[1]!.ipv4.text;
     const first = await netnsExecAsync(`${PREFIX}h1`, ['ping', '-c', '3', '-i', '0.05', '-W', '2', h2], 20_000);
