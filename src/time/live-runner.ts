@@ -204,6 +204,9 @@ export class LiveRunner {
   private readonly tick = (): void => {
     this.stats.wakeups++;
     if (this.timer) this.stats.timerWakeups++;
+    // Awake: events scheduled during this turn are seen below, no poke needed for them.
+    this.sched.onNewEarliest = null;
+    if (this.timer) clearTimeout(this.timer); // a poke's immediate may have run before the timer
     this.immediate = undefined;
     this.timer = undefined;
     if (!this.running) return;
