@@ -59,6 +59,12 @@ export interface LiveRackOptions {
    * a NIC's GRO does (default true). What crosses the fabric is unchanged either way.
    */
   gro?: boolean;
+  /**
+   * Keep turning the event loop this long after the last frame came in (default 0: sleep in epoll
+   * at once). Sparse traffic (a ping every 10 ms) then finds the emulator running with
+   * its hot paths in the CPU caches instead of waking it cold (see LiveRunner.busyPollNs).
+   */
+  busyPollMs?: number;
   /** Wall clock (default process.hrtime.bigint). */
   clock?: WallClock;
   /** Capture snap length (default: whole frames); e.g. HEADERS_SNAPLEN for long runs. */
@@ -137,6 +143,13 @@ export interface LiveStatus {
 
 /** Address resolution of built-in hosts in live mode: Linux's defaults (retrans_time 1 s, 3 solicits). */
 const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
+
+/**
+ * Busy polling after the last frame (LiveRackOptions.busyPollMs), off by default: on the loaded
+ * 2-core VM it was measured on, 20 ms (a ping every 10 ms stays inside it) did not lower ping RTT
+ * (the spinning process is preempted all the same) and costs a core. bench:live measures both.
+ */
+export const DEFAULT_BUSY_POLL_MS = 0;
 
 /** Spin for batches of at most this many frames read from a TAP. */
 const SPIN_MAX_FRAMES = 2;
@@ -227,6 +240,7 @@ export class LiveRack {
     this.rack = new Rack(rackSpecFromTopology(topo));
     if (opts.logSink) this.rack.log.setSink(opts.logSink);
     this.runner = new LiveRunner(this.rack.sched, this.clock, this.lagTol);
+    this.runner.busyPollNs = (opts.busyPollMs ?? DEFAULT_BUSY_POLL_MS) * 1e6;
     this.startWallNs = this.clock.nowNs();
     // Until boot sets it; the capture timestamps read it per frame, so a later value applies.
     this.epoch0Ns = 0;
@@ -360,6 +374,7 @@ export class LiveRack {
       const want = d.frames + frames;
       this.runner.spin(SPIN_WINDOW_NS, SPIN_BUDGET_NS, () => d.frames >= want);
     }
+    if (frames > 0) this.runner.keepPolling();
     this.runner.poke();
   };
 

@@ -50,6 +50,7 @@ interface UpFlags extends LimitFlags {
   lagToleranceMs?: number;
   logLevel?: string;
   gro: boolean;
+  busyPollMs?: number;
 }
 
 function secondsArg(v: string): number {
@@ -64,6 +65,11 @@ function msArg(v: string): number {
   return n;
 }
 
+function busyPollArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1000) throw new InvalidArgumentError(`must be a number of milliseconds from 0 to 1000 (got "${v}")`);
+  return n;
+}
 
 function topologyForUp(path: string | undefined, flags: UpFlags): Topology {
   // the same validation and limits as `eop validate` and `eop run`
@@ -112,6 +118,7 @@ function upCommand(path: string | undefined, flags: UpFlags): Promise<number> | 
       nsPrefix: flags.nsPrefix,
       captures: flags.captures && topo.captures.enabled,
       gro: flags.gro,
+      ...(flags.busyPollMs !== undefined ? { busyPollMs: flags.busyPollMs } : {}),
       ...(flags.captureDir ? { captureDir: flags.captureDir } : {}),
       ...(flags.lagToleranceMs ? { lagToleranceNs: flags.lagToleranceMs * 1e6 } : {}),
       onTapFailure: (msg) => err(`eop up: ${msg}; the rest of the rack keeps running`),
@@ -296,6 +303,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
+    .option('--busy-poll-ms <ms>', 'keep polling this long after the last frame (e.g. 20), trading a core for lower latency of sparse traffic (default 0: sleep at once)', busyPollArg)
     .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'));
   addLimitOptions(up, UP_LIMITS)
     .addHelpText(
