@@ -24,7 +24,7 @@ export const STAGES = [
   'ws library (framing, masking)',
   'Node sockets and streams',
   'native calls (syscalls, copies)',
-  'WebSocket edge (ws-port, DHCP/DNS)',
+  'WebSocket edge (bridge/ws-*)',
   'TAP bridge and addon',
   'EOP driver',
   'PCIe and memory model',
@@ -47,7 +47,7 @@ export function stageOf(url: string, functionName: string): Stage | 'idle' | nul
   if (url === '') return 'native calls (syscalls, copies)';
   if (/\/node_modules\/ws\//.test(url)) return 'ws library (framing, masking)';
   if (url.startsWith('node:')) return 'Node sockets and streams';
-  if (/\/bridge\/(ws-|www\/)/.test(url)) return 'WebSocket edge (ws-port, DHCP/DNS)';
+  if (/\/bridge\/(ws-|www\/)/.test(url)) return 'WebSocket edge (bridge/ws-*)';
   if (/\/bridge\/(tap-|tcp-coalesce)/.test(url)) return 'TAP bridge and addon';
   if (/\/bridge\/(rack-status|kernel-counters|lag-announcer)/.test(url)) return 'status and page';
   if (/\/src\/eop\//.test(url)) return 'EOP driver';

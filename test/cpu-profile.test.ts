@@ -6,21 +6,25 @@ import { describe, expect, it } from 'vitest';
 import { formatSplit, stageOf, stageShares, type CpuProfile } from '../benchmarks/cpu-profile.js';
 
 describe('stageOf', () => {
-  it('maps scripts to stages; V8 pseudo-frames to idle, GC and native', () => {
-    expect(stageOf('file:///x/node_modules/ws/lib/receiver.js', 'getData')).toBe('ws library (framing, masking)');
-    expect(stageOf('node:net', 'onStreamRead')).toBe('Node sockets and streams');
-    expect(stageOf('file:///x/dist/bridge/ws-port.js', 'fromClient')).toBe('WebSocket edge (ws-port, DHCP/DNS)');
-    expect(stageOf('file:///x/dist/bridge/tap-bridge.js', 'onBatch')).toBe('TAP bridge and addon');
-    expect(stageOf('file:///x/dist/src/eop/eop-nic.js', 'transmit')).toBe('EOP driver');
-    expect(stageOf('file:///x/dist/src/pcie/fabric.js', 'write')).toBe('PCIe and memory model');
-    expect(stageOf('file:///x/dist/src/mem/sparse-memory.js', 'write')).toBe('PCIe and memory model');
-    expect(stageOf('file:///x/dist/src/time/live-runner.js', 'tick')).toBe('scheduler and live runner');
-    expect(stageOf('', 'writev')).toBe('native calls (syscalls, copies)');
-    expect(stageOf('', '(program)')).toBe('native calls (syscalls, copies)');
-    expect(stageOf('', '(garbage collector)')).toBe('GC');
-    expect(stageOf('', '(idle)')).toBe('idle');
-    expect(stageOf('', '(root)')).toBeNull();
-    expect(stageOf('file:///x/dist/src/cli/main.js', 'main')).toBe('other');
+  // [url, function name, stage]: scripts by where they live; V8's pseudo-frames by name.
+  const cases: [string, string, string | null][] = [
+    ['file:///x/node_modules/ws/lib/receiver.js', 'getData', 'ws library (framing, masking)'],
+    ['node:net', 'onStreamRead', 'Node sockets and streams'],
+    ['file:///x/dist/bridge/ws-port.js', 'fromClient', 'WebSocket edge (bridge/ws-*)'],
+    ['file:///x/dist/bridge/tap-bridge.js', 'onBatch', 'TAP bridge and addon'],
+    ['file:///x/dist/src/eop/eop-nic.js', 'transmit', 'EOP driver'],
+    ['file:///x/dist/src/pcie/fabric.js', 'write', 'PCIe and memory model'],
+    ['file:///x/dist/src/mem/sparse-memory.js', 'write', 'PCIe and memory model'],
+    ['file:///x/dist/src/time/live-runner.js', 'tick', 'scheduler and live runner'],
+    ['', 'writev', 'native calls (syscalls, copies)'],
+    ['', '(program)', 'native calls (syscalls, copies)'],
+    ['', '(garbage collector)', 'GC'],
+    ['', '(idle)', 'idle'],
+    ['', '(root)', null],
+    ['file:///x/dist/src/cli/main.js', 'main', 'other'],
+  ];
+  it.each(cases)('%s %s → %s', (url, fn, stage) => {
+    expect(stageOf(url, fn)).toBe(stage);
   });
 });
 
