@@ -1,6 +1,6 @@
 /**
- * Back-pressure from an EOP interface to the source that feeds it (a WebSocket client today; the
- * TAP bridge has the same logic inline and can adopt this once its own pause/resume settles):
+ * Back-pressure from an EOP interface to the source that feeds it (a TAP: tap-bridge.ts; a
+ * WebSocket client or uplink: ws-port.ts), one piece of code for both:
  *
  * - a frame for which the interface has no room (its queue pair to that peer is full, while some
  *   peer link is up) is copied into a small holding queue and the source is paused (it stops being

@@ -1,8 +1,9 @@
 /**
- * bridge/tx-hold.ts, the back-pressure between an EOP interface and the source feeding it (used by
- * the WebSocket port): frames wait while the interface is full and go in order when it drains; the
- * 200 ms watchdog ends a pause that no drain ends (the interface then takes or drops and counts);
- * a full holding queue drops and says so; `clear` forgets a pause without resuming a gone source.
+ * bridge/tx-hold.ts, the back-pressure between an EOP interface and the source feeding it (the
+ * TAP bridge and the WebSocket port): frames wait while the interface is full and go in order
+ * when it drains; the 200 ms watchdog ends a pause that no drain ends (the interface then takes or
+ * drops and counts); a full holding queue drops and says so; `clear` forgets a pause without
+ * resuming a gone source.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TxHold } from '../bridge/tx-hold.js';
