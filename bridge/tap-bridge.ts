@@ -14,7 +14,7 @@
  * is copied into a small holding queue and reading from the TAP pauses, so the kernel's TAP queue
  * (txqueuelen) holds further frames, as a NIC stops its netdev queue; `onTxDrained` resumes (or,
  * after 200 ms without draining, e.g. with no peer link up, a watchdog offers the held frames
- * anyway, the interface drops and counts them, and reading resumes). Only
+ * anyway, the interface drops and counts them, and reading resumes: tx-hold.ts). Only
  * if the holding queue itself is full is a frame dropped (counted as ERR_EOP_TX_QUEUE_FULL), and the
  * kernel drops (and counts, `ip -s link`) when its own queue overflows while we are paused.
  *
@@ -28,6 +28,7 @@ import type { FramePort } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { readMac } from '../src/wire/mac.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
+import { DEFAULT_STALL_MS, TxHold, TxHoldCounters } from './tx-hold.js';
 import type { FrameBatch, TapIoError, TapStats } from './tap-device.js';
 
 /** The part of TapDevice the bridge uses (a fake can stand in for tests). */
@@ -52,7 +53,8 @@ export interface TapLike {
 /** Drop reasons the bridge counts besides ErrorCode values (src/errors.ts). */
 export { BridgeDrop };
 
-export class BridgeCounters {
+/** The bridge's counters; pauses, held and stalls are the holding queue's (tx-hold.ts). */
+export class BridgeCounters extends TxHoldCounters {
   /** Frames read from the TAP. */
   tapInFrames = 0;
   tapInBytes = 0;
@@ -62,12 +64,6 @@ export class BridgeCounters {
   /** Frames delivered by the EOP interface and written to the TAP. */
   toTapFrames = 0;
   toTapBytes = 0;
-  /** Times reading paused because the interface had no room. */
-  pauses = 0;
-  /** Frames that waited in the holding queue. */
-  held = 0;
-  /** Pauses ended by the watchdog because the interface did not drain in time. */
-  stalls = 0;
 }
 
 export interface TapBridgeOptions {
@@ -89,8 +85,8 @@ export interface TapBridgeOptions {
   coalesce?: boolean;
 }
 
-/** A pause that lasts longer than this ends anyway (see pause()). */
-export const STALL_MS = 200;
+/** A pause that lasts longer than this ends anyway (tx-hold.ts). */
+export const STALL_MS = DEFAULT_STALL_MS;
 
 export class TapBridge {
   readonly c = new BridgeCounters();
@@ -98,15 +94,12 @@ export class TapBridge {
   readonly drops = new DropCounters();
   /** Set when the TAP failed: the reason, naming the interface. */
   failure: string | null = null;
-  private readonly held: Uint8Array[] = [];
-  private readonly holdMax: number;
-  private paused = false;
+  private readonly hold: TxHold;
   private closed = false;
   private readonly vh: number;
   /** Set when writes into the TAP are coalesced. */
   readonly gro: TcpCoalescer | null = null;
   private flushQueued = false;
-  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly host: string,
@@ -114,7 +107,16 @@ export class TapBridge {
     readonly port: FramePort,
     private readonly opts: TapBridgeOptions = {},
   ) {
-    this.holdMax = opts.holdFrames ?? 256;
+    // Paused, reading stops and the kernel's TAP queue holds what comes meanwhile.
+    const source = { pause: () => tap.pause(), resume: () => void (!this.closed && !tap.closed && !tap.failed && tap.resume()) };
+    this.hold = new TxHold(port, source, {
+      counters: this.c,
+      ingest: (f) => void this.ingest(f),
+      onDrop: () => this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL),
+      ...(opts.holdFrames !== undefined ? { holdFrames: opts.holdFrames } : {}),
+      ...(opts.sync ? { sync: opts.sync } : {}),
+      ...(opts.poke ? { poke: opts.poke } : {}),
+    });
     this.vh = tap.vnetHdrSize ?? 0;
     if (this.vh > 0) {
       // Every write needs the header: a coalescer writes single frames with a zero one.
@@ -128,12 +130,12 @@ export class TapBridge {
 
   /** True while reading is paused for back-pressure. */
   get isPaused(): boolean {
-    return this.paused;
+    return this.hold.isPaused;
   }
 
   /** Frames waiting in the holding queue. */
   get heldFrames(): number {
-    return this.held.length;
+    return this.hold.size;
   }
 
   /** One TAP frame into the fabric (exported for tests). Returns true if the interface took it. */
@@ -179,82 +181,20 @@ export class TapBridge {
       this.c.tapInBytes += len;
       // Hold a frame only when the interface is full (back-pressure), not when no peer is up at all:
       // then the interface drops and counts it at once (ERR_EOP_NO_PEER).
-      if (!this.paused && len >= 14) {
+      if (!this.hold.isPaused && len >= 14) {
         const dst = readMac(frame, 0);
         if (dst !== spaceMac) {
           spaceMac = dst;
           space = this.port.txSpace(dst);
         }
       }
-      if (this.paused || (len >= 14 && space <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)) {
-        this.hold(frame);
+      if (this.hold.isPaused || (len >= 14 && space <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)) {
+        this.hold.hold(frame);
         continue;
       }
       if (this.ingest(frame)) space--;
     }
     this.opts.poke?.(batch.count);
-  };
-
-  private hold(frame: Uint8Array): void {
-    if (!this.paused) this.pause();
-    if (this.held.length >= this.holdMax) {
-      this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL);
-      return;
-    }
-    this.held.push(new Uint8Array(frame)); // a copy (Buffer.slice would be a view)
-    this.c.held++;
-  }
-
-  private pause(): void {
-    this.paused = true;
-    this.c.pauses++;
-    this.tap.pause();
-    this.armDrain();
-    // Watchdog: an interface that never drains (no peer link up) must not stop this TAP for good.
-    this.stallTimer = setTimeout(this.onStall, STALL_MS);
-    this.stallTimer.unref?.();
-  }
-
-  private readonly onStall = (): void => {
-    this.stallTimer = undefined;
-    if (this.closed || !this.paused) return;
-    this.c.stalls++;
-    this.opts.sync?.();
-    for (const f of this.held.splice(0)) this.ingest(f); // the interface drops and counts what it cannot take
-    this.resume();
-    this.opts.poke?.(0);
-  };
-
-  private resume(): void {
-    this.paused = false;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    if (!this.tap.closed && !this.tap.failed) this.tap.resume();
-  }
-
-  /** One drain callback at a time: each stall cycle must not add another waiter. */
-  private drainArmed = false;
-
-  private armDrain(): void {
-    if (this.drainArmed) return;
-    this.drainArmed = true;
-    this.port.onTxDrained(this.onDrained);
-  }
-
-  private readonly onDrained = (): void => {
-    this.drainArmed = false;
-    if (this.closed || !this.paused) return;
-    // Runs inside a scheduler event: the model's time is the current live time.
-    while (this.held.length > 0) {
-      const f = this.held[0]!;
-      if (this.port.txSpace(readMac(f, 0)) <= 0) {
-        this.armDrain();
-        return;
-      }
-      this.held.shift();
-      this.ingest(f);
-    }
-    this.resume();
   };
 
   private readonly fromFabric = (frame: Uint8Array): void => {
@@ -285,7 +225,7 @@ export class TapBridge {
   private readonly onTapError = (err: TapIoError): void => {
     if (!err.fatal || this.failure !== null) return;
     this.failure = `TAP ${err.iface} of host ${this.host} failed: ${err.message}`;
-    this.held.length = 0;
+    this.hold.clear();
     try {
       this.tap.close();
     } catch {
@@ -298,8 +238,7 @@ export class TapBridge {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.held.length = 0;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.hold.clear();
     this.port.setReceiver(() => {});
     this.tap.onError(null);
     this.tap.close();

@@ -21,8 +21,8 @@
  * too); a token bucket in frames and one in bytes bound what one connection can offer (excess
  * counted as `ws-rate-limit`). When the interface has no room for a frame (its queue pair to that
  * peer is full) the frame is held and the connection is paused (the socket stops being read, so
- * TCP pushes back on the client) until the interface drains: the same back-pressure as the TAP
- * bridge, with the same 200 ms watchdog.
+ * TCP pushes back on the client) until the interface drains (tx-hold.ts: the TAP bridge's
+ * back-pressure, with the same 200 ms watchdog).
  *
  * Fabric → client: the frame (a view into emulated memory) is copied and sent at once. When the
  * connection's unsent bytes exceed `queueBytes` (a slow or stalled client), the frame is dropped
@@ -32,6 +32,7 @@ import { DropCounters, ErrorCode, WsDrop as WsDropCodes } from '../src/errors.js
 import type { FramePort, FrameReceiver, TxMeta } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { formatMac, readMac } from '../src/wire/mac.js';
+import { TxHold, TxHoldCounters } from './tx-hold.js';
 import type { RackServices } from './ws-services.js';
 
 /** The part of a `ws` WebSocket the port uses (a fake can stand in for unit tests). */
@@ -104,7 +105,8 @@ class TokenBucket {
   }
 }
 
-export class WsPortCounters {
+/** The port's counters; pauses, held and stalls are the holding queue's (tx-hold.ts). */
+export class WsPortCounters extends TxHoldCounters {
   fromClientFrames = 0;
   fromClientBytes = 0;
   toClientFrames = 0;
@@ -113,7 +115,6 @@ export class WsPortCounters {
   filtered = 0;
   claims = 0;
   refusedClaims = 0;
-  pauses = 0;
 }
 
 export interface WsPortOptions {
@@ -137,9 +138,6 @@ export interface WsHolder {
   sinceMs: number;
 }
 
-const STALL_MS = 200;
-const HOLD_MAX = 256;
-
 export class WsPort {
   readonly c = new WsPortCounters();
   readonly drops = new DropCounters();
@@ -153,10 +151,7 @@ export class WsPort {
   private stackRx: FrameReceiver = () => {};
   private frameBucket!: TokenBucket;
   private byteBucket!: TokenBucket;
-  private readonly held: Uint8Array[] = [];
-  private paused = false;
-  private drainArmed = false;
-  private stallTimer: NodeJS.Timeout | undefined;
+  private readonly hold: TxHold;
   private readonly nowMs: () => number;
 
   constructor(
@@ -166,6 +161,13 @@ export class WsPort {
   ) {
     this.limits = { ...(opts.kind === 'uplink' ? DEFAULT_UPLINK_LIMITS : DEFAULT_HOST_LIMITS), ...opts.limits };
     this.nowMs = opts.nowMs ?? (() => performance.now());
+    this.hold = new TxHold(nic, { pause: () => this.conn?.pause(), resume: () => this.conn?.resume() }, {
+      counters: this.c,
+      ingest: (f) => nic.transmit(f),
+      onDrop: () => this.drops.add(WsDrop.HOLD_FULL),
+      ...(opts.sync ? { sync: opts.sync } : {}),
+      ...(opts.poke ? { poke: opts.poke } : {}),
+    });
     const self = this;
     this.stackPort = {
       name: nic.name,
@@ -201,7 +203,7 @@ export class WsPort {
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.hold.isPaused;
   }
 
   /** Takes the port for `conn`; returns why not if another client holds it. */
@@ -224,10 +226,7 @@ export class WsPort {
     if (this.conn !== conn) return;
     this.conn = null;
     this.holder = null;
-    this.held.length = 0;
-    this.paused = false;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
+    this.hold.clear();
   }
 
   /** One message from the holding client. */
@@ -264,8 +263,8 @@ export class WsPort {
       return;
     }
     this.opts.sync?.();
-    if (this.paused || (this.nic.txSpace(readMac(data, 0)) <= 0 && this.nic.anyPeerUp())) {
-      this.hold(data);
+    if (this.hold.mustWait(readMac(data, 0))) {
+      this.hold.hold(data);
       return;
     }
     this.nic.transmit(data);
@@ -284,59 +283,6 @@ export class WsPort {
   /** Uplink: the destination sits behind a local peer (learned by the NIC). */
   private isLocalMac(mac: number): boolean {
     return this.opts.isLocalMac?.(mac) ?? false;
-  }
-
-  private hold(frame: Uint8Array): void {
-    if (!this.paused) {
-      this.paused = true;
-      this.c.pauses++;
-      this.conn?.pause();
-      this.armDrain();
-      this.stallTimer = setTimeout(this.onStall, STALL_MS);
-      this.stallTimer.unref?.();
-    }
-    if (this.held.length >= HOLD_MAX) {
-      this.drops.add(WsDrop.HOLD_FULL);
-      return;
-    }
-    this.held.push(new Uint8Array(frame));
-  }
-
-  private armDrain(): void {
-    if (this.drainArmed) return;
-    this.drainArmed = true;
-    this.nic.onTxDrained(this.onDrained);
-  }
-
-  private readonly onDrained = (): void => {
-    this.drainArmed = false;
-    if (!this.paused) return;
-    while (this.held.length > 0) {
-      const f = this.held[0]!;
-      if (this.nic.txSpace(readMac(f, 0)) <= 0) {
-        this.armDrain();
-        return;
-      }
-      this.held.shift();
-      this.nic.transmit(f);
-    }
-    this.unpause();
-  };
-
-  private readonly onStall = (): void => {
-    this.stallTimer = undefined;
-    if (!this.paused) return;
-    this.opts.sync?.();
-    for (const f of this.held.splice(0)) this.nic.transmit(f); // the interface counts what it drops
-    this.unpause();
-    this.opts.poke?.(0);
-  };
-
-  private unpause(): void {
-    this.paused = false;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    this.conn?.resume();
   }
 
   private toClient(frame: Uint8Array): void {
@@ -377,7 +323,7 @@ export class WsPort {
       remote: this.holder?.remote ?? null,
       sinceMs: this.holder?.sinceMs ?? null,
       clientMac: this.clientMac === null ? null : formatMac(this.clientMac),
-      paused: this.paused,
+      paused: this.hold.isPaused,
     };
   }
 }
