@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireTool } from './require-tool.js';
-import { expectWholeRecords, guardiansGone, guardiansOf } from './capture-check.js';
+import { expectCapturesAfterKill, guardiansGone, guardiansOf } from './capture-check.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -59,7 +59,7 @@ describe.skipIf(!requireTool('tshark'))('captures after SIGKILL (system)', () =>
       try {
         // a, b.1 and c at least; b itself may be between rotation's rename and its new file at the kill.
         expect(files.length).toBeGreaterThanOrEqual(3);
-        for (const f of files) expectWholeRecords(f);
+        expectCapturesAfterKill(files);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
