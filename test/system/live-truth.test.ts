@@ -232,9 +232,13 @@ describe.skipIf(!ready).sequential('eop up tells the truth (issue 10)', () => {
     ] as const) {
       // Run 2 keeps headers only (--capture-snaplen headers: 128 bytes of each frame).
       const up = await startUp([join(dir, 'two.yaml'), '--capture-dir', capDir, ...(size === 222 ? ['--capture-snaplen', 'headers'] : [])]);
-      const r = await inNsAsync('eop-h1', ['ping', '-c', String(count), '-i', '0.02', '-W', '2', '-s', String(size), '10.11.0.2']);
-      expect(r.stdout).toMatch(new RegExp(`${count} received`));
-      expect(await stopUp(up)).toBe(0);
+      try {
+        const r = await inNsAsync('eop-h1', ['ping', '-c', String(count), '-i', '0.02', '-W', '2', '-s', String(size), '10.11.0.2']);
+        expect(r.stdout).toMatch(new RegExp(`\\b${count} received`));
+      } finally {
+        // A failed check must not leave the rack holding the eop- prefix for the next tests.
+        expect(await stopUp(up)).toBe(0);
+      }
       if (size === 1111) expect(readdirSync(capDir)).toContain('eop-h1.pcapng.2'); // run 1 rotated
     }
     expect(readdirSync(capDir).filter((n) => n.startsWith('eop-h1.')).sort()).toEqual(['eop-h1.pcapng']);
