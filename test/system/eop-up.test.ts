@@ -398,7 +398,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
     }, 60_000);
 
     it('a path-down of a two-path host under real TCP (iperf3, and a hashed byte stream): the driver fails over, both complete, the bytes are right, no reset', async () => {
-      // pa has a backup NTB path; its primary fails 3 s after the rack is live, while iperf3 (8 s)
+      // pa has a backup NTB path; its primary fails 6 s after the rack is live, while iperf3 (8 s)
       // and a paced byte stream (2 MiB over about 6.5 s) run from pa to pb. The modeled outage (24 ms
       // of link-down detection, then the remap) costs TCP retransmissions, never the connection.
       const dir = mkdtempSync(join(tmpdir(), 'eop-path-up-'));
@@ -410,14 +410,15 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
           'hosts: [{name: pa, attach: tap, backupPath: true}, {name: pb, attach: tap}]',
           'captures: {enabled: false}',
           'faults:',
-          '  - {atUs: 3000000, kind: path-down, host: pa}',
+          '  - {atUs: 6000000, kind: path-down, host: pa}',
         ].join('\n'),
       );
       const up = await startUp([rack]);
-      // The rack's virtual time starts at boot, just before "ready": the fault strikes about 3 s later.
-      const faultAtS = Date.now() / 1000 + 3;
+      // The rack's virtual time starts at boot, just before "ready": the fault strikes about 6 s later.
+      const faultAtS = Date.now() / 1000 + 6;
       try {
-        const t0 = Date.now();
+        // Neighbours first (a loaded machine may lose the very first ARP exchange), then the streams.
+        for (let i = 0; i < 10; i++) if ((await inNsAsync('eop-pa', ['ping', '-c', '1', '-W', '1', '10.11.0.2'], 5_000)).status === 0) break;
         // Deterministic bytes, sent in 32 KiB chunks 15 ms apart; both ends print length and SHA-256.
         const server = inNsAsync('eop-pb', ['python3', '-c', HASH_SERVER, '5401'], 70_000);
         await sleep(300);
@@ -443,7 +444,6 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
         expect(Number(m![2])).toBe(24050);
         expect(Number(m![1])).toBeGreaterThan(24050);
         expect(Number(m![3])).toBe(2);
-        expect(Date.now() - t0).toBeGreaterThan(3500);
         console.log(`live failover under TCP: switch-over ${m![1]} µs, ${m![4]} frames lost in flight; iperf3 ${r.end.sum_received.bytes} bytes received; hashed stream ${sums}`);
       } finally {
         await stopUp(up);
