@@ -50,9 +50,21 @@ export async function startCli(args: string[], timeoutMs = 30_000, env: NodeJS.P
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
+    let timedOut = false;
     const t = setTimeout(() => {
+      timedOut = true;
+      // Wait for it to go before failing: a rack still tearing down would hold its prefix (and the
+      // machine's CPU) for the next test. One that ignores SIGTERM is killed and cleaned up after.
+      const why = new Error(`eop ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}\n${err}`);
       child.kill('SIGTERM');
-      reject(new Error(`eop ${args.join(' ')} not ready after ${timeoutMs} ms:\n${out}\n${err}`));
+      const hard = setTimeout(() => {
+        child.kill('SIGKILL');
+        spawnSync(process.execPath, [CLI, 'down'], { stdio: 'ignore', timeout: 30_000 });
+      }, 10_000);
+      void exited.then(() => {
+        clearTimeout(hard);
+        reject(why);
+      });
     }, timeoutMs);
     const check = (): void => {
       if (/^ready: /m.test(out)) {
@@ -63,7 +75,7 @@ export async function startCli(args: string[], timeoutMs = 30_000, env: NodeJS.P
     child.stdout!.on('data', check);
     void exited.then((code) => {
       clearTimeout(t);
-      reject(new Error(`eop ${args.join(' ')} exited (${code}) before ready:\n${out}\n${err}`));
+      if (!timedOut) reject(new Error(`eop ${args.join(' ')} exited (${code}) before ready:\n${out}\n${err}`));
     });
   });
   const url = /^ready: (http:\/\/\S+)/m.exec(out)?.[1] ?? '';
