@@ -22,6 +22,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ip, linkExists, netnsAdd, netnsExecAsync, removeQuietly } from '../bridge/netns.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -30,13 +31,42 @@ const NS2 = 'eoptest-l2';
 const IP1 = '10.11.0.1';
 const IP2 = '10.11.0.2';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const USAGE = `usage: npm run bench:live [-- --seconds N --pings N --only veth,vde,eop]
+  --seconds N   length of each iperf3 run (1..600, default 5)
+  --pings N     pings per path, at 10 ms (1..10000, default 100)
+  --only LIST   paths to measure: veth, vde, eop (default all; the ratios need vde)
+Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch (vde2) and ethtool for two of the rows.`;
+
+function options(): { seconds: number; pings: number; only: string[] | undefined } {
+  let v;
+  try {
+    v = parseArgs({ options: { seconds: { type: 'string' }, pings: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+  } catch (e) {
+    process.stderr.write(`bench:live: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const int = (name: string, text: string | undefined, dflt: number, max: number): number => {
+    if (text === undefined) return dflt;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1 || n > max) {
+      process.stderr.write(`bench:live: --${name} must be an integer from 1 to ${max} (got "${text}")\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const only = v.only?.split(',');
+  const bad = only?.filter((o) => !['veth', 'vde', 'eop'].includes(o)) ?? [];
+  if (bad.length > 0) {
+    process.stderr.write(`bench:live: --only takes veth, vde, eop (got ${bad.join(', ')})\n`);
+    process.exit(2);
+  }
+  return { seconds: int('seconds', v.seconds, 5, 600), pings: int('pings', v.pings, 100, 10_000), only };
 }
-const SECONDS = Number(arg('seconds') ?? 5);
-const PINGS = Number(arg('pings') ?? 100);
-const ONLY = arg('only')?.split(',');
+const { seconds: SECONDS, pings: PINGS, only: ONLY } = options();
 
 function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
