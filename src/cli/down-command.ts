@@ -7,7 +7,7 @@
  *   with a `--ns-prefix` given here, with the prefix of any rack recorded in the state directory
  *   (`/run/eop`, rack-registry.ts) whose process is gone, and the exact namespaces and TAPs such a
  *   record names (an `eop attach --tap --netns NAME`, say). A dead rack's record goes once nothing
- *   it named is left.
+ *   it named is left. Also the status sockets (`status-<pid>.sock`) of racks whose process is gone.
  * - what it leaves: the namespaces and TAPs of racks still running (named in their records), unless
  *   `--force`; it says which, and exits 1 then (a running rack cleans up after itself when
  *   stopped). Only TUN/TAP devices are removed, never another kind of link that shares a prefix.
@@ -16,6 +16,7 @@
  * line per crashed rack it cleaned up after. Idempotent. Exit codes: 0 done, 1 something of a
  * running rack was left, 2 not root.
  */
+import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import {
   EOP_NETNS_PREFIX,
@@ -28,7 +29,7 @@ import {
   tunLinks,
 } from '../../bridge/netns.js';
 import { nsPrefixArg } from './input-options.js';
-import { forgetRecord, recordedRacks, type FoundRecord } from './rack-registry.js';
+import { forgetRecord, recordedRacks, staleStatusSockets, type FoundRecord } from './rack-registry.js';
 
 export interface DownOptions {
   /** Prefixes to clean besides `eop-` and those of crashed racks' records. */
@@ -91,6 +92,14 @@ export function eopDown(o: DownOptions): DownResult {
       // gone meanwhile
     }
   }
+  for (const sock of staleStatusSockets()) {
+    try {
+      rmSync(sock);
+      removed.push(`status socket ${sock}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
   // recordedRacks() drops a dead record once nothing it names is left: all of it is gone now.
   for (const r of dead) forgetRecord(r);
   return { removed, prefixes, cleanedAfter: dead, leftAlone: [...left].map(([rec, names]) => ({ rec, names })) };
@@ -121,7 +130,7 @@ export function registerDown(program: Command): void {
   program
     .command('down')
     .description(
-      'Remove the network namespaces, /etc/netns entries and TAPs that racks left behind (after a crash): every eop-* one, those of any crashed rack recorded in /run/eop whatever its prefix, and those starting with --ns-prefix. Idempotent.',
+      'Remove the network namespaces, /etc/netns entries, TAPs and status sockets that racks left behind (after a crash): every eop-* one, those of any crashed rack recorded in /run/eop whatever its prefix, and those starting with --ns-prefix. Idempotent.',
     )
     .option('--ns-prefix <prefix>', 'also remove namespaces and TAPs starting with this (repeatable; eop up/serve --ns-prefix)', (v: string, acc: string[]) => [...acc, nsPrefixArg(v)], [] as string[])
     .option('--force', 'also remove those of racks still running (they lose their namespaces)')

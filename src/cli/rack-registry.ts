@@ -8,7 +8,7 @@
  * while any namespace it names still exists (a crash: `eop down` reads it to know what to remove,
  * whatever the prefix) and removed when read after that. `eop status` finds racks here.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -142,4 +142,28 @@ export function registerRack(rec: Omit<RackRecord, 'pid'>): string | null {
 /** Path of this process's status socket. */
 export function statusSocketPath(): string {
   return join(stateDir(), `status-${process.pid}.sock`);
+}
+
+/** Status sockets of racks that died without removing them (SIGKILL): `status-<pid>.sock`, pid gone. */
+export function staleStatusSockets(): string[] {
+  const out: string[] = [];
+  for (const dir of stateDirs()) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = /^status-(\d+)\.sock$/.exec(n);
+      if (!m || pidAlive(Number(m[1]))) continue;
+      const p = join(dir, n);
+      try {
+        if (lstatSync(p).isSocket()) out.push(p);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
 }

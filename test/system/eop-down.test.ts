@@ -120,6 +120,8 @@ describe.skipIf(!ready)('eop down: any rack, any prefix', () => {
     expect(first.status, first.stdout + first.stderr).toBe(0); // the running rack's prefix was not asked for
     expect(first.stdout).toMatch(/^removed (.*, )?namespace eopdn-t1, .*namespace eopdn-t2/m);
     expect(first.stdout).toContain('/etc/netns/eopdn-t1');
+    // The killed rack could not remove its status socket either.
+    expect(first.stdout).toContain(`status socket /run/eop/status-${crashed.pid}.sock`);
     expect(first.stdout).toMatch(new RegExp(`^cleaned up after rack "dn-crash" \\(eop up, pid ${crashed.pid}\\), which is no longer running \\(namespace prefix eopdn-\\)$`, 'm'));
     expect(first.stderr).toBe('');
     expect(pns.namespaces()).toEqual(['eopdr-r1', 'eopx-stray']);
