@@ -6,8 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CaptureFile } from '../src/capture/capture-file.js';
+import { CaptureSet } from '../src/capture/capture-set.js';
 import { CaptureThread } from '../src/capture/capture-thread.js';
 import { readEpbs } from './helpers/pcapng-reader.js';
 
@@ -101,5 +102,33 @@ describe('CaptureFile with a CaptureThread', () => {
     cf.close();
     const b = readFileSync(cf.path);
     expect([b.readUInt32LE(24), b.readUInt32LE(28)]).toEqual([1_764_489_601, 0]);
+  });
+});
+
+describe('CaptureSet, threaded: the flush timer', () => {
+  it('is armed by a record, flushes within flushEveryMs without close(), and is not re-armed while idle', async () => {
+    const FLUSH_MS = 37; // a delay nothing else here uses, to tell the set's timers apart
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    const armed = (): number => spy.mock.calls.filter((c) => c[1] === FLUSH_MS).length;
+    const set = new CaptureSet({ threaded: true, flushEveryMs: FLUSH_MS, crashSafe: false });
+    try {
+      const path = join(dir, 'live.pcapng');
+      const f = set.open({ format: 'pcapng', interfaceName: 'eop-h1', path });
+      const header = statSync(path).size;
+      await new Promise((r) => setTimeout(r, 80));
+      expect(armed()).toBe(0); // an idle capture sets no timer
+      f.write(1000, frame(100, 1), 'out');
+      f.write(2000, frame(100, 2), 'in'); // a second record does not arm a second timer
+      expect(armed()).toBe(1);
+      for (let i = 0; i < 100 && statSync(path).size === header; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(statSync(path).size).toBeGreaterThan(header); // on disk, the file still open
+      await new Promise((r) => setTimeout(r, 80));
+      expect(armed()).toBe(1); // nothing re-armed while idle
+      f.write(3000, frame(100, 3), 'out');
+      expect(armed()).toBe(2); // the next record arms it again
+    } finally {
+      set.closeAll();
+      spy.mockRestore();
+    }
   });
 });

@@ -85,6 +85,8 @@ export interface CaptureOptions {
   timeOriginNs?: bigint;
   /** Called once, with a sentence, when an I/O error stops the capture. */
   onError?: (message: string) => void;
+  /** Called when the first record goes into an empty buffer: a flush is due (CaptureSet's timer). */
+  onBuffered?: () => void;
 }
 
 export interface CaptureStats {
@@ -143,6 +145,7 @@ export class CaptureFile {
   /** The guardian's view of the current file (synchronous mode reports to it here). */
   private guard: GuardedFile | null = null;
   private readonly onError: ((message: string) => void) | undefined;
+  private readonly onBuffered: (() => void) | undefined;
   private readonly chunkBytes: Bytes;
   private readonly maxChunks: number;
   /** Chunks allocated so far (threaded), and the ones back from the thread. */
@@ -194,6 +197,7 @@ export class CaptureFile {
     this.thread = opts.thread ?? null;
     this.guardian = opts.guardian ?? null;
     this.onError = opts.onError;
+    this.onBuffered = opts.onBuffered;
     const bufferBytes = checkInt('bufferBytes', opts.bufferBytes, 1, this.thread ? DEFAULT_THREAD_BUFFER_BYTES : DEFAULT_BUFFER_BYTES);
     // Every record fits in one chunk (no write-through path): the largest is a snaplen frame.
     const maxRecord = this.ng ? epbBytes(this.snaplen, true, MAX_COMMENT_BYTES) : PCAP_RECORD_HEADER_BYTES + this.snaplen;
@@ -312,6 +316,7 @@ export class CaptureFile {
     this.len = off;
     this.note = null;
 
+    if (this.bufferedFrames === 0) this.onBuffered?.();
     this.bufferedFrames++;
     this.bufferedBytes += rec;
     this.fileBytes += rec;

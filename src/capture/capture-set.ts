@@ -10,8 +10,9 @@
  * - Every file is watched by the process's capture guardian (capture-guardian.ts) unless `crashSafe`
  *   is false: after a SIGKILL it cuts each file back to its last whole record.
  * - `threaded`: the files write through one shared CaptureThread (live mode, see capture-file.ts),
- *   and a timer hands every file's buffered records to it at least every `flushEveryMs` (default
- *   250 ms), so a capture of a running rack can be opened at any time and lags at most about that.
+ *   and a timer hands every file's buffered records to it within `flushEveryMs` (default 250 ms)
+ *   of the first one, so a capture of a running rack can be opened at any time and lags at most
+ *   about that. The timer is armed by a record, so an idle rack's captures set none.
  * - An I/O error that stops a capture (a full disk) is said once per set through `onError`, however
  *   many files it hits; each file's stats keep their own error and drop counts for the report.
  * - Re-raising: when we are the only listener we remove our signal listeners (Node then restores the
@@ -129,15 +130,25 @@ export class CaptureSet {
   private proc: ProcessLike | null = null;
   private readonly thread: CaptureThread | null;
   private flushTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   private errorSaid = false;
 
   constructor(private readonly opts: CaptureSetOptions = {}) {
     this.thread = opts.threaded ? new CaptureThread() : null;
-    if (this.thread) {
-      this.flushTimer = setInterval(() => this.flushAll(), opts.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS);
-      this.flushTimer.unref();
-    }
   }
+
+  /**
+   * A record went into an empty buffer: flush everything within flushEveryMs. A one-shot timer
+   * armed by the first record, not an interval, so an idle rack's captures never wake the loop.
+   */
+  private readonly flushSoon = (): void => {
+    if (!this.thread || this.flushTimer !== undefined || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushAll();
+    }, this.opts.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS);
+    this.flushTimer.unref();
+  };
 
   /** Opens a capture file (throws EopError CAPTURE_IO/CAPTURE_UNSAFE on failure) and registers it under `key`. */
   open(opts: CaptureOptions, key: string = opts.interfaceName): CaptureFile {
@@ -146,6 +157,7 @@ export class CaptureSet {
       ...opts,
       ...(this.thread ? { thread: this.thread } : {}),
       ...(this.opts.crashSafe === false ? {} : { guardian: CaptureGuardian.forProcess() }),
+      onBuffered: this.flushSoon,
       onError: (msg) => {
         opts.onError?.(msg);
         if (this.errorSaid) return;
@@ -186,7 +198,8 @@ export class CaptureSet {
 
   /** Closes every file (idempotent). Files stay registered so their stats can still be read. */
   closeAll(): void {
-    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     for (const f of this.files.values()) f.close();
     this.thread?.terminate();
