@@ -11,6 +11,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../../bridge/netns.js';
 
 export interface RackRecord {
   pid: number;
@@ -39,15 +40,6 @@ export function stateDir(): string {
 /** Every directory a rack may have recorded itself in (root's and this user's). */
 function stateDirs(): string[] {
   return [...new Set([ROOT_DIR, stateDir()])];
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A record as found on disk: whether its process still runs, and the file. */
