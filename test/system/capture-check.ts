@@ -59,16 +59,34 @@ function procStat(pid: number): { comm: string; ppid: number } | null {
   }
 }
 
-/** Pids of the capture guardians the process `pid` started (call before killing it). */
-export function guardiansOf(pid: number): number[] {
-  const comm = GUARDIAN_TITLE.slice(0, 15);
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = procStat(Number(name));
-    if (st && st.ppid === pid && st.comm === comm) out.push(Number(name));
+/** Whether `pid` runs the guardian: by its title, or (before node has set it) by its command line. */
+function isGuardian(pid: number, comm: string): boolean {
+  if (comm === GUARDIAN_TITLE.slice(0, 15)) return true;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv[1] === '-e' && (argv[2] ?? '').includes(GUARDIAN_TITLE);
+  } catch {
+    return false;
   }
-  return out;
+}
+
+/**
+ * Pids of the capture guardians the process `pid` started (call before killing it). The guardian is
+ * spawned when the first capture file opens, and on a loaded machine its node may still be starting
+ * (title not set yet, or not yet exec'd) when a test looks: so this waits up to `timeoutMs` for one.
+ */
+export async function guardiansOf(pid: number, timeoutMs = 10_000): Promise<number[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const out: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const st = procStat(Number(name));
+      if (st && st.ppid === pid && isGuardian(Number(name), st.comm)) out.push(Number(name));
+    }
+    if (out.length > 0 || Date.now() > until) return out;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Waits until every pid in `pids` has exited (the guardian exits once its files are repaired). */

@@ -42,7 +42,7 @@ async function killedRun(format: 'pcap' | 'pcapng'): Promise<{ dir: string; file
   while (!existsSync(rotated) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   expect(child.exitCode, 'the run ended before the kill').toBeNull();
   expect(existsSync(rotated), 'no rotation within 30 s').toBe(true);
-  const guardians = guardiansOf(child.pid!);
+  const guardians = await guardiansOf(child.pid!);
   expect(guardians, 'eop run started no capture guardian').toHaveLength(1);
   child.kill('SIGKILL');
   const sig = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));

@@ -463,7 +463,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
         const until = Date.now() + 30_000;
         while (!existsSync(rotated) && Date.now() < until) await sleep(20);
         expect(existsSync(rotated), 'no rotation within 30 s').toBe(true);
-        const guardians = guardiansOf(up.child.pid!);
+        const guardians = await guardiansOf(up.child.pid!);
         expect(guardians, 'eop up started no capture guardian').toHaveLength(1);
         up.child.kill('SIGKILL');
         await up.exited;
