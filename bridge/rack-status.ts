@@ -26,6 +26,11 @@ export interface QueuePairStatus {
   txQueueDrops: number;
   txLinkDownDrops: number;
   rxErrors: number;
+  /** Receive interrupts that found the ring empty; credit returns to the sender. */
+  rxRingEmpty: number;
+  creditUpdates: number;
+  /** Moves of this queue pair to the host's other NTB path. */
+  pathFailovers: number;
   /** Rates over the last sampling period. */
   txGbps: number;
   rxGbps: number;
@@ -75,6 +80,8 @@ export interface HostStatusJson {
   failure: string | null;
   /** Kernel-side losses inside the namespace (TAP hosts; null otherwise or before the first read). */
   kernel: KernelCounters | null;
+  /** The host's interrupt controller: raised, merged into a pending one, held by moderation, with no handler. */
+  interrupts: { raised: number; coalesced: number; moderated: number; spurious: number };
   queuePairs: QueuePairStatus[];
   ws: WsPortStatus | null;
 }
@@ -102,6 +109,18 @@ export interface RackStatusJson {
     eventsRun: number;
   };
   captures: { enabled: boolean; frames: number; drops: number; paths: string[] };
+  /**
+   * The control plane and its faults: management hosts (master first; empty without one) and their
+   * takeovers, NTB path failovers, and the faults injected and recovered so far by kind (the
+   * rack file's `faults:` and `eop fault`; the events themselves are at GET /api/faults).
+   */
+  control: {
+    managementHosts: { name: string; alive: boolean }[];
+    takeovers: number;
+    failovers: number;
+    faultsInjected: Record<string, number>;
+    faultsRecovered: Record<string, number>;
+  };
   hosts: HostStatusJson[];
 }
 
@@ -189,6 +208,9 @@ export class RackStatusSampler {
           txQueueDrops: qp.c.txQueueDrops,
           txLinkDownDrops: qp.c.txLinkDownDrops,
           rxErrors: qp.c.rxErrSeq + qp.c.rxErrBadSlot,
+          rxRingEmpty: qp.c.rxRingEmpty,
+          creditUpdates: qp.c.creditUpdates,
+          pathFailovers: qp.c.pathFailovers,
           txGbps: (this.rate(key, 0) * 8) / 1e9,
           rxGbps: (this.rate(key, 1) * 8) / 1e9,
         });
@@ -216,6 +238,7 @@ export class RackStatusSampler {
         links: qps.length,
         failure: th?.bridge.failure ?? null,
         kernel: th ? live.kernelOf(h.name) : null,
+        interrupts: nic.host.irq.counts(),
         queuePairs: qps,
         ws: port ? portStatus(port) : null,
       };
@@ -241,6 +264,13 @@ export class RackStatusSampler {
         eventsRun: live.rack.sched.executed,
       },
       captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: [...live.capturePaths] },
+      control: {
+        managementHosts: live.rack.management?.vs.switches.map((s) => ({ name: s.upstreamName, alive: s.alive })) ?? [],
+        takeovers: live.rack.management?.takeovers.length ?? 0,
+        failovers: live.rack.failover?.records.length ?? 0,
+        faultsInjected: live.faults.log.counts().injected,
+        faultsRecovered: live.faults.log.counts().recovered,
+      },
       hosts,
     };
   }
@@ -287,6 +317,13 @@ export function formatRackStatus(s: RackStatusJson): string {
   lines.push(
     `  live: ${l.behindNow ? `BEHIND now: ${l.lateBatchesWindow} late event batches in the last ${l.windowS} s` : `keeping up now (last ${l.windowS} s)`}; ` +
       `${l.lateBatches} of ${l.batches} batches late since start, max lag ${l.maxLagMs.toFixed(2)} ms; captures ${s.captures.enabled ? `${s.captures.frames} frames` : 'off'}`,
+  );
+  const c = s.control;
+  const counts = (d: Record<string, number>): string => Object.entries(d).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+  const mh = c.managementHosts.map((m, i) => `${m.name} (${i === 0 ? 'master' : 'backup'}, ${m.alive ? 'alive' : 'DOWN'})`).join(', ');
+  lines.push(
+    `  control: ${mh ? `management ${mh}, ${c.takeovers} takeover(s)` : 'no management host'}; ${c.failovers} path failover(s); ` +
+      `faults injected ${counts(c.faultsInjected)}, recovered ${counts(c.faultsRecovered)}`,
   );
   return lines.join('\n');
 }

@@ -205,6 +205,5 @@ export function runPoint(p: PointSpec): PointResult {
 
 /** The point's faults as it saw them: counts by kind, and what was armed but never struck. */
 function pointFaults(f: InstalledFaults): NonNullable<PointResult['faults']> {
-  const nonZero = (r: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(r).filter(([, n]) => n > 0));
-  return { injected: nonZero(f.log.injected), recovered: nonZero(f.log.recovered), unstruck: f.unstruck().map((u) => `${u.origin}: ${u.kind} on ${u.host}, ${u.left} left`) };
+  return { ...f.log.counts(), unstruck: f.unstruck().map((u) => `${u.origin}: ${u.kind} on ${u.host}, ${u.left} left`) };
 }

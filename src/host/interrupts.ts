@@ -52,6 +52,11 @@ export class InterruptController {
     this.cores = cores ?? new Cores(1, sched);
   }
 
+  /** The counters as reports show them. */
+  counts(): { raised: number; coalesced: number; moderated: number; spurious: number } {
+    return { raised: this.raised, coalesced: this.coalesced, moderated: this.moderated, spurious: this.spurious };
+  }
+
   /** A vector for `handler`; `deferred` (default): it runs as softirq work after the entry. */
   allocate(handler: IrqHandler, deferred = true): number {
     const v = this.nextVector++;

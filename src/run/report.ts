@@ -19,6 +19,8 @@ export interface Report {
   links: { host: string; config: string; writeLimitGbps: number; upUtil: number; downUtil: number }[];
   interfaces: {
     name: string;
+    /** The host the interface belongs to (the `host` of its queue pairs). */
+    host: string;
     txFrames: number;
     txBytes: number;
     rxFrames: number;
@@ -34,6 +36,13 @@ export interface Report {
     stackDrops: Record<string, number>;
     /** Frames the stack ignored by design (not for it: another host's ARP, closed ports…). */
     stackIgnored: Record<string, number>;
+    /** HRDMA descriptors the driver reaped (payload, header and immediate writes); frames refused because every staging buffer was busy (also in `drops`). */
+    dmaCompletions: number;
+    stagingFull: number;
+    /** ARP requests the interface's ARP responder answered instead of flooding them. */
+    arpAnswered: number;
+    /** The host's interrupt controller: messages raised, merged into a pending one, held by moderation, with no handler. */
+    interrupts: { raised: number; coalesced: number; moderated: number; spurious: number };
   }[];
   queuePairs: {
     host: string;
@@ -56,6 +65,19 @@ export interface Report {
     rxInterrupts: number;
     rxErrors: number;
     linkDowns: number;
+    linkUps: number;
+    /** Frames dropped because the link went down with them queued. */
+    txLinkDownDrops: number;
+    /** HRDMA payload descriptors that failed (each then retried by CPU copy or dropped). */
+    txDmaErrors: number;
+    /** Receive interrupts that found the ring empty (e.g. a doorbell bit shared with other queue pairs). */
+    rxRingEmpty: number;
+    /** Credit returns to the sender, and the interrupts they raised. */
+    creditUpdates: number;
+    creditInterrupts: number;
+    /** Frames of this peer's lost with a failed NTB path (receiver's count), and moves to the other path. */
+    rxPathLost: number;
+    pathFailovers: number;
   }[];
   pings: {
     from: string;
@@ -150,6 +172,7 @@ export function buildReport(r: RunResult): Report {
     }),
     interfaces: rack.nics.map((n) => ({
       name: n.name,
+      host: n.host.name,
       txFrames: n.c.txFrames,
       txBytes: n.c.txBytes,
       rxFrames: n.c.rxFrames,
@@ -161,6 +184,10 @@ export function buildReport(r: RunResult): Report {
       dmaErrors: n.dmaErrors.toJSON(),
       stackDrops: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, true),
       stackIgnored: pick(r.stacks.get(n.host.name)?.drops.toJSON() ?? {}, false),
+      dmaCompletions: n.c.dmaCompletions,
+      stagingFull: n.c.stagingFull,
+      arpAnswered: n.c.arpAnswered,
+      interrupts: n.host.irq.counts(),
     })),
     queuePairs: rack.nics.flatMap((n) =>
       n.qps
@@ -185,6 +212,14 @@ export function buildReport(r: RunResult): Report {
           rxInterrupts: q.c.rxInterrupts,
           rxErrors: q.c.rxErrSeq + q.c.rxErrBadSlot,
           linkDowns: q.c.linkDowns,
+          linkUps: q.c.linkUps,
+          txLinkDownDrops: q.c.txLinkDownDrops,
+          txDmaErrors: q.c.txDmaErrors,
+          rxRingEmpty: q.c.rxRingEmpty,
+          creditUpdates: q.c.creditUpdates,
+          creditInterrupts: q.c.creditInterrupts,
+          rxPathLost: q.c.rxPathLost,
+          pathFailovers: q.c.pathFailovers,
         })),
     ),
     pings: r.pings.map(({ spec, pinger }) => {
@@ -231,8 +266,7 @@ export function buildReport(r: RunResult): Report {
     }),
     fabricDrops: rack.fabric.drops.toJSON(),
     faults: {
-      injected: nonZero(r.faults.log.injected),
-      recovered: nonZero(r.faults.log.recovered),
+      ...r.faults.log.counts(),
       events: r.faults.log.events.map((e) => ({ timeUs: us(e.timeNs), origin: e.origin, kind: e.kind, host: e.host, phase: e.phase, detail: e.detail })),
       unlisted: r.faults.log.unlisted,
     },
@@ -318,10 +352,6 @@ function linksLeftDown(r: RunResult): string[] {
   return out;
 }
 
-function nonZero(d: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(d).filter(([, v]) => v > 0));
-}
-
 function pick(d: Record<string, number>, errors: boolean): Record<string, number> {
   return Object.fromEntries(Object.entries(d).filter(([k]) => !isByDesign(k) === errors));
 }
@@ -400,6 +430,17 @@ export function formatReport(rep: Report): string {
         q.txQueueDrops,
         q.rxErrors,
       ]),
+    ),
+  );
+  out.push('', 'Interrupts and credits (per interface; empty looks: receive interrupts that found nothing new)');
+  out.push(
+    table(
+      ['interface', 'irq raised', 'coalesced', 'moderated', 'spurious', 'empty looks', 'credit updates', 'dma descriptors', 'staging full', 'arp answered'],
+      rep.interfaces.map((i) => {
+        const qps = rep.queuePairs.filter((q) => q.host === i.host);
+        const sum = (f: (q: Report['queuePairs'][number]) => number): number => qps.reduce((a, q) => a + f(q), 0);
+        return [i.name, i.interrupts.raised, i.interrupts.coalesced, i.interrupts.moderated, i.interrupts.spurious, sum((q) => q.rxRingEmpty), sum((q) => q.creditUpdates), i.dmaCompletions, i.stagingFull, i.arpAnswered];
+      }),
     ),
   );
   if (rep.pings.length > 0) {

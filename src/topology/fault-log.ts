@@ -45,6 +45,12 @@ export class FaultLog {
     private readonly now: () => Ns,
   ) {}
 
+  /** The kinds that struck (and recovered) at least once, as reports list them. */
+  counts(): { injected: Record<string, number>; recovered: Record<string, number> } {
+    const nonZero = (d: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(d).filter(([, n]) => n > 0));
+    return { injected: nonZero(this.injected), recovered: nonZero(this.recovered) };
+  }
+
   /** Mark every later event in these files too. */
   markIn(markers: Iterable<FaultMarker>): void {
     this.markers = [...this.markers, ...markers];

@@ -1,0 +1,66 @@
+/**
+ * The counters the model keeps are reported, not only kept: interrupts (raised, merged, moderated,
+ * spurious), empty ring looks, credit returns, reaped HRDMA descriptors and staging exhaustion reach
+ * `eop run`'s report, and the control plane (management hosts, failovers, faults) reaches the live
+ * status that `eop status` prints.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatRackStatus, type RackStatusJson } from '../bridge/rack-status.js';
+import { buildReport, formatReport } from '../src/run/report.js';
+import { runTopology } from '../src/run/run-rack.js';
+import { DEFAULT_RACK } from '../src/topology/default-rack.js';
+
+describe('report counters', () => {
+  const rep = buildReport(runTopology(DEFAULT_RACK, { captures: false }));
+
+  it('each interface reports its interrupts, at least one per receive interrupt its queue pairs took', () => {
+    const r = runTopology(DEFAULT_RACK, { captures: false });
+    const full = buildReport(r);
+    for (const i of full.interfaces) {
+      const nic = r.rack.nics.find((n) => n.name === i.name)!;
+      const rxIrqs = nic.qps.reduce((a, q) => a + (q?.c.rxInterrupts ?? 0), 0);
+      expect(i.interrupts.raised, i.name).toBeGreaterThanOrEqual(rxIrqs);
+      expect(i.interrupts.raised, i.name).toBeGreaterThan(0);
+      expect(i.interrupts.spurious).toBe(0);
+    }
+  });
+
+  it('the receiver of the stream returns credits, the sender reaps its HRDMA descriptors', () => {
+    const h2 = rep.queuePairs.find((q) => q.host === 'h2' && q.peer === 'h1')!;
+    expect(h2.rxFrames).toBeGreaterThan(1000);
+    expect(h2.creditUpdates).toBeGreaterThan(0);
+    expect(h2.creditUpdates).toBeLessThanOrEqual(h2.rxInterrupts + 10);
+    const h1 = rep.interfaces.find((i) => i.host === 'h1')!;
+    expect(h1.dmaCompletions).toBeGreaterThanOrEqual(rep.queuePairs.filter((q) => q.host === 'h1').reduce((a, q) => a + q.txDmaFrames, 0));
+    expect(h1.stagingFull).toBe(0);
+  });
+
+  it('the text report has the interrupts and credits table, one row per interface', () => {
+    const text = formatReport(rep);
+    const at = text.indexOf('Interrupts and credits');
+    expect(at).toBeGreaterThan(0);
+    const rows = text.slice(at).split('\n').slice(2, 2 + rep.interfaces.length);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(rep.interfaces.map((i) => i.name));
+  });
+
+  it('eop status prints the control plane: a master that is down, takeovers, failovers and faults by kind', () => {
+    const s: RackStatusJson = {
+      version: 1,
+      rack: 'r',
+      pid: 1,
+      mode: 'up',
+      uptimeS: 3,
+      link: { gen: 3, width: 8, mpsBytes: 256 },
+      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1 },
+      captures: { enabled: false, frames: 0, drops: 0, paths: [] },
+      control: { managementHosts: [{ name: 'mh', alive: false }, { name: 'mh2', alive: true }], takeovers: 1, failovers: 2, faultsInjected: { 'mh-fail': 1, 'link-down': 2 }, faultsRecovered: { 'link-down': 1 } },
+      hosts: [],
+    };
+    const line = formatRackStatus(s).split('\n').find((l) => l.includes('control:'))!;
+    expect(line).toContain('management mh (master, DOWN), mh2 (backup, alive), 1 takeover(s)');
+    expect(line).toContain('2 path failover(s)');
+    expect(line).toContain('faults injected mh-fail=1 link-down=2, recovered link-down=1');
+    const none = formatRackStatus({ ...s, control: { managementHosts: [], takeovers: 0, failovers: 0, faultsInjected: {}, faultsRecovered: {} } });
+    expect(none).toContain('control: no management host; 0 path failover(s); faults injected none, recovered none');
+  });
+});
