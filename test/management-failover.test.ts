@@ -84,6 +84,33 @@ describe('management-host failover', () => {
     for (const peer of ['h1', 'h2']) expect(r.rack.nic(peer).qp(h3.host.index)!.peerGeneration).toBe(h3.generation);
   });
 
+  it('a restart that waits 150 ms for a slow takeover is still logged as recovered, at the instant its links are back', () => {
+    const text = [
+      'name: slow-takeover',
+      'durationMs: 400',
+      'hosts: [{name: mh, role: management}, {name: mhb, role: management}, h1, h2, h3]',
+      'captures: {enabled: false}',
+      'managementFailover: {heartbeatUs: 50000, missedHeartbeats: 3, takeoverBaseUs: 1000, portTakeoverUs: 100}',
+      'traffic:',
+      '  - {kind: ping, from: h1, to: h2, count: 30, intervalUs: 10000}',
+      'faults:',
+      '  - {atUs: 1500, kind: mh-fail, host: mh}',
+      '  - {atUs: 1600, kind: host-crash, host: h3}',
+      '  - {atUs: 1700, kind: host-restart, host: h3}',
+    ].join('\n');
+    const r = runTopology(parseTopologyText(text, 'slow.yaml'));
+    const t = r.rack.management!.takeovers[0]!;
+    expect(t.doneAt - t.failedAt).toBeGreaterThan(100_000 * NS_PER_US);
+    const back = r.faults.log.events.find((e) => e.phase === 'recovery' && e.kind === 'host-crash');
+    expect(back, 'the restart was never logged as recovered').toBeDefined();
+    expect(back!.timeNs).toBeGreaterThan(t.doneAt);
+    // Logged by the queue pair that came up last, not by a later poll: h3's last link was up then.
+    const h3 = r.rack.nic('h3');
+    expect(r.faults.log.recovered['host-crash']).toBe(1);
+    expect(h3.qps.every((q) => !q || q.state === 'up')).toBe(true);
+    expect(r.pings[0]!.pinger.result!.lost).toBe(0);
+  });
+
   it('the same restart with a live master is told at once (the control plane is what waited)', () => {
     const r = run({ faults: ['  - {atUs: 1600, kind: host-crash, host: h3}', '  - {atUs: 1700, kind: host-restart, host: h3}'] });
     const back = r.faults.log.events.find((e) => e.phase === 'recovery' && e.kind === 'host-crash')!;

@@ -168,6 +168,8 @@ export class EopNic implements FramePort {
   /** How the interface last stopped (null: never); a crash left in place is a problem in the report. */
   lastStop: 'clean' | 'crash' | null = null;
   generation = 0;
+  /** Called whenever one of this interface's queue pairs comes up (fault recovery watchers). */
+  onQpUp: ((qp: QueuePair) => void) | null = null;
   private stoppedAt: Ns = -1;
 
   readonly slotBytes: Bytes;
@@ -403,6 +405,7 @@ export class EopNic implements FramePort {
     qp.state = 'up';
     qp.reason = '';
     qp.c.linkUps++;
+    this.onQpUp?.(qp);
     this.markDirty(qp);
   }
 

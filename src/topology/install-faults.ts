@@ -63,9 +63,6 @@ export interface InstalledFaults {
   unstruck(): { origin: string; kind: string; host: string; left: number }[];
 }
 
-/** How often a recovery watcher looks at the queue pairs, and for how long. */
-const WATCH_STEP_NS: Ns = 1 * NS_PER_US;
-const WATCH_LIMIT_NS: Ns = 100_000 * NS_PER_US;
 
 /** Schedules every entry of `topo.faults` on `rack`, `atUs` after now. */
 export function installFaults(topo: Pick<Topology, 'faults'>, rack: Rack): InstalledFaults {
@@ -229,15 +226,36 @@ function linksBack(rack: Rack, name: string): { ok: boolean; peers: number } {
 function watchRecovery(rack: Rack, log: FaultLog, spec: FaultSpec, recovers: 'link-down' | 'host-crash'): void {
   const sched = rack.sched;
   const from = sched.now;
-  const look = (): void => {
+  // Looked at once now, then whenever a queue pair anywhere comes up: the recovery is logged at the
+  // instant the last link is back, however long that takes (a restart may wait for a management
+  // takeover), and a link that never returns costs nothing (the report lists it as left down).
+  const look = (): boolean => {
     const s = linksBack(rack, spec.host);
-    if (s.ok) {
-      log.recovery(spec.origin, recovers, spec.host, `links to ${s.peers} peers up again ${((sched.now - from) / NS_PER_US).toFixed(3)} µs after ${spec.kind}`);
-      return;
-    }
-    if (sched.now - from < WATCH_LIMIT_NS) sched.after(WATCH_STEP_NS, look);
+    if (s.ok) log.recovery(spec.origin, recovers, spec.host, `links to ${s.peers} peers up again ${((sched.now - from) / NS_PER_US).toFixed(3)} µs after ${spec.kind}`);
+    return s.ok;
   };
-  sched.after(0, look);
+  sched.after(0, () => {
+    if (!look()) onLinkUps(rack).add(look);
+  });
+}
+
+/** Watchers waiting for queue pairs to come up, by rack (each removed once it returns true). */
+const linkUpWatchers = new WeakMap<Rack, Set<() => boolean>>();
+
+function onLinkUps(rack: Rack): Set<() => boolean> {
+  let set = linkUpWatchers.get(rack);
+  if (set) return set;
+  const watchers = new Set<() => boolean>();
+  set = watchers;
+  linkUpWatchers.set(rack, watchers);
+  for (const nic of rack.nics) {
+    const before = nic.onQpUp;
+    nic.onQpUp = (qp) => {
+      before?.(qp);
+      for (const w of watchers) if (w()) watchers.delete(w);
+    };
+  }
+  return set;
 }
 
 // ------------------------------------------------------------------------------ management hosts
