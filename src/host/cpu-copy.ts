@@ -62,7 +62,7 @@ export function windowCopyGbps(c: CpuConfig): Gbps {
 }
 
 /** Called when a committed group landed, with its first refusal (or null) and the argument given to `commit`. */
-export type LandedFn<A = any> = (code: ErrorCode | null, arg: A) => void;
+export type LandedFn<A = unknown> = (code: ErrorCode | null, arg: A) => void;
 
 export class CpuCopier {
   copies = 0;
@@ -197,6 +197,6 @@ export class CpuCopier {
       if (code && !firstErr) firstErr = code;
       if (this.pool.length < JOB_POOL_MAX) this.pool.push(j);
     }
-    onLanded?.(firstErr, arg);
+    onLanded?.(firstErr, arg as never);
   };
 }

@@ -50,7 +50,7 @@ export class WriteJob implements PostedWrite {
   /** Set when the write was refused before it was issued. */
   failed: ErrorCode | null = null;
   /** On the first job of a committed group: what to call when the group landed (cpu-copy.ts). */
-  onLanded: ((code: ErrorCode | null, arg: any) => void) | null = null;
+  onLanded: ((code: ErrorCode | null, arg: never) => void) | null = null;
   landedArg: unknown = undefined;
 
   /** Make this an immediate write of `b[off..off+len)` (len ≤ 16; missing bytes read as zero). */
