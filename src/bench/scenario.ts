@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { EopError, ErrorCode } from '../errors.js';
+import { CPU_GENERATION_NAMES } from '../host/cpu-copy.js';
 import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../topology/limits.js';
 import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
 import { formatPath, shownProblems, showValue } from '../topology/problems.js';
@@ -83,6 +84,10 @@ const rackShape = {
       engineAt: enumOf(['host', 'switch'] as const).optional(),
       memReadNs: num(0).optional(),
       prefetchDescs: int(1, 64).optional(),
+      channels: int(1, 16).optional(),
+      readMrrsBytes: oneOfNums([128, 256, 512, 1024, 2048, 4096] as const).optional(),
+      readTags: int(1, 1024).optional(),
+      completionBytes: int(4, 256).optional(),
     },
     'a mapping of HRDMA settings',
   ).optional(),
@@ -93,6 +98,7 @@ const rackShape = {
       storeNs: num(0).optional(),
       wcBuffers: int(1, 64).optional(),
       wcDrainNs: num(0, Infinity, true).optional(),
+      generation: enumOf(CPU_GENERATION_NAMES).optional(),
     },
     'a mapping of CPU copy settings',
   ).optional(),

@@ -3,7 +3,7 @@
  * interrupt mode and copy path, every other setting from the model's own defaults.
  */
 import { DEFAULT_EOP } from '../eop/eop-nic.js';
-import { DEFAULT_CPU } from '../host/cpu-copy.js';
+import { cpuConfig, type CpuConfig, type CpuGeneration } from '../host/cpu-copy.js';
 import { DEFAULT_HRDMA } from '../host/hrdma.js';
 import { DEFAULT_SWITCH } from '../pcie/fabric.js';
 import { DEFAULT_LINK, type LinkConfig } from '../pcie/link.js';
@@ -30,13 +30,19 @@ export function rackSpecFor(v: Variant, seed: number): RackSpec {
     link,
     switch: { ...DEFAULT_SWITCH, ...(r.switch ?? {}) },
     dma: { ...DEFAULT_HRDMA, ...(r.dma ?? {}) },
-    cpu: { ...DEFAULT_CPU, ...(r.cpu ?? {}) },
+    cpu: cpuOf(r.cpu),
     eop,
     irqHandlerNs: r.irqHandlerNs ?? DEFAULT_IRQ_HANDLER_NS,
     ...(r.irqModerationNs !== undefined ? { irqModerationNs: r.irqModerationNs } : {}),
     ...(r.cores !== undefined ? { cores: r.cores } : {}),
     ...(r.profile !== undefined ? { profile: r.profile } : {}),
   });
+}
+
+/** A CPU generation's fill buffers first, then the scenario's explicit values. */
+export function cpuOf(over: (Partial<CpuConfig> & { generation?: CpuGeneration }) | undefined): CpuConfig {
+  const { generation, ...rest } = over ?? {};
+  return cpuConfig(generation, rest);
 }
 
 export function linkLabel(v: Variant): string {

@@ -45,6 +45,29 @@ export interface CpuConfig {
  */
 export const DEFAULT_CPU: CpuConfig = { copyGbps: 100, copySetupNs: 100, storeNs: 20, wcBuffers: 10, wcDrainNs: 100 };
 
+/**
+ * CPU generations whose write-combining store throughput differs: a WC line occupies one of the
+ * core's L1D fill buffers until the uncore took it, so one core's stores into a window run at
+ * fill buffers × 64 B per drain time. Fill buffers per core: Sandy Bridge (Core i5/i7 2nd gen,
+ * Xeon E5 v1, Marlin's era) 10 (Intel forum topic 518062, as DEFAULT_CPU); Sunny Cove (Ice Lake)
+ * 12 and Golden Cove (Alder Lake P-core, Sapphire Rapids) 16 (Intel 64 and IA-32 Architectures
+ * Optimization Reference Manual, the L1D tables of those microarchitectures). The drain time is
+ * the same estimate for all (no published per-generation figure for a WC line's trip to the root
+ * port): only what is sourced differs between them.
+ */
+export const CPU_GENERATIONS = {
+  'sandy-bridge': { wcBuffers: 10 },
+  'sunny-cove': { wcBuffers: 12 },
+  'golden-cove': { wcBuffers: 16 },
+} as const satisfies Record<string, Partial<CpuConfig>>;
+export type CpuGeneration = keyof typeof CPU_GENERATIONS;
+export const CPU_GENERATION_NAMES = Object.keys(CPU_GENERATIONS) as CpuGeneration[];
+
+/** DEFAULT_CPU with a generation's fill buffers, then `over` (an explicit `wcBuffers` wins). */
+export function cpuConfig(generation: CpuGeneration | undefined, over: Partial<CpuConfig> = {}): CpuConfig {
+  return { ...DEFAULT_CPU, ...(generation ? CPU_GENERATIONS[generation] : {}), ...over };
+}
+
 /** Write-combining buffer size: the TLP size of CPU stores to a WC mapping. */
 export const WC_TLP_BYTES: Bytes = 64;
 /** One uncached load through the window (a 64-bit register load): one non-posted read each. */

@@ -14,7 +14,7 @@ import type { Scheduler } from '../time/scheduler.js';
 import { GiB, MiB, type Bytes, type Ns } from '../time/units.js';
 import { Cores } from './cores.js';
 import { CpuCopier, type CpuConfig } from './cpu-copy.js';
-import { Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
+import { DEFAULT_HRDMA, Desc, HrdmaEngine, type HrdmaConfig } from './hrdma.js';
 import { InterruptController } from './interrupts.js';
 import { DEFAULT_CORES, KERNEL_PROFILE, type HostProfile } from './profile.js';
 
@@ -60,7 +60,10 @@ export class Host implements Endpoint {
   readonly link: Link;
   readonly rid: number;
   readonly irq: InterruptController;
+  /** The HRDMA engine's first channel: the one the EOP driver drives. */
   readonly dma: HrdmaEngine;
+  /** Every channel of the engine (`dma.channels`), each with its own ring and rate. */
+  readonly dmaChannels: HrdmaEngine[] = [];
   readonly cores: Cores;
   readonly profile: HostProfile;
   readonly cpu: CpuCopier;
@@ -80,8 +83,13 @@ export class Host implements Endpoint {
     this.cores = new Cores(cfg.cores ?? DEFAULT_CORES, sched);
     this.profile = cfg.profile ?? KERNEL_PROFILE;
     this.irq = new InterruptController(sched, cfg.irqHandlerNs, cfg.irqJitterNs ?? 0, this.cores, this.profile, cfg.irqModerationNs ?? 0);
-    const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, 'hrdma descriptor ring');
-    this.dma = new HrdmaEngine(this, cfg.dma, sched, fabric, ring);
+    // The channels of an engine in the switch share its read tags.
+    const readTags = new Float64Array(cfg.dma.readTags ?? DEFAULT_HRDMA.readTags);
+    for (let c = 0; c < Math.max(1, cfg.dma.channels ?? 1); c++) {
+      const ring = this.alloc(cfg.dma.ringSlots * Desc.BYTES, 4096, `hrdma channel ${c} descriptor ring`);
+      this.dmaChannels.push(new HrdmaEngine(this, cfg.dma, sched, fabric, ring, readTags));
+    }
+    this.dma = this.dmaChannels[0]!;
     this.cpu = new CpuCopier(this, cfg.cpu, sched, fabric, this.cores);
     fabric.attach(this);
   }

@@ -24,6 +24,17 @@
  *   descriptor k − prefetchDescs (or when the doorbell woke it), so a busy engine hides the fetches
  *   and an idle one pays for the first.
  *
+ * Channels and rates: a host's engine has `channels` channels (the I/OAT and Switchtec engines
+ * both do), each with its own descriptor ring (one `HrdmaEngine` each); `peakGbps` is one
+ * channel's copy rate. An engine beside the CPU reads its source from local memory (not modelled
+ * beyond that rate). An engine in the switch has no rate of its own: it reads its source across
+ * the host's link with non-posted reads of `readMrrsBytes`, at most `readTags` outstanding for all
+ * channels, and writes the bytes on from the switch (src/pcie/switch-dma.ts); its throughput
+ * follows from the read size, the completions, the tags and the round trip. When a descriptor is
+ * done it writes a `completionBytes` completion element back into host memory: local for an engine
+ * beside the CPU, a posted write down the host's link for one in the switch (Switchtec's CE is
+ * 32 B: switchtec-dma, struct switchtec_dma_hw_ce), and the driver sees DONE when it landed.
+ *
  * Fence: a descriptor with `DescFlag.FENCE` executes only once the descriptor before it completed,
  * and only if that one succeeded; otherwise it completes with ERR_DMA_FENCE_ABORTED and writes
  * nothing (the I/OAT "fence" control bit, with the channel going on instead of halting). A driver
@@ -32,6 +43,7 @@
  */
 import { DropCounters, ErrorCode } from '../errors.js';
 import { newRoute, RouteKind, type Endpoint, type Fabric, type PathTimes } from '../pcie/fabric.js';
+import { reserveSwitchCopy, type SwitchCopyTimes } from '../pcie/switch-dma.js';
 import type { Scheduler } from '../time/scheduler.js';
 import type { Bytes, Gbps, Ns } from '../time/units.js';
 import { JOB_POOL_MAX, MAX_IMM_BYTES, WriteJob } from './posted-write.js';
@@ -51,6 +63,14 @@ export interface HrdmaConfig {
   memReadNs: Ns;
   /** Descriptors the engine fetches ahead of the one it works on. */
   prefetchDescs: number;
+  /** Channels (each its own ring and `peakGbps`); the EOP driver uses the first. */
+  channels: number;
+  /** An engine in the switch: its read request size (Max_Read_Request_Size). */
+  readMrrsBytes: Bytes;
+  /** An engine in the switch: reads it may have outstanding (tags), shared by its channels. */
+  readTags: number;
+  /** The completion element the engine writes back per descriptor. */
+  completionBytes: Bytes;
 }
 
 /**
@@ -71,6 +91,15 @@ export const DEFAULT_HRDMA: HrdmaConfig = {
   memReadNs: 90,
   // Estimate: a few descriptors (one 256-byte read's worth) ahead.
   prefetchDescs: 4,
+  // One channel: the EOP driver, like ntb_transport per queue pair, drives one.
+  channels: 1,
+  // Switchtec's per-channel MRRS default, encoding 3 = 1024 B (switchtec-dma README, "mrrs").
+  readMrrsBytes: 1024,
+  // 8-bit tags (Extended Tag Field Enable, PCIe Base Spec; Linux sets it where supported). The
+  // engine's own limit (its `tag_limit` capability register, switchtec_dma.c) is not published.
+  readTags: 256,
+  // Switchtec's completion element (struct switchtec_dma_hw_ce: 8 dwords).
+  completionBytes: 32,
 };
 
 /** Descriptor layout (64 bytes, little-endian). */
@@ -198,6 +227,8 @@ export class HrdmaEngine {
   private readonly fetchTimes: PathTimes = { leaveNs: 0, landNs: 0 };
   /** Descriptor fetches that made the engine wait (it was idle, or the fetch outlasted a copy). */
   fetchStalls = 0;
+  private readonly copyTimes: SwitchCopyTimes = { lastIssueNs: 0, landNs: 0 };
+  private readonly switchRead: { mrrsBytes: Bytes; memReadNs: Ns };
 
   constructor(
     readonly host: Endpoint,
@@ -206,9 +237,12 @@ export class HrdmaEngine {
     private readonly fabric: Fabric,
     /** Host-local address of the descriptor ring (ringSlots × 64 bytes). */
     readonly ringBase: number,
+    /** An engine in the switch: the read tag table (free times) its channels share. */
+    private readonly readTagFree: Float64Array = new Float64Array(cfg.readTags ?? DEFAULT_HRDMA.readTags),
   ) {
     if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('HRDMA ring slots must be a power of two');
     this.fetchFrom = new Float64Array(Math.max(1, cfg.prefetchDescs ?? 1));
+    this.switchRead = { mrrsBytes: cfg.readMrrsBytes ?? DEFAULT_HRDMA.readMrrsBytes, memReadNs: cfg.memReadNs };
   }
 
   /** Free descriptor slots the driver may still fill. */
@@ -370,7 +404,13 @@ export class HrdmaEngine {
             const rate = aligned ? this.cfg.peakGbps : this.cfg.peakGbps * this.cfg.unalignedRateFactor;
             const engineEnd = start + (n * 8) / rate;
             job = this.job(r.kind, r.target!, r.addr, n, src + off);
-            if (r.kind === RouteKind.REMOTE) {
+            if (this.cfg.engineAt === 'switch' && (r.kind === RouteKind.REMOTE || r.kind === RouteKind.LOCAL_MEM)) {
+              // Reads across the host's link, writes on from the switch: no rate of its own.
+              const ct = this.copyTimes;
+              reserveSwitchCopy(this.fabric, this.host, r.target!, src + off, r.addr, n, start, r.kind === RouteKind.REMOTE, this.switchRead, this.readTagFree, ct, this.times);
+              jobLand = ct.landNs;
+              t = ct.lastIssueNs;
+            } else if (r.kind === RouteKind.REMOTE) {
               const pt = this.times;
               this.fabric.reservePath(this.host, r.target!, r.addr, n, start, MAX_TLP_BYTES, pt);
               jobLand = pt.landNs;
@@ -430,6 +470,11 @@ export class HrdmaEngine {
         job = this.errorJob(ErrorCode.DMA_BAD_DESCRIPTOR, `descriptor ${this.head}: unknown op ${op}`);
         jobLand = t + this.cfg.setupNs;
         t = jobLand;
+      }
+      // An engine in the switch writes its completion element down the host's link.
+      if (this.cfg.engineAt === 'switch') {
+        this.fabric.reserveFromSwitch(this.host, this.descAddr(this.head), this.cfg.completionBytes ?? DEFAULT_HRDMA.completionBytes, jobLand, MAX_TLP_BYTES, false, this.times);
+        jobLand = this.times.landNs;
       }
       job.descIndex = this.head;
       job.last = true;

@@ -374,11 +374,33 @@ export class Fabric {
    * `memReadNs`, the completions come up (both directions' link latency included). Returns when the
    * last completion is in the switch.
    */
-  reserveHostRead(host: Endpoint, notBefore: Ns, len: Bytes, memReadNs: Ns, tagFree: Float64Array, out: PathTimes): Ns {
+  reserveHostRead(
+    host: Endpoint,
+    notBefore: Ns,
+    len: Bytes,
+    memReadNs: Ns,
+    tagFree: Float64Array,
+    out: PathTimes,
+    /** Host-local address read (its header size and MRRS/RCB cuts); a descriptor ring's by default. */
+    addr = 0x1000_0000,
+    /** The requester's Max_Read_Request_Size (default the link's). */
+    mrrsBytes: Bytes = host.link.cfg.mrrsBytes,
+  ): Ns {
     const [up, down] = this.ownPort(host);
     const c = host.link.cfg;
-    // Host memory sits below 4 GiB for this purpose (descriptor rings are): 3-DW requests.
-    return reserveRead(down, up, 0x1000_0000, len, notBefore, { mrrsBytes: c.mrrsBytes, rcbBytes: c.rcbBytes, completerNs: 2 * c.latencyNs + memReadNs, tagFree }, out);
+    return reserveRead(down, up, addr, len, notBefore, { mrrsBytes, rcbBytes: c.rcbBytes, completerNs: 2 * c.latencyNs + memReadNs, tagFree }, out);
+  }
+
+  /**
+   * A posted write issued by a device in the switch (a DMA engine) to `target`'s memory at
+   * target-local `addr`: through the switch (one hop, plus NTB translation when it goes out
+   * through an NTB window: `viaNtb`), then down the target's link. Fills `out`
+   * (`leaveNs` = when the last TLP left the down-link's start).
+   */
+  reserveFromSwitch(target: Endpoint, addr: number, len: Bytes, notBefore: Ns, tlpMax: Bytes, viaNtb: boolean, out: PathTimes): void {
+    const down = this.ownPort(target)[1];
+    const fixed = this.sw.hopLatencyNs + (viaNtb ? this.sw.ntbTranslateNs : 0) + target.link.cfg.latencyNs;
+    reserveWrite(down, addr, len, notBefore + fixed, tlpMax, out);
   }
 
   /**
