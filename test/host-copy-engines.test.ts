@@ -145,15 +145,21 @@ describe('HRDMA descriptor fetch: a read before each descriptor, hidden when the
     return { ns: end - t0 - h1.irq.handlerLatencyNs, stalls: h1.dma.fetchStalls };
   }
 
-  it('an engine in the switch fetches across the host link: a non-posted round trip instead of a memory read', () => {
+  it('an engine in the switch fetches across the host link, reads its source the same way, writes on from the switch and its completion back', () => {
     const host = oneCopyNs('host');
     const sw = oneCopyNs('switch');
     expect(host.stalls).toBe(1);
-    // Across the link: request (3-DW header + 8 B) down, link latency, memory 90 ns, link latency,
-    // the 64-byte completion (64 + 12 + 8 B) up. The local fetch is the 90 ns memory read alone.
+    expect(sw.stalls).toBe(1);
+    // One read across h1's link (the descriptor's 64 B, then the source's 64 B): the request
+    // (3-DW header + 8 B) down, link latency, memory 90 ns, link latency, the 64-byte completion
+    // (64 + 12 + 8 B) up. Between them the setup (400 ns). Then the write from the switch: one hop,
+    // the NTB, h2's link latency, 64 + 20 B on h2's down-link; then the 32-byte completion element
+    // down h1's link (one hop, link latency, 32 + 20 B).
     const b = nsPerWireByte(DEFAULT_LINK);
-    const acrossNs = (12 + 8) * b + DEFAULT_LINK.latencyNs + DEFAULT_HRDMA.memReadNs + DEFAULT_LINK.latencyNs + (64 + 12 + 8) * b;
-    expect(sw.ns - host.ns).toBeCloseTo(acrossNs - DEFAULT_HRDMA.memReadNs, 6);
+    const readNs = (12 + 8) * b + 2 * DEFAULT_LINK.latencyNs + DEFAULT_HRDMA.memReadNs + (64 + 12 + 8) * b;
+    const writeNs = DEFAULT_SWITCH.hopLatencyNs + DEFAULT_SWITCH.ntbTranslateNs + DEFAULT_LINK.latencyNs + (64 + 20) * b;
+    const ceNs = DEFAULT_SWITCH.hopLatencyNs + DEFAULT_LINK.latencyNs + (DEFAULT_HRDMA.completionBytes + 20) * b;
+    expect(sw.ns).toBeCloseTo(readNs + DEFAULT_HRDMA.setupNs + readNs + writeNs + ceNs, 6);
   });
 
   it('back-to-back descriptors: each fetch overlaps the previous copy, only the first stalls', () => {
