@@ -1,7 +1,8 @@
 /**
  * No bench point ever reports goodput above its PCIe limit: a property test over random points
  * (link generation, width, MPS, traffic kind, alignment, copy path, interrupt mode, message size
- * up to above 64 KiB, flows, hosts, pattern), fixed seed and a bounded number of small runs, plus
+ * up to above 64 KiB, flows, hosts, pattern, DMA engine beside the CPU or in the switch, channels,
+ * CPU generation), fixed seed and a bounded number of small runs, plus
  * the two cases the old window got wrong (a Gen1 x1 UDP point at 101.4 % of its limit, and two
  * streams into one Gen2 x8 link at 28.62 Gb/s against 28.13).
  */
@@ -36,13 +37,17 @@ describe('bench: goodput never exceeds the PCIe limit', () => {
       ),
       messageBytes: fc.constantFrom(64, 700, 1500, 4096, 65536, 200_000),
       mtu: fc.constantFrom(1500, 9000, 65510),
+      // The copy engines: beside the CPU or in the switch (reads across the link, few or many
+      // tags), one channel or several; Marlin-era or Golden Cove cores for the CPU path.
+      dma: fc.constantFrom({}, { engineAt: 'switch' }, { engineAt: 'switch', readTags: 2, readMrrsBytes: 256 }, { channels: 4, peakGbps: 10 }),
+      cpu: fc.constantFrom({}, { generation: 'golden-cove' }),
     });
     fc.assert(
       fc.property(arb, (a) => {
-        const { shape, messageBytes, mtu, ...fields } = a;
+        const { shape, messageBytes, mtu, dma, cpu, ...fields } = a;
         // Ping-pong hands a message over in one go: keep it within the interface's queue.
         const msg = fields.traffic === 'pingpong' ? Math.min(messageBytes, 65536) : messageBytes;
-        const p = point({ ...fields, ...shape }, msg, { bytes: 1 << 20, minMessages: 8, maxMessages: 400, pingRounds: 8 }, { mtu });
+        const p = point({ ...fields, ...shape }, msg, { bytes: 1 << 20, minMessages: 8, maxMessages: 400, pingRounds: 8 }, { mtu, dma, cpu });
         if (!atMostLimit(p)) throw new Error(`${JSON.stringify(a)}: ${p.gbps} Gb/s > limit ${p.limitGbps}`);
         return p.limitGbps > 0;
       }),

@@ -57,7 +57,7 @@ describe('DMA engine in the switch', () => {
     expect(r4.gbps / (2 * bound)).toBeLessThanOrEqual(1);
   });
 
-  it('256 tags: the completions\' share of the host\'s up-link sets the pace (64 of every 84 bytes)', () => {
+  it('32 tags (the default): the completions\' share of the host\'s up-link sets the pace (64 of every 84 bytes)', () => {
     const upLinkGbps = 8 / nsPerWireByte(LINK); // Gen3 x8 after SKP: 62.85 Gb/s
     const bound = (upLinkGbps * 64) / (64 + 20);
     expect(bound).toBeCloseTo(47.88, 2);

@@ -50,8 +50,8 @@ export const DEFAULT_CPU: CpuConfig = { copyGbps: 100, copySetupNs: 100, storeNs
  * core's L1D fill buffers until the uncore took it, so one core's stores into a window run at
  * fill buffers × 64 B per drain time. Fill buffers per core: Sandy Bridge (Core i5/i7 2nd gen,
  * Xeon E5 v1, Marlin's era) 10 (Intel forum topic 518062, as DEFAULT_CPU); Sunny Cove (Ice Lake)
- * 12 and Golden Cove (Alder Lake P-core, Sapphire Rapids) 16 (Intel 64 and IA-32 Architectures
- * Optimization Reference Manual, the L1D tables of those microarchitectures). The drain time is
+ * 12 and Golden Cove (Alder Lake P-core, Sapphire Rapids) 16 (Intel Architecture Day 2021: Golden
+ * Cove's L1D fill buffers went from 12 to 16; see docs/model-vs-reality.md). The drain time is
  * the same estimate for all (no published per-generation figure for a WC line's trip to the root
  * port): only what is sourced differs between them.
  */

@@ -95,9 +95,10 @@ export const DEFAULT_HRDMA: HrdmaConfig = {
   channels: 1,
   // Switchtec's per-channel MRRS default, encoding 3 = 1024 B (switchtec-dma README, "mrrs").
   readMrrsBytes: 1024,
-  // 8-bit tags (Extended Tag Field Enable, PCIe Base Spec; Linux sets it where supported). The
-  // engine's own limit (its `tag_limit` capability register, switchtec_dma.c) is not published.
-  readTags: 256,
+  // The 5-bit Tag field without Extended Tags (PCIe Base Spec), as every requester in the model
+  // (link.tags). The engine's own limit (its `tag_limit` capability register, switchtec_dma.c)
+  // is not published.
+  readTags: 32,
   // Switchtec's completion element (struct switchtec_dma_hw_ce: 8 dwords).
   completionBytes: 32,
 };
@@ -223,7 +224,11 @@ export class HrdmaEngine {
   private readonly fetchFrom: Float64Array;
   /** Descriptors the engine has started on (numbers the fetches). */
   private fetchSeq = 0;
-  private readonly fetchTag = new Float64Array(1);
+  /** Engine in the switch: which descriptor's fetch each prefetch slot holds (-1: none), and when it is done. */
+  private readonly fetchFor: Float64Array;
+  private readonly fetchReady: Float64Array;
+  /** Its fetches' tags (one per prefetch slot). */
+  private readonly fetchTag: Float64Array;
   private readonly fetchTimes: PathTimes = { leaveNs: 0, landNs: 0 };
   /** Descriptor fetches that made the engine wait (it was idle, or the fetch outlasted a copy). */
   fetchStalls = 0;
@@ -242,6 +247,9 @@ export class HrdmaEngine {
   ) {
     if ((cfg.ringSlots & (cfg.ringSlots - 1)) !== 0) throw new Error('HRDMA ring slots must be a power of two');
     this.fetchFrom = new Float64Array(Math.max(1, cfg.prefetchDescs ?? 1));
+    this.fetchFor = new Float64Array(this.fetchFrom.length).fill(-1);
+    this.fetchReady = new Float64Array(this.fetchFrom.length);
+    this.fetchTag = new Float64Array(this.fetchFrom.length);
     this.switchRead = { mrrsBytes: cfg.readMrrsBytes ?? DEFAULT_HRDMA.readMrrsBytes, memReadNs: cfg.memReadNs };
   }
 
@@ -340,11 +348,18 @@ export class HrdmaEngine {
 
   /** The driver's doorbell to the engine: new descriptors up to `tail` are ready. */
   kick(): void {
+    const now = this.sched.now;
+    // An engine in the switch fetches what the doorbell announced at once (up to its prefetch
+    // depth): its reads must be on the link before the data reads it is about to issue.
+    if (this.cfg.engineAt === 'switch') {
+      if (this.freeAt <= now && !this.issuing) this.fetchFrom.fill(now);
+      const end = Math.min(this.tail, this.fetchSeq + this.fetchFrom.length);
+      for (let s = this.fetchSeq; s < end; s++) this.prefetch(s, now);
+    }
     if (this.issuing || this.head === this.tail) return;
     this.issuing = true;
     // The doorbell wakes an idle engine: it starts fetching the first new descriptors now (a busy
     // one is already fetching ahead).
-    const now = this.sched.now;
     if (this.freeAt <= now) this.fetchFrom.fill(now);
     this.sched.at(this.freeAt > this.sched.now ? this.freeAt : this.sched.now, this.issue);
   }
@@ -459,7 +474,11 @@ export class HrdmaEngine {
             job.imm1 = len > 4 ? dv.getUint32(o + Desc.IMM + 4, true) : 0;
             job.imm2 = len > 8 ? dv.getUint32(o + Desc.IMM + 8, true) : 0;
             job.imm3 = len > 12 ? dv.getUint32(o + Desc.IMM + 12, true) : 0;
-            if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
+            if (this.cfg.engineAt === 'switch' && r.kind === RouteKind.REMOTE) {
+              // From the switch: only the target's link (the bytes were in the descriptor).
+              this.fabric.reserveFromSwitch(r.target!, r.addr, len, start, MAX_TLP_BYTES, true, this.times);
+              jobLand = this.times.landNs;
+            } else if (r.kind === RouteKind.REMOTE || r.kind === RouteKind.REMOTE_REG) {
               this.fabric.reservePath(this.host, r.target!, r.addr, len, start, MAX_TLP_BYTES, this.times);
               jobLand = this.times.landNs;
             } else jobLand = start;
@@ -503,19 +522,34 @@ export class HrdmaEngine {
    * of the descriptor `prefetchDescs` further on starts then.
    */
   private fetched(t: Ns): Ns {
-    const k = this.fetchSeq++ % this.fetchFrom.length;
+    const seq = this.fetchSeq++;
+    const n = this.fetchFrom.length;
+    const k = seq % n;
     const from = this.fetchFrom[k]!;
+    const sw = this.cfg.engineAt === 'switch';
     let done: Ns;
-    if (this.cfg.engineAt === 'switch') {
-      this.fetchTag[0] = from;
-      done = this.fabric.reserveHostRead(this.host, from, Desc.BYTES, this.cfg.memReadNs, this.fetchTag, this.fetchTimes);
+    if (sw) {
+      // Not fetched ahead (posted after the engine passed its slot): fetched now.
+      if (this.fetchFor[k] !== seq) this.prefetch(seq, from);
+      done = this.fetchReady[k]!;
+      this.fetchFor[k] = -1;
     } else done = from + this.cfg.memReadNs;
     if (done > t) {
       this.fetchStalls++;
       t = done;
     }
     this.fetchFrom[k] = t; // descriptor k + prefetchDescs is fetched from now on
+    // Across the link the fetch is reserved now, ahead of this descriptor's data reads.
+    if (sw && seq + n < this.tail) this.prefetch(seq + n, t);
     return t;
+  }
+
+  /** Engine in the switch: reserve the fetch of descriptor `seq` across the host's link from `at` (once). */
+  private prefetch(seq: number, at: Ns): void {
+    const k = seq % this.fetchFrom.length;
+    if (this.fetchFor[k] === seq) return;
+    this.fetchFor[k] = seq;
+    this.fetchReady[k] = this.fabric.reserveHostRead(this.host, at, Desc.BYTES, this.cfg.memReadNs, this.fetchTag, this.fetchTimes);
   }
 
   private errorJob(code: ErrorCode, detail: string): DmaJob {
