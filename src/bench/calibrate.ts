@@ -193,7 +193,7 @@ export const FIGURES: Figure[] = [
     unit: 'Gb/s',
     kind: 'value',
     source: 'github.com/Microsemi/switchtec-kernel issue 123 (PFX 68xG4: 1 GiB in 101,326 µs, 10,596 MB/s)',
-    conditions: 'Gen4 x16 (width not stated)',
+    conditions: 'Gen4 x16 (width not stated); CPU not stated: the default core (cpu.generation sandy-bridge, 10 fill buffers)',
     role: 'hold-out',
     predict: () => windowStreamGbps({ gen: 4, width: 16 }, 'cpu'),
   },
