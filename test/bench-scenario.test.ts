@@ -94,7 +94,7 @@ describe('bench: scenario files', () => {
 
     it('an unknown name exits 2 listing the shipped names', async () => {
       expect(await main(['node', 'eop', 'bench', 'marlin-inter-hots', '--no-progress'])).toBe(2);
-      expect(io.err).toContain('"marlin-inter-hots" is neither a file nor a shipped scenario (shipped: flows-and-hosts, gen-scaling,');
+      expect(io.err).toContain('"marlin-inter-hots" is neither a file nor a shipped scenario (shipped: copy-engines, flows-and-hosts, gen-scaling,');
       expect(io.out).toBe('');
     });
 
