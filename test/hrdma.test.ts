@@ -56,7 +56,7 @@ function errorCode(h: Host, i: number): string {
 describe('HRDMA engine', () => {
   it('defaults as documented: docs/model-vs-reality.md gives the value the code uses', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'model-vs-reality.md'), 'utf8');
-    for (const k of ['setupNs', 'peakGbps', 'unalignedRateFactor'] as const) {
+    for (const k of ['setupNs', 'peakGbps', 'unalignedRateFactor', 'channels', 'readMrrsBytes', 'readTags', 'completionBytes'] as const) {
       const row = new RegExp(`^\\| \`dma\\.${k}\` \\| ([0-9.]+)`, 'm').exec(doc);
       expect(row, `dma.${k} row`).not.toBeNull();
       expect(Number(row![1]), k).toBe(DEFAULT_HRDMA[k]);
