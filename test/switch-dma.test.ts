@@ -5,6 +5,8 @@
  * up the host's link and writes one completion element per descriptor down it.
  */
 import { describe, expect, it } from 'vitest';
+import { EopError, ErrorCode } from '../src/errors.js';
+import { parseScenarioText } from '../src/bench/scenario.js';
 import { DescFlag, DEFAULT_HRDMA, type HrdmaConfig } from '../src/host/hrdma.js';
 import { remoteAddr } from '../src/mem/address-map.js';
 import { DEFAULT_LINK, nsPerWireByte } from '../src/pcie/link.js';
@@ -93,5 +95,27 @@ describe('DMA engine in the switch', () => {
     const got = new Uint8Array(data.length);
     h2.memory.read(DST + 4, got);
     expect(got).toEqual(data);
+  });
+
+  it('a scenario that sets the engine\'s read size, tags or channels out of range is refused naming the field', () => {
+    const bad: [string, RegExp][] = [
+      ['readMrrsBytes: 1000', /dma\.readMrrsBytes/],
+      ['readTags: 0', /dma\.readTags/],
+      ['channels: 0', /dma\.channels/],
+      ['engineAt: fabric', /dma\.engineAt/],
+    ];
+    for (const [field, name] of bad) {
+      const text = `name: s\nmessageBytes: [4096]\nrack:\n  dma:\n    ${field}\nvariants:\n  - name: a\n`;
+      let err: unknown = null;
+      try {
+        parseScenarioText(text, 's.yaml');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, field).toBeInstanceOf(EopError);
+      expect((err as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+      expect((err as EopError).message, field).toMatch(name);
+    }
+    expect(parseScenarioText('name: s\nmessageBytes: [4096]\nrack:\n  dma:\n    engineAt: switch\n    readTags: 8\n    channels: 2\nvariants:\n  - name: a\n', 's.yaml').variants).toHaveLength(1);
   });
 });
