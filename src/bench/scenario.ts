@@ -24,6 +24,11 @@ import { faultShape } from '../topology/shapes.js';
 import { LIMITS, type FaultSpec } from '../topology/types.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
 import { PROFILE_KINDS } from '../host/profile.js';
+import { DRIVER_KINDS } from '../eop/eop-nic.js';
+import { NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES } from '../eop/ntb-transport-layout.js';
+
+/** ntb-netdev window sizes: the powers of two an NTB BAR can have, within the model's bounds. */
+const NTB_WINDOW_SIZES = Array.from({ length: Math.log2(NTB_MAX_WINDOW_BYTES / NTB_MIN_WINDOW_BYTES) + 1 }, (_, k) => NTB_MIN_WINDOW_BYTES * 2 ** k);
 
 export const TRAFFIC_KINDS = ['udp', 'tcp', 'pingpong'] as const;
 export type TrafficKind = (typeof TRAFFIC_KINDS)[number];
@@ -111,6 +116,10 @@ const rackShape = {
       rxBudget: int(1, 4096).optional(),
       rxFrameNs: num(0).optional(),
       doorbellExtraNs: num(0).optional(),
+      driver: enumOf(DRIVER_KINDS).optional(),
+      ntbWindowBytes: oneOfNums(NTB_WINDOW_SIZES).optional(),
+      ntbUseDma: bool.optional(),
+      ntbHz: int(1, 10_000).optional(),
     },
     'a mapping of EOP driver settings',
   ).optional(),

@@ -40,6 +40,8 @@ import { answerArp, type ArpDirectory } from './arp-responder.js';
 import { DmaTxLedger } from './dma-tx.js';
 import { QueuePair } from './queue-pair.js';
 import { StagingPool } from './staging-pool.js';
+import { NTB_DEFAULT_HZ, NTB_DEFAULT_USE_DMA, NTB_DEFAULT_WINDOW_BYTES } from './ntb-transport-layout.js';
+import { lookAtRings } from './ring-looks.js';
 import {
   CREDIT_BLOCK_BYTES,
   Credit,
@@ -82,7 +84,21 @@ export interface EopConfig {
   macTableEntries: number;
   /** Answer ARP requests for the rack's known addresses instead of flooding them (arp-responder.ts). */
   arpResponder: boolean;
+  /**
+   * Which driver moves the frames: `eop` (this file) or `ntb-netdev`, Linux's ntb_transport +
+   * ntb_netdev as they work (ntb-netdev.ts; two hosts only). The `ntb*` fields are that driver's.
+   */
+  driver: DriverKind;
+  /** ntb-netdev: the memory window the peer's receive buffer sits behind (ntb-transport-layout.ts). */
+  ntbWindowBytes: Bytes;
+  /** ntb-netdev: ntb_transport's `use_dma` (DMA for copies of at least `copyThresholdBytes`, both ways). */
+  ntbUseDma: boolean;
+  /** ntb-netdev: the kernel's timer tick (CONFIG_HZ), which paces a stopped transmit queue's restart. */
+  ntbHz: number;
 }
+
+export const DRIVER_KINDS = ['eop', 'ntb-netdev'] as const;
+export type DriverKind = (typeof DRIVER_KINDS)[number];
 
 /**
  * Defaults, and where they come from: `copyThresholdBytes` is Linux ntb_transport's `copy_bytes`
@@ -106,6 +122,10 @@ export const DEFAULT_EOP: EopConfig = {
   controlLatencyNs: 10_000,
   macTableEntries: 4096,
   arpResponder: false,
+  driver: 'eop',
+  ntbWindowBytes: NTB_DEFAULT_WINDOW_BYTES,
+  ntbUseDma: NTB_DEFAULT_USE_DMA,
+  ntbHz: NTB_DEFAULT_HZ,
 };
 
 /**
@@ -180,7 +200,7 @@ export class EopNic implements FramePort {
   private readonly staging: StagingPool;
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
-  private receiver: FrameReceiver = () => {};
+  protected receiver: FrameReceiver = () => {};
   private dirty: QueuePair[] = [];
   private dirtySpare: QueuePair[] = [];
   private flushScheduled = false;
@@ -198,6 +218,8 @@ export class EopNic implements FramePort {
   /** Large racks give consumed ring pages back (see RELEASE_RX_PAGES_ABOVE_HOSTS). */
   private readonly releaseRxPages: boolean;
   private drainWaiters: (() => void)[] = [];
+  /** The NTB doorbell's vector (its handler reads and clears the register first). */
+  protected readonly dbVector: number;
   private readonly dmaTx: DmaTxLedger;
   /** The rack's address directory, given by the rack builder when `cfg.arpResponder` is on. */
   arpDirectory: ArpDirectory | null = null;
@@ -246,6 +268,7 @@ export class EopNic implements FramePort {
       dmaErrors: this.dmaErrors,
     });
     const dbVector = host.irq.allocate(this.onDoorbellIrq);
+    this.dbVector = dbVector;
     host.ntb.onDoorbell = () => host.irq.raise(dbVector, cfg.doorbellExtraNs);
   }
 
@@ -406,6 +429,11 @@ export class EopNic implements FramePort {
     qp.reason = '';
     qp.c.linkUps++;
     this.onQpUp?.(qp);
+    this.qpUp(qp);
+  }
+
+  /** The queue pair just came up: send what waited (ntb-netdev.ts lays out its own ring here). */
+  protected qpUp(qp: QueuePair): void {
     this.markDirty(qp);
   }
 
@@ -435,7 +463,7 @@ export class EopNic implements FramePort {
    * The doorbell register sits in the NTB port across our link: the handler reads and clears it
    * (a round trip its core waits for, Host.readDoorbell) before it knows which rings to look at.
    */
-  private readonly onDoorbellIrq = (): void => {
+  protected readonly onDoorbellIrq = (): void => {
     const at = this.host.readDoorbell();
     if (at > this.host.sched.now) this.host.sched.at(at, this.onDoorbellRead);
     else this.onDoorbellRead();
@@ -454,14 +482,21 @@ export class EopNic implements FramePort {
         this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.recheckPeer, qp);
       }
     }
-    if (bits & ~(1 << LINK_DOORBELL_BIT)) {
-      for (const qp of this.qps) {
-        if (qp && bits & (1 << (qp.peer % DATA_DOORBELL_BITS))) {
-          this.processRx(qp);
-          this.markDirty(qp);
-        }
-      }
-    }
+    if (bits & ~(1 << LINK_DOORBELL_BIT)) this.onDataDoorbell(bits);
+  };
+
+  /**
+   * Data doorbell bits, read and cleared. A bit is shared by every peer ≡ it mod 31: the handler
+   * looks at each of their rings in turn, one read of local memory each (ring-looks.ts), and a
+   * ring is walked when the core has got to it.
+   */
+  protected onDataDoorbell(bits: number): void {
+    lookAtRings(this.host, this.qps, bits, this.lookedAt);
+  }
+
+  private readonly lookedAt = (qp: QueuePair): void => {
+    this.processRx(qp);
+    this.markDirty(qp);
   };
 
   private readonly recheckPeer = (qp: QueuePair): void => {
@@ -916,7 +951,7 @@ export class EopNic implements FramePort {
     }
   }
 
-  private deliver(qp: QueuePair, addr: number, len: Bytes): void {
+  protected deliver(qp: QueuePair, addr: number, len: Bytes): void {
     const m = this.host.memory;
     let frame = m.view(addr, len);
     if (!frame) {

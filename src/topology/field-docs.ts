@@ -60,6 +60,10 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'eop.arpResponder': "answer ARP requests for the rack's own addresses in the sender's EOP interface instead of flooding them (true/false, default false): n² frames instead of n³ when every host resolves every other",
   'eop.txQueueFrames': 'transmit queue per interface (1..65536)',
   'eop.version': 'protocol version both ends must agree on (32-bit)',
+  'eop.driver': 'eop (default) or ntb-netdev: Linux ntb_transport + ntb_netdev as modelled (exactly two compute hosts; one queue pair, fixed entries in one window, a doorbell and a tasklet per frame; src/eop/ntb-netdev.ts)',
+  'eop.ntbWindowBytes': 'ntb-netdev: the memory window behind each receive buffer (power of 2, 8 KiB..1 GiB, default 1 MiB): 15 entries of 64 KiB at 1 MiB',
+  'eop.ntbUseDma': 'ntb-netdev: ntb_transport use_dma (default false): frames of at least dma.copyThresholdBytes are copied by the DMA engine, both ways',
+  'eop.ntbHz': 'ntb-netdev: the kernel tick rate (CONFIG_HZ, default 250) that paces the restart timer of a stopped transmit queue',
 
   'failover.linkDownDetectUs': 'link failure to Surprise Down (AER) at both ports: the PCIe LTSSM Recovery.RcvrLock timeout, 24 ms',
   'failover.aerHandlerUs': "AER interrupt to the EOP driver's error_detected (kernel AER handler and recovery work; estimate)",

@@ -15,7 +15,8 @@ import {
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { ControlPlane } from '../eop/control-plane.js';
 import { ArpDirectory } from '../eop/arp-responder.js';
-import { DEFAULT_EOP, EopNic, type EopConfig } from '../eop/eop-nic.js';
+import { DEFAULT_EOP, type EopConfig, type EopNic } from '../eop/eop-nic.js';
+import { makeNic } from '../eop/nic-factory.js';
 import { DEFAULT_MGMT_FAILOVER, ManagementFailover, type MgmtFailoverConfig } from '../eop/management-failover.js';
 import { slotBytesFor } from '../eop/ring-layout.js';
 import { DEFAULT_CPU, type CpuConfig } from '../host/cpu-copy.js';
@@ -198,7 +199,7 @@ export class Rack {
         this.control.register(host, undefined);
         continue;
       }
-      const nic = new EopNic(host, { ...spec.eop, ...hs.eop }, hs.mac, this.control, n, hs.ifName ?? `eop-${hs.name}`);
+      const nic = makeNic(host, { ...spec.eop, ...hs.eop }, hs.mac, this.control, n, hs.ifName ?? `eop-${hs.name}`);
       this.nics.push(nic);
       this.nicByName.set(hs.name, nic);
       this.control.register(host, nic);

@@ -34,6 +34,8 @@ import {
 } from './types.js';
 import { keyCheck, leaf, obj } from './zod-fields.js';
 import { PROFILE_KINDS, type ProfileKind } from '../host/profile.js';
+import { DRIVER_KINDS, type DriverKind } from '../eop/eop-nic.js';
+import { NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES } from '../eop/ntb-transport-layout.js';
 
 type Defaulted<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodDefault<S[K]> };
 type Optional<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodOptional<S[K]> };
@@ -235,6 +237,10 @@ const eopShape = {
   txQueueFrames: leaf<number>(integer(1, 65536)),
   version: leaf<number>(integer(0, 0xffff_ffff, ' (it travels in a 32-bit scratchpad register)')),
   arpResponder: leaf<boolean>(isBool),
+  driver: leaf<DriverKind>(oneOf([...DRIVER_KINDS])),
+  ntbWindowBytes: leaf<number>(powerOf2(NTB_MIN_WINDOW_BYTES, NTB_MAX_WINDOW_BYTES)),
+  ntbUseDma: leaf<boolean>(isBool),
+  ntbHz: leaf<number>(integer(1, 10_000)),
 };
 
 /** Control characters have no place in a name or a path (and a NUL cannot be in a path). */

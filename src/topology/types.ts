@@ -4,7 +4,7 @@
  * the model's own parameters are the model's constants, so the file format and the model cannot
  * drift apart.
  */
-import { DEFAULT_EOP } from '../eop/eop-nic.js';
+import { DEFAULT_EOP, type DriverKind } from '../eop/eop-nic.js';
 import { DEFAULT_FAILOVER } from '../eop/path-failover.js';
 import { DEFAULT_MGMT_FAILOVER } from '../eop/management-failover.js';
 import { DEFAULT_CPU } from '../host/cpu-copy.js';
@@ -46,6 +46,10 @@ export const DEFAULTS = {
     txQueueFrames: DEFAULT_EOP.txQueueFrames,
     version: DEFAULT_EOP.version,
     arpResponder: DEFAULT_EOP.arpResponder,
+    driver: DEFAULT_EOP.driver,
+    ntbWindowBytes: DEFAULT_EOP.ntbWindowBytes,
+    ntbUseDma: DEFAULT_EOP.ntbUseDma,
+    ntbHz: DEFAULT_EOP.ntbHz,
   },
   captures: { enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 },
   host: { attach: 'builtin', role: 'compute' },
@@ -157,6 +161,11 @@ export interface EopConfig {
   version: number;
   /** Answer ARP requests for the rack's addresses in the sender's EOP interface (src/eop/arp-responder.ts). */
   arpResponder: boolean;
+  /** `eop` or `ntb-netdev` (Linux ntb_transport + ntb_netdev, two hosts; src/eop/ntb-netdev.ts) and that driver's settings. */
+  driver: DriverKind;
+  ntbWindowBytes: number;
+  ntbUseDma: boolean;
+  ntbHz: number;
 }
 
 export interface CaptureConfig {
