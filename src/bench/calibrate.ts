@@ -21,6 +21,7 @@ import { Rack, rackSpec } from '../topology/rack.js';
 import type { Ns } from '../time/units.js';
 import { runPoint, type PointResult } from './point.js';
 import { parseScenario } from './scenario.js';
+import { pioPingPong } from './pio-pingpong.js';
 
 export type Role = 'fit' | 'hold-out';
 
@@ -182,9 +183,10 @@ export const FIGURES: Figure[] = [
     unit: 'µs',
     kind: 'value',
     source: 'Univ. of Oslo / Dolphin, "Dolphin PCI Express Architecture" (IX: "as low as 0.74 microseconds")',
-    conditions: 'Gen2 x8, no switch hop, 4-byte PIO write',
+    conditions:
+      'Gen2 x8; the two adapters\' NTB bridges as one switch hop with both NTB translations; SISCI-style ping-pong: each polling application (cpu.profile polling) stores 4 bytes into the other\'s memory by PIO and polls its own; half the round trip',
     role: 'hold-out',
-    predict: () => pioOneWayNs({ gen: 2, width: 8 }, 0) / 1000,
+    predict: () => pioPingPong({ gen: 2, width: 8 }, undefined).oneWayNs / 1000,
   },
   {
     id: 'switchtec-perf-cpu',
@@ -215,9 +217,10 @@ export const FIGURES: Figure[] = [
     unit: 'Gb/s',
     kind: 'value',
     source: 'github.com/truenas/middleware PR 7618 ("like 2GB/s I see in iperf3 with DMA")',
-    conditions: 'Gen3 x16 (not stated), TCP, 64 KiB messages, MTU 65,510',
+    conditions:
+      'eop.driver ntb-netdev (Linux ntb_transport + ntb_netdev as modelled), use_dma on (I/OAT through a PLX NTB: truenas/os PR 183); 1 MiB window (not stated; TrueNAS F-series windows, truenas/linux PR 313); HZ 250; Gen3 x16 (not stated); TCP, 64 KiB messages, MTU 65,510',
     role: 'hold-out',
-    predict: () => point({ traffic: 'tcp', gen: 3, width: 16, mpsBytes: 256 }, 65536).gbps,
+    predict: () => point({ traffic: 'tcp', gen: 3, width: 16, mpsBytes: 256 }, 65536, { eop: { driver: 'ntb-netdev', ntbUseDma: true } }).gbps,
   },
 ];
 
