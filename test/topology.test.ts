@@ -50,7 +50,7 @@ describe('defaults', () => {
     });
     expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, cores: 4, profile: 'kernel' });
     expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 0, coalesceNs: 0, jitterNs: 0 });
-    expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1, arpResponder: false });
+    expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1, arpResponder: false, driver: 'eop', ntbWindowBytes: 1 << 20, ntbUseDma: false, ntbHz: 250 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });
     expect(t.traffic).toEqual([]);
     expect(t.management).toEqual({ name: 'mh', declared: false, link: t.link, tor: null });
