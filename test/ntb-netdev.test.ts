@@ -5,6 +5,7 @@ import { NtbNetdevNic } from '../src/eop/ntb-netdev.js';
 import { KERNEL_PROFILE } from '../src/host/profile.js';
 import { DEFAULT_CPU } from '../src/host/cpu-copy.js';
 import { DEFAULT_IRQ_HANDLER_NS, type Rack } from '../src/topology/rack.js';
+import { parseTopology } from '../src/topology/load.js';
 import { MAC, rawFrame } from './helpers/raw-frame.js';
 import { bootedRack } from './helpers/rack.js';
 
@@ -153,5 +154,22 @@ describe('ntb-netdev driver profile (Linux ntb_transport + ntb_netdev)', () => {
     expect(rack.nic('h1').transmit(rawFrame(MAC[2]!, MAC[1]!, 9100, 1))).toBe(false);
     expect(rack.nic('h1').drops.get(ErrorCode.FRAME_TOO_LONG)).toBe(1);
     expect(nic(rack, 'h1').nc.txMemcpy).toBe(0);
+  });
+
+  it('a rack file is checked before it runs: two compute hosts, an MTU the window can carry', () => {
+    const bad = (raw: unknown): string => {
+      try {
+        parseTopology(raw, '<test>');
+      } catch (e) {
+        expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(parseTopology({ hosts: ['a', 'b'], eop: { driver: 'ntb-netdev' } }, '<test>').eop.driver).toBe('ntb-netdev');
+    expect(bad({ hosts: ['a', 'b', 'c'], eop: { driver: 'ntb-netdev' } })).toMatch(/eop\.driver: ntb-netdev joins exactly two compute hosts.*the rack has 3/);
+    expect(bad({ hosts: ['a', 'b'], mtu: 65510, eop: { driver: 'ntb-netdev', ntbWindowBytes: 65536 } })).toMatch(/mtu: MTU 65510 is above ntb_netdev's 32740/);
+    expect(bad({ hosts: ['a', 'b'], eop: { driver: 'ntb-netdev', ntbWindowBytes: 3000 } })).toMatch(/ntbWindowBytes: must be a power of 2/);
+    expect(bad({ hosts: ['a', 'b'], eop: { driver: 'ntb-netdv' } })).toMatch(/did you mean "ntb-netdev"/);
   });
 });

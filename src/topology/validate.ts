@@ -19,6 +19,7 @@
  * - A section given as an empty value (`link:` with everything commented out, i.e. null) means
  *   "all defaults", like leaving it out; so does `traffic:` with no entries.
  */
+import { NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES, qpGeometry } from '../eop/ntb-transport-layout.js';
 import type { z } from 'zod';
 import {
   checkIpv4,
@@ -190,6 +191,23 @@ function crossProblems(input: unknown): RawProblem[] {
 
   if (hostsRaw.length > 0 && hosts.length === hostsRaw.length && computeCount === 0) {
     add(['hosts'], 'must include at least one compute host (every host listed has role: management)');
+  }
+
+  // ---- the ntb-netdev driver: ntb_transport joins exactly two hosts; its window bounds the MTU ----
+  const eopRaw = isRecord(input.eop) ? input.eop : {};
+  if (eopRaw.driver === 'ntb-netdev') {
+    if (hosts.length === hostsRaw.length && computeCount !== 2) {
+      add(['eop', 'driver'], `ntb-netdev joins exactly two compute hosts (Linux ntb_transport supports two-port NTBs only); the rack has ${computeCount}`);
+    }
+    const w = eopRaw.ntbWindowBytes ?? DEFAULTS.eop.ntbWindowBytes;
+    if (typeof w === 'number' && w >= NTB_MIN_WINDOW_BYTES && w <= NTB_MAX_WINDOW_BYTES && (w & (w - 1)) === 0) {
+      const max = qpGeometry(w).maxMtu;
+      const tooBig = (mtu: unknown): mtu is number => typeof mtu === 'number' && mtu > max;
+      const why = (mtu: number): string => `MTU ${mtu} is above ntb_netdev's ${max} for a ${w}-byte eop.ntbWindowBytes (entries of ${qpGeometry(w).maxFrameBytes} bytes less its 12-byte header and the Ethernet header)`;
+      if (tooBig(input.mtu)) add(['mtu'], why(input.mtu));
+      for (const h of hosts) if (h.role === 'compute' && tooBig(h.raw.mtu)) add(['hosts', h.i, 'mtu'], why(h.raw.mtu));
+      if (input.mtu === undefined && tooBig(DEFAULTS.mtu)) add(['eop', 'ntbWindowBytes'], why(DEFAULTS.mtu));
+    }
   }
 
   // ---- addresses: explicit or default, unique among compute hosts ----
