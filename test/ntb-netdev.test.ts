@@ -173,3 +173,17 @@ describe('ntb-netdev driver profile (Linux ntb_transport + ntb_netdev)', () => {
     expect(bad({ hosts: ['a', 'b'], eop: { driver: 'ntb-netdv' } })).toMatch(/did you mean "ntb-netdev"/);
   });
 });
+
+describe('ntb-netdev in a bench scenario', () => {
+  it('a variant with more than two hosts is refused before anything runs', async () => {
+    const { parseScenario } = await import('../src/bench/scenario.js');
+    let msg = '';
+    try {
+      parseScenario({ name: 's', messageBytes: [1024], rack: { eop: { driver: 'ntb-netdev' } }, variants: [{ name: 'four', hosts: 4 }] }, '<test>');
+    } catch (e) {
+      expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/variant "four": eop.driver ntb-netdev joins exactly two hosts.*hosts: 4/);
+  });
+});

@@ -25,7 +25,8 @@ import { LIMITS, type FaultSpec } from '../topology/types.js';
 import { DEFAULT_STACK, type StackModel } from './stack-model.js';
 import { PROFILE_KINDS } from '../host/profile.js';
 import { DRIVER_KINDS } from '../eop/eop-nic.js';
-import { NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES } from '../eop/ntb-transport-layout.js';
+import { BENCH_DEFAULT_MTU } from './variant-rack.js';
+import { NTB_DEFAULT_WINDOW_BYTES, NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES, qpGeometry } from '../eop/ntb-transport-layout.js';
 
 /** ntb-netdev window sizes: the powers of two an NTB BAR can have, within the model's bounds. */
 const NTB_WINDOW_SIZES = Array.from({ length: Math.log2(NTB_MAX_WINDOW_BYTES / NTB_MIN_WINDOW_BYTES) + 1 }, (_, k) => NTB_MIN_WINDOW_BYTES * 2 ** k);
@@ -329,6 +330,13 @@ function expand(file: ScenarioFile, source: string): Scenario {
     const targets = { compute: Array.from({ length: v.hosts }, (_, i) => `h${i + 1}`), management: ['mh'], twoPaths: [] };
     for (const f of v.faults) {
       for (const [field, msg] of faultHostProblems({ kind: f.kind, host: f.host }, targets)) wrong.add(`${f.origin}.${field}: ${msg} in variant "${v.name}" (hosts: ${v.hosts})`);
+    }
+    const eop = v.rack.eop;
+    if (eop?.driver === 'ntb-netdev') {
+      if (v.hosts !== 2) wrong.add(`variant "${v.name}": eop.driver ntb-netdev joins exactly two hosts (Linux ntb_transport supports two-port NTBs only); it has hosts: ${v.hosts}`);
+      const w = eop.ntbWindowBytes ?? NTB_DEFAULT_WINDOW_BYTES;
+      const mtu = v.rack.mtu ?? BENCH_DEFAULT_MTU;
+      if (mtu > qpGeometry(w).maxMtu) wrong.add(`variant "${v.name}": MTU ${mtu} is above ntb_netdev's ${qpGeometry(w).maxMtu} for a ${w}-byte eop.ntbWindowBytes`);
     }
   }
   if (wrong.size > 0) throw invalid(source, [...wrong]);

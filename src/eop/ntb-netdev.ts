@@ -375,6 +375,8 @@ export class NtbNetdevNic extends EopNic {
     this.txFreeQ--;
     qp.c.txFrames++;
     qp.c.txBytes += rec.len;
+    // Every frame is its own batch: one header, one doorbell.
+    qp.c.txBatches++;
     qp.c.interruptsSent++;
     if (this.cfg.ntbUseDma && rec.len >= this.cfg.copyThresholdBytes && h.dma.space >= 1) {
       h.cpu.commit();
