@@ -15,6 +15,18 @@ function ntbRack(eop: Partial<EopConfig> = {}, hosts = 2): Rack {
 
 const nic = (rack: Rack, name: string): NtbNetdevNic => rack.nic(name) as NtbNetdevNic;
 
+/** The configuration error `f` throws (it must throw one). */
+function configError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(EopError);
+    expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
+    return (e as Error).message;
+  }
+  throw new Error('accepted');
+}
+
 /** Frames delivered by `name`, with when. */
 function sink(rack: Rack, name: string): { frames: Uint8Array[]; at: number[] } {
   const out = { frames: [] as Uint8Array[], at: [] as number[] };
@@ -130,23 +142,9 @@ describe('ntb-netdev driver profile (Linux ntb_transport + ntb_netdev)', () => {
   });
 
   it('refuses what ntb_transport cannot do, with a clear error', () => {
-    const err = (f: () => unknown): EopError => {
-      try {
-        f();
-      } catch (e) {
-        return e as EopError;
-      }
-      throw new Error('no error');
-    };
-    const three = err(() => ntbRack({}, 3));
-    expect(three.code).toBe(ErrorCode.CONFIG_INVALID);
-    expect(three.message).toMatch(/exactly two hosts.*two-port NTBs/);
-    const mtu = err(() => ntbRack({ mtu: 65510, ntbWindowBytes: 64 << 10 }));
-    expect(mtu.code).toBe(ErrorCode.CONFIG_INVALID);
-    expect(mtu.message).toMatch(/MTU 65510 is above ntb_netdev's 32740 for a 65536-byte window/);
-    const odd = err(() => ntbRack({ ntbWindowBytes: 3 << 20 }));
-    expect(odd.code).toBe(ErrorCode.CONFIG_INVALID);
-    expect(odd.message).toMatch(/power of two/);
+    expect(configError(() => ntbRack({}, 3))).toMatch(/exactly two hosts.*two-port NTBs/);
+    expect(configError(() => ntbRack({ mtu: 65510, ntbWindowBytes: 64 << 10 }))).toMatch(/MTU 65510 is above ntb_netdev's 32740 for a 65536-byte window/);
+    expect(configError(() => ntbRack({ ntbWindowBytes: 3 << 20 }))).toMatch(/power of two/);
   });
 
   it('counts a frame longer than the MTU as a drop, and sends nothing for it', () => {
@@ -157,15 +155,7 @@ describe('ntb-netdev driver profile (Linux ntb_transport + ntb_netdev)', () => {
   });
 
   it('a rack file is checked before it runs: two compute hosts, an MTU the window can carry', () => {
-    const bad = (raw: unknown): string => {
-      try {
-        parseTopology(raw, '<test>');
-      } catch (e) {
-        expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
-        return (e as Error).message;
-      }
-      throw new Error('accepted');
-    };
+    const bad = (raw: unknown): string => configError(() => parseTopology(raw, '<test>'));
     expect(parseTopology({ hosts: ['a', 'b'], eop: { driver: 'ntb-netdev' } }, '<test>').eop.driver).toBe('ntb-netdev');
     expect(bad({ hosts: ['a', 'b', 'c'], eop: { driver: 'ntb-netdev' } })).toMatch(/eop\.driver: ntb-netdev joins exactly two compute hosts.*the rack has 3/);
     expect(bad({ hosts: ['a', 'b'], mtu: 65510, eop: { driver: 'ntb-netdev', ntbWindowBytes: 65536 } })).toMatch(/mtu: MTU 65510 is above ntb_netdev's 32740/);
@@ -177,13 +167,9 @@ describe('ntb-netdev driver profile (Linux ntb_transport + ntb_netdev)', () => {
 describe('ntb-netdev in a bench scenario', () => {
   it('a variant with more than two hosts is refused before anything runs', async () => {
     const { parseScenario } = await import('../src/bench/scenario.js');
-    let msg = '';
-    try {
-      parseScenario({ name: 's', messageBytes: [1024], rack: { eop: { driver: 'ntb-netdev' } }, variants: [{ name: 'four', hosts: 4 }] }, '<test>');
-    } catch (e) {
-      expect((e as EopError).code).toBe(ErrorCode.CONFIG_INVALID);
-      msg = (e as Error).message;
-    }
+    const msg = configError(() =>
+      parseScenario({ name: 's', messageBytes: [1024], rack: { eop: { driver: 'ntb-netdev' } }, variants: [{ name: 'four', hosts: 4 }] }, '<test>'),
+    );
     expect(msg).toMatch(/variant "four": eop.driver ntb-netdev joins exactly two hosts.*hosts: 4/);
   });
 });
