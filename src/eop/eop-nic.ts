@@ -200,7 +200,7 @@ export class EopNic implements FramePort {
   private readonly staging: StagingPool;
   private readonly rxVectorBase: number;
   private readonly creditVectorBase: number;
-  protected receiver: FrameReceiver = () => {};
+  private receiver: FrameReceiver = () => {};
   private dirty: QueuePair[] = [];
   private dirtySpare: QueuePair[] = [];
   private flushScheduled = false;
@@ -267,8 +267,7 @@ export class EopNic implements FramePort {
       drops: this.drops,
       dmaErrors: this.dmaErrors,
     });
-    const dbVector = host.irq.allocate(this.onDoorbellIrq);
-    this.dbVector = dbVector;
+    const dbVector = (this.dbVector = host.irq.allocate(this.onDoorbellIrq));
     host.ntb.onDoorbell = () => host.irq.raise(dbVector, cfg.doorbellExtraNs);
   }
 
