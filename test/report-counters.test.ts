@@ -9,6 +9,7 @@ import { formatRackStatus, type RackStatusJson } from '../bridge/rack-status.js'
 import { buildReport, formatReport } from '../src/run/report.js';
 import { runTopology } from '../src/run/run-rack.js';
 import { DEFAULT_RACK } from '../src/topology/default-rack.js';
+import { parseTopologyText } from '../src/topology/load.js';
 
 describe('report counters', () => {
   const rep = buildReport(runTopology(DEFAULT_RACK, { captures: false }));
@@ -62,5 +63,21 @@ describe('report counters', () => {
     expect(line).toContain('faults injected mh-fail=1 link-down=2, recovered link-down=1');
     const none = formatRackStatus({ ...s, control: { managementHosts: [], takeovers: 0, failovers: 0, faultsInjected: {}, faultsRecovered: {} } });
     expect(none).toContain('control: no management host; 0 path failover(s); faults injected none, recovered none');
+  });
+
+  it('a rack on the ntb-netdev driver reports its queue stops, timer restarts and copies; EOP racks have none', () => {
+    const text = ['name: ntb', 'hosts: [a, b]', 'eop: {driver: ntb-netdev}', 'captures: {enabled: false}', 'traffic:', '  - {kind: udp, from: a, to: b, messageBytes: 1000, count: 200}'].join('\n');
+    const r = buildReport(runTopology(parseTopologyText(text, 'ntb.yaml')));
+    const a = r.interfaces.find((i) => i.host === 'a')!.ntbNetdev!;
+    const b = r.interfaces.find((i) => i.host === 'b')!.ntbNetdev!;
+    // Small frames fill the 15 entries faster than they drain: the queue stops, the timer restarts it.
+    expect(a.queueStops).toBeGreaterThan(0);
+    expect(a.wakesByTimer + a.wakesByCompletion).toBeGreaterThan(0);
+    expect(a.stoppedUs).toBeGreaterThan(0);
+    expect(a.txMemcpy + a.txAsync).toBe(r.queuePairs.find((q) => q.host === 'a')!.txFrames);
+    expect(b.rxMemcpy + b.rxAsync).toBeGreaterThan(0);
+    expect(formatReport(r)).toContain('ntb_netdev (Linux driver profile');
+    expect(rep.interfaces.every((i) => i.ntbNetdev === null)).toBe(true);
+    expect(formatReport(rep)).not.toContain('ntb_netdev');
   });
 });

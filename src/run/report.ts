@@ -5,6 +5,7 @@ import { effectiveWriteGbps } from '../pcie/link.js';
 import { codeInfo, isByDesign } from '../errors.js';
 import { formatNs, gbpsOf, type Ns } from '../time/units.js';
 import type { RunResult } from './run-rack.js';
+import { NtbNetdevNic, type NtbCounters } from '../eop/ntb-netdev.js';
 
 export interface Report {
   rack: string;
@@ -43,6 +44,8 @@ export interface Report {
     arpAnswered: number;
     /** The host's interrupt controller: messages raised, merged into a pending one, held by moderation, with no handler. */
     interrupts: { raised: number; coalesced: number; moderated: number; spurious: number };
+    /** The Linux driver profile's own counters (`eop.driver: ntb-netdev`; null for EOP's driver): see NtbCounters. */
+    ntbNetdev: (Omit<NtbCounters, 'stoppedNs'> & { stoppedUs: number }) | null;
   }[];
   queuePairs: {
     host: string;
@@ -188,6 +191,7 @@ export function buildReport(r: RunResult): Report {
       stagingFull: n.c.stagingFull,
       arpAnswered: n.c.arpAnswered,
       interrupts: n.host.irq.counts(),
+      ntbNetdev: n instanceof NtbNetdevNic ? ntbCounts(n.nc) : null,
     })),
     queuePairs: rack.nics.flatMap((n) =>
       n.qps
@@ -302,6 +306,11 @@ export function buildReport(r: RunResult): Report {
   return report;
 }
 
+
+function ntbCounts(c: NtbCounters): NonNullable<Report['interfaces'][number]['ntbNetdev']> {
+  const { stoppedNs, ...rest } = c;
+  return { ...rest, stoppedUs: us(stoppedNs) };
+}
 
 function controlPlaneOf(r: RunResult): Report['controlPlane'] {
   const m = r.rack.management;
@@ -443,6 +452,19 @@ export function formatReport(rep: Report): string {
       }),
     ),
   );
+  const ntb = rep.interfaces.filter((i) => i.ntbNetdev);
+  if (ntb.length > 0) {
+    out.push('', 'ntb_netdev (Linux driver profile: queue stops and restarts, tasklet passes, copies by memcpy or DMA)');
+    out.push(
+      table(
+        ['interface', 'queue stops', 'woken by completion', 'woken by timer', 'stopped µs', 'tasklet runs', 'doorbell reads', 'rx memcpy', 'rx dma', 'tx memcpy', 'tx dma', 'rx no buffer'],
+        ntb.map((i) => {
+          const c = i.ntbNetdev!;
+          return [i.name, c.queueStops, c.wakesByCompletion, c.wakesByTimer, c.stoppedUs, c.taskletRuns, c.doorbellReads, c.rxMemcpy, c.rxAsync, c.txMemcpy, c.txAsync, c.rxErrNoBuf];
+        }),
+      ),
+    );
+  }
   if (rep.pings.length > 0) {
     out.push('', 'Ping');
     out.push(
