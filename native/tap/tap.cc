@@ -29,6 +29,10 @@
 #include <napi.h>
 #include <uv.h>
 
+namespace eop_checksum {
+void InitChecksum(Napi::Env env, Napi::Object exports);  // native/checksum/checksum.cc
+}
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -805,6 +809,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  eop_checksum::InitChecksum(env, exports);  // native/checksum/checksum.cc
   Napi::Function ctor = Tap::Init(env);
   exports.Set("Tap", ctor);
   exports.Set("maxFrame", Napi::Number::New(env, static_cast<double>(kMaxFrame)));
