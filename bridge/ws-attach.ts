@@ -11,9 +11,13 @@
  *   /api/status), its frames relayed to ws://…/hosts/<name> and back. The remote rack does all the
  *   modeling; this is the remote-machine form of `eop up`. Needs root.
  *
+ * Both send the frames of one event-loop turn in one socket write (ws-cork.ts), one message each.
+ *
  * Either ends when a connection closes, with the close code and reason in `closed`.
  */
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { TurnCork } from './ws-cork.js';
 import { ip, linkSetNetns, netnsAdd, netnsExists, removeQuietly } from './netns.js';
 import { TapDevice } from './tap-device.js';
 
@@ -21,6 +25,15 @@ export interface ConnectOptions {
   token?: string | null;
   /** Give up connecting after this long (default 10 s). */
   timeoutMs?: number;
+}
+
+/** The socket under each WebSocket opened by connectWs (from its upgrade response). */
+const sockets = new WeakMap<WebSocket, Socket>();
+
+/** Batches `ws`'s sends of one event-loop turn into one write (ws-cork.ts); null if unknown. */
+export function turnCorkFor(ws: WebSocket): TurnCork | null {
+  const s = sockets.get(ws);
+  return s ? new TurnCork(s) : null;
 }
 
 /** Opens a binary WebSocket; rejects with a sentence (HTTP status and body when refused). */
@@ -32,6 +45,7 @@ export function connectWs(url: string, o: ConnectOptions = {}): Promise<WebSocke
       perMessageDeflate: false,
     });
     ws.binaryType = 'nodebuffer';
+    ws.once('upgrade', (res) => sockets.set(ws, res.socket));
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
@@ -63,8 +77,11 @@ export class UplinkSplice {
     private readonly maxBufferedBytes = 4 << 20,
   ) {
     const pipe = (from: WebSocket, to: WebSocket, dir: 'a' | 'b'): void => {
+      // The messages of one read from `from` leave `to` in one write (each still its own message).
+      const cork = turnCorkFor(to);
       from.on('message', (data: Buffer, isBinary: boolean) => {
         if (!isBinary) return;
+        cork?.enter();
         to.send(data, { binary: true });
         if (dir === 'a') {
           this.c.aToB++;
@@ -125,7 +142,10 @@ export class TapAttachment {
     readonly tap: TapDevice,
     readonly ws: WebSocket,
   ) {
+    // A TAP read batch leaves in one socket write, one message per frame.
+    const cork = turnCorkFor(ws);
     tap.onFrames((batch) => {
+      cork?.enter();
       batch.forEach((f) => {
         this.framesToRack++;
         ws.send(Buffer.from(f), { binary: true });

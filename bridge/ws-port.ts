@@ -24,7 +24,8 @@
  * TCP pushes back on the client) until the interface drains (tx-hold.ts: the TAP bridge's
  * back-pressure, with the same 200 ms watchdog).
  *
- * Fabric → client: the frame (a view into emulated memory) is copied and sent at once. When the
+ * Fabric → client: the frame (a view into emulated memory) is copied and sent at once, as its own
+ * message; the frames of one event-loop turn leave in one socket write (ws-cork.ts). When the
  * connection's unsent bytes exceed `queueBytes` (a slow or stalled client), the frame is dropped
  * and counted (`ws-client-queue-full`): the fabric never waits for a client.
  */
@@ -33,6 +34,7 @@ import type { FramePort, FrameReceiver, TxMeta } from '../src/eop/frame-port.js'
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { formatMac, readMac } from '../src/wire/mac.js';
 import { TxHold, TxHoldCounters } from './tx-hold.js';
+import { TurnCork, type Corkable } from './ws-cork.js';
 import type { RackServices } from './ws-services.js';
 
 /** The part of a `ws` WebSocket the port uses (a fake can stand in for unit tests). */
@@ -145,6 +147,8 @@ export class WsPort {
   /** What the built-in stack sees as its interface (host ports). */
   readonly stackPort: FramePort;
   private conn: WsConnLike | null = null;
+  /** Batches the holder's sends of one event-loop turn into one write (null: no socket given). */
+  private cork: TurnCork | null = null;
   holder: WsHolder | null = null;
   /** The client's MAC (host ports), kept across reconnects. */
   clientMac: number | null = null;
@@ -206,13 +210,17 @@ export class WsPort {
     return this.hold.isPaused;
   }
 
-  /** Takes the port for `conn`; returns why not if another client holds it. */
-  claim(conn: WsConnLike, remote: string): string | null {
+  /**
+   * Takes the port for `conn`; returns why not if another client holds it. `socket` (the one under
+   * the WebSocket) lets a turn's frames to the client leave in one write.
+   */
+  claim(conn: WsConnLike, remote: string, socket?: Corkable): string | null {
     if (this.conn) {
       this.c.refusedClaims++;
       return `${this.opts.kind === 'uplink' ? 'uplink' : 'host'} ${this.host} is held by another client (${this.holder?.remote ?? '?'}) since ${new Date(this.holder?.sinceMs ?? 0).toISOString()}`;
     }
     this.conn = conn;
+    this.cork = socket ? new TurnCork(socket) : null;
     this.holder = { remote, sinceMs: Date.now() };
     const now = this.nowMs();
     this.frameBucket = new TokenBucket(this.limits.rateFramesPerS, this.limits.burstFrames, now);
@@ -225,6 +233,7 @@ export class WsPort {
   release(conn: WsConnLike): void {
     if (this.conn !== conn) return;
     this.conn = null;
+    this.cork = null;
     this.holder = null;
     this.hold.clear();
   }
@@ -295,6 +304,7 @@ export class WsPort {
     this.c.toClientBytes += frame.length;
     // A copy: the socket may keep the buffer until it is flushed, and `frame` may be a view into
     // emulated memory that the next delivery overwrites.
+    this.cork?.enter();
     conn.send(Buffer.from(frame), { binary: true });
   }
 

@@ -259,7 +259,7 @@ export class RackServer {
       return reject(409, 'Conflict', `${name} is ${port.kind === 'uplink' ? 'an uplink (connect to /uplink)' : 'a WebSocket host (connect to /hosts/' + name + ')'}`);
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const open = (probed: boolean): void => this.wss.get(name!)!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, port, remote, probed));
+    const open = (probed: boolean): void => this.wss.get(name!)!.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, port, remote, probed, socket));
     const holder = this.holders.get(port);
     if (!holder) return open(false);
     void this.probeHolder(port, holder, remote).then(() => open(true));
@@ -288,8 +288,8 @@ export class RackServer {
     setTimeout(() => holder.terminate(), EVICT_GRACE_MS).unref();
   }
 
-  private onConnection(ws: WebSocket, port: WsPort, remote: string, probed: boolean): void {
-    const why = port.claim(ws, remote);
+  private onConnection(ws: WebSocket, port: WsPort, remote: string, probed: boolean, socket: Duplex): void {
+    const why = port.claim(ws, remote, socket);
     if (why) {
       this.c.heldRefused++;
       ws.close(WsClose.HELD, closeReason(probed ? `${why}; it answered a ping` : why));
