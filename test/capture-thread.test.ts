@@ -3,7 +3,7 @@
  * on disk after flush() without close(), a bounded pool whose exhaustion is counted as drops,
  * rotation discards counted, and exact integer epoch-ns timestamps.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -81,6 +81,9 @@ describe('CaptureFile with a CaptureThread', () => {
     expect(cf.stats.rotatedOutFrames).toBeGreaterThan(0);
     expect(surviving + cf.stats.rotatedOutFrames).toBe(cf.stats.frames);
     expect(cf.stats.frames).toBe(n);
+    // The dropped files were renamed out of the way and deleted by the writer thread (close()
+    // waited for it): nothing but the two kept files is left, no temporary name either.
+    expect(readdirSync(dir).sort()).toEqual(['rot.pcapng', 'rot.pcapng.1']);
   });
 
   it('timestamps are the exact integer origin + t (epoch ns beyond 2^53 lose nothing)', () => {

@@ -56,7 +56,7 @@ import {
   writeEpbHeader,
   writeEpbTrailer,
 } from './pcapng-format.js';
-import { clearEarlierRun, createCaptureFile, prepareCaptureDir, writeAll } from './safe-file.js';
+import { clearEarlierRun, createCaptureFile, prepareCaptureDir, tmpNameFor, writeAll } from './safe-file.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 export type CaptureDirection = 'in' | 'out';
@@ -469,13 +469,33 @@ export class CaptureFile {
     }
   };
 
+  /**
+   * Deletes the file rotation drops. Threaded, the unlink (5–20 ms for a 64 MiB file, all of it
+   * blocking) happens on the writer thread, after a rename out of the way here, so the name is free
+   * at once.
+   */
+  private dropOldest(path: string): void {
+    if (!this.thread) {
+      rmSync(path, { force: true });
+      return;
+    }
+    const doomed = tmpNameFor(path);
+    try {
+      renameSync(path, doomed);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    this.thread.unlink(doomed);
+  }
+
   /** logrotate-style: drop path.(maxFiles-1), shift path.k -> path.(k+1), path -> path.1, reopen path. */
   private rotate(): boolean {
     if (!this.submitChunk()) return false;
     this.closeFd();
     try {
       const last = this.maxFiles - 1;
-      rmSync(`${this.path}.${last}`, { force: true });
+      this.dropOldest(`${this.path}.${last}`);
       for (let k = last - 1; k >= 1; k--) {
         try {
           renameSync(`${this.path}.${k}`, `${this.path}.${k + 1}`);

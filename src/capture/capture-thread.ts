@@ -8,7 +8,8 @@
  *   *transferred* (no copy) to the worker, which writes them and transfers them back. The pool's
  *   bound is the back-pressure: with every chunk in flight, the file drops and counts frames.
  * - Files are opened, rotated, renamed and closed on the event loop (rare, and the safety checks of
- *   safe-file.ts live there); the worker only appends to fds it is told about, and says when it is
+ *   safe-file.ts live there); the worker only appends to fds it is told about, deletes the file a
+ *   rotation dropped (after the loop renamed it to a private name: an unlink of 64 MiB takes 5–20 ms), and says when it is
  *   done with one (the close reply comes after its last chunk). A failed write cuts the file back to its last whole record (a torn
  *   record makes some tools reject the whole file) and fails every later chunk for that fd.
  * - `drain()` blocks (Atomics.wait on a shared counter) until the worker processed everything posted,
@@ -18,7 +19,7 @@
  *   from the TypeScript sources under the test runner and from the compiled CLI.
  * - Thread and port are unref'd: an idle capture never keeps the process alive.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, rmSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { GuardedFile } from './capture-guardian.js';
 
@@ -72,6 +73,12 @@ function handle(m) {
       try { fs.ftruncateSync(f.fd, f.committed); } catch (e2) { /* the failing disk may refuse this too */ }
     }
     return r;
+  }
+  if (m.op === 'unlink') {
+    // A file rotation deleted (renamed out of the way first): freeing a 64 MiB file's pages takes
+    // milliseconds, which the event loop does not wait for. Gone already is fine.
+    try { fs.rmSync(m.path, { force: true }); } catch (e) { /* the guardian removes it at exit */ }
+    return null;
   }
   if (m.op === 'close') {
     // The fd was opened by the main thread, which closes it on this reply (Node warns when a
@@ -142,6 +149,18 @@ export class CaptureThread {
       return;
     }
     this.post({ op: 'write', id, buf, len, frames }, [buf]);
+  }
+
+  /**
+   * Deletes `path` on the thread (a file rotation dropped: unlinking a big file blocks for
+   * milliseconds). Name it so the guardian would remove it too (safe-file.ts' tmpNameFor).
+   */
+  unlink(path: string): void {
+    if (this.dead) {
+      rmSync(path, { force: true });
+      return;
+    }
+    this.post({ op: 'unlink', path });
   }
 
   /** Closes the file after every chunk written to it so far. */

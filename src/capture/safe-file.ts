@@ -142,16 +142,23 @@ export function writeAll(fd: number, b: Uint8Array, off: number, len: number): v
 }
 
 /**
+ * A fresh name beside `path` that only this process uses (`.name.<pid>.<hex>.tmp`): the capture
+ * guardian removes such files if the process dies before it does.
+ */
+export function tmpNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
  * Creates a new file at `path` holding `header`, without following or reusing anything at that name:
  * O_EXCL|O_NOFOLLOW under a random name in the same directory, then rename onto `path`. Returns the
  * open fd (positioned after the header). Throws the fs error (callers wrap it).
  */
 export function createCaptureFile(path: string, header: Uint8Array): number {
-  const dir = dirname(path);
   let fd = -1;
   let tmp = '';
   for (let attempt = 0; fd < 0; attempt++) {
-    tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    tmp = tmpNameFor(path);
     try {
       fd = openSync(tmp, CREATE_FLAGS, FILE_MODE);
     } catch (e) {
