@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCapturesAfterKill, guardiansGone, guardiansOf } from './capture-check.js';
 import { requireTool } from './require-tool.js';
-import { CLI, eopDown, eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
+import { CLI, eopDown, eopLeftovers, inNs, inNsAsync, liveReady, pingReplies, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
 import { DEFAULT_LINK, effectiveWriteGbps } from '../../src/pcie/link.js';
 
 const ready =
@@ -150,9 +150,9 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
 
     it('pings between two namespaces across the fabric, IPv4 and IPv6', async () => {
       const v4 = await inNsAsync('eop-h1', ['ping', '-c', '3', '-i', '0.2', '-w', '10', '10.11.0.2']);
-      expect(v4.stdout, v4.stderr).toMatch(/\b3 received/);
+      expect(pingReplies(v4.stdout), v4.stderr).toBeGreaterThanOrEqual(3);
       const v6 = await inNsAsync('eop-h2', ['ping', '-6', '-c', '3', '-i', '0.2', '-w', '10', 'fd00:e0::1']);
-      expect(v6.stdout, v6.stderr).toMatch(/\b3 received/);
+      expect(pingReplies(v6.stdout), v6.stderr).toBeGreaterThanOrEqual(3);
     });
 
     it('eop exec runs a command in a host namespace', () => {
@@ -225,7 +225,7 @@ describe.skipIf(!ready).sequential('eop up: live mode with TAPs and namespaces (
       // -w is a deadline: ping sends until 5 replies are in and then stops, so echoes still in flight
       // at that moment count in its "packet loss" on a loaded machine. Losses are EOP's to say: every
       // host got its 5 replies, and the status shows no drop anywhere.
-      res.forEach((r, i) => expect(r.stdout, `h${i + 1}: ${r.stderr}`).toMatch(/\b5 received/));
+      res.forEach((r, i) => expect(pingReplies(r.stdout), `h${i + 1}: ${r.stderr}`).toBeGreaterThanOrEqual(5));
       const st = await statusOf(up);
       for (let i = 1; i <= 8; i++) expect(st).toMatch(new RegExp(`^ {2}h${i} +tap eop-h${i} +tx [1-9]\\d* fr .* rx [1-9]\\d* fr .*links 9/9 up +drops -(?= |$)`, 'm'));
       expect(st).toMatch(/^ {2}live: .*captures [1-9]\d* frames/m);

@@ -142,3 +142,14 @@ export function eopDown(): { status: number | null; stdout: string; stderr: stri
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Replies in a ping's summary. With `-w` (a deadline) ping sends until it has `-c` replies and may
+ * collect more: requests sent while a loaded machine delayed the answers are answered too ("9
+ * received" for `-c 5`). So a `-w` ping is judged by at least `count` replies; EOP's own drops
+ * are what the callers check for losses.
+ */
+export function pingReplies(stdout: string): number {
+  const m = /\b(\d+) received/.exec(stdout);
+  return m ? Number(m[1]) : 0;
+}
