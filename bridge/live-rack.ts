@@ -227,8 +227,10 @@ export class LiveRack {
   private prev = new Map<string, { t: number; tx: number; rx: number }>();
   private readonly kernel = new Map<string, KernelCounters>();
   private readonly kernelReaders = new Map<string, KernelCounterReader>();
-  /** Frames the bridges wrote into TAPs, all hosts together (ends a spin: afterInject). */
-  private readonly deliveries = { frames: 0 };
+  /** Frames the bridges wrote into TAPs, all hosts together (ends a spin: afterInject), and the last bridge written. */
+  private readonly deliveries: { frames: number; last: TapBridge | null } = { frames: 0, last: null };
+  /** True while afterInject carries an answer picked up from a TAP (answers to answers wait for the loop). */
+  private pickingUp = false;
 
   constructor(
     readonly topo: Topology,
@@ -365,14 +367,27 @@ export class LiveRack {
    * µs of modeled fabric time), for at most `SPIN_BUDGET_NS`, instead of going round the event loop
    * once per event. Busy batches do not spin (that would take the CPU from the kernel and the
    * applications); they go through the live runner, which runs everything due on its next turn.
-   * The spin ends once as many frames left the fabric into a TAP as were injected: a reply may
-   * already wait in the other TAP, and the trailing events (credits) run on the runner's next turn.
+   * The spin ends once as many frames left the fabric into a TAP as were injected, and the trailing
+   * events (credits) run on the runner's next turn. The kernel usually answers a frame written into
+   * a namespace (ICMP echo, ARP) before the write returns: that answer is read from the TAP at once
+   * and carried the same way (`pickUp`), instead of a loop turn and an epoll_wait later. One level
+   * only: the answer's own delivery is not followed (that would be a ping-pong without end).
    */
   private readonly afterInject = (frames: number): void => {
     if (frames > 0 && frames <= SPIN_MAX_FRAMES && this.started && !this.stopped) {
       const d = this.deliveries;
       const want = d.frames + frames;
+      d.last = null;
       this.runner.spin(SPIN_WINDOW_NS, SPIN_BUDGET_NS, () => d.frames >= want);
+      const to = d.last as TapBridge | null;
+      if (to !== null && !this.pickingUp) {
+        this.pickingUp = true;
+        try {
+          to.pickUp();
+        } finally {
+          this.pickingUp = false;
+        }
+      }
     }
     if (frames > 0) this.runner.keepPolling();
     this.runner.poke();

@@ -45,6 +45,8 @@ export interface TapLike {
   pause(): void;
   /** Reads again after `pause()`; false if it cannot (closed, failed). */
   resume(): boolean;
+  /** Reads already-queued frames into the onFrames callback at once (no loop turn); returns how many. */
+  readNow?(maxFrames: number): number;
   /** One frame; with `head`, head + frame as one frame (writev, no copy). */
   write(frame: Uint8Array, head?: Uint8Array): boolean;
   close(): void;
@@ -71,8 +73,11 @@ export interface TapBridgeOptions {
   sync?: () => void;
   /** Asks the live runner to run promptly (frames were just injected); gets the batch size. */
   poke?: (frames: number) => void;
-  /** Shared count of frames written into TAPs, bumped per frame (lets a spin end on delivery). */
-  deliveries?: { frames: number };
+  /**
+   * Shared count of frames written into TAPs, bumped per frame (lets a spin end on delivery), and
+   * the bridge that wrote the last one (where an answer may already wait: `pickUp`).
+   */
+  deliveries?: { frames: number; last: TapBridge | null };
   /** Called once when the TAP fails (e.g. deleted underneath), with a sentence naming it. */
   onFailure?: (message: string, err: TapIoError) => void;
   /** Holding queue for frames read while the interface was full (default 256). */
@@ -197,6 +202,18 @@ export class TapBridge {
     this.opts.poke?.(batch.count);
   };
 
+  /**
+   * Reads a frame the kernel already queued on the TAP (the namespace's answer to the frame just
+   * written into it) and carries it into the fabric now, as a wake-up would a loop turn later.
+   * Returns the frames read (0: none waiting, or the TAP cannot read now).
+   */
+  pickUp(): number {
+    if (this.closed || this.failure !== null || this.hold.isPaused || !this.tap.readNow) return 0;
+    // A TCP segment merged-and-held until the end of the batch has not reached the kernel yet.
+    if (this.gro?.pending) this.flushGro();
+    return this.tap.readNow(1);
+  }
+
   private readonly fromFabric = (frame: Uint8Array): void => {
     if (this.closed || this.failure !== null) {
       this.drops.add(BridgeDrop.TAP_GONE);
@@ -204,7 +221,11 @@ export class TapBridge {
     }
     this.c.toTapFrames++;
     this.c.toTapBytes += frame.length;
-    if (this.opts.deliveries) this.opts.deliveries.frames++;
+    const d = this.opts.deliveries;
+    if (d) {
+      d.frames++;
+      d.last = this;
+    }
     if (this.gro) {
       this.gro.push(frame);
       if (this.gro.pending && !this.flushQueued) {

@@ -14,6 +14,11 @@
  * `write(frame, head)` sends a header (the virtio_net_hdr) and a frame as one frame with writev(2),
  * so nobody has to copy them together first.
  *
+ * `readNow(maxFrames)` reads what the kernel already queued, synchronously, and hands it to the
+ * `onFrames` callback as a batch before it returns (no event-loop turn): after writing a frame into
+ * a TAP, the namespace's answer is usually already queued (see native/tap/tap.cc). A wake-up long
+ * after the previous one reads one frame only (a lone frame, no read that only says EAGAIN).
+ *
  * `pause()`/`resume()` stop and restart reading without touching the callback (back-pressure can
  * pause thousands of times a second: that must not allocate).
  *
@@ -63,6 +68,8 @@ export interface TapStats {
   writeDropped: number;
   writeErrors: number;
   readErrors: number;
+  /** read(2) calls that found nothing queued (EAGAIN): the price of reading until empty. */
+  emptyReads: number;
   /** Current write queue depth. */
   queueFrames: number;
   queueBytes: number;
@@ -149,6 +156,10 @@ interface NativeTap {
   readonly vnetHdrSize: number;
   readonly closed: boolean;
   readonly failed: boolean;
+  /** Bytes of the last readNow() batch. */
+  readonly lastBytes: number;
+  /** Reads up to maxFrames queued frames into the shared buffer; returns how many. */
+  readNow(maxFrames: number): number;
   readStart(cb: (count: number, bytes: number) => void): [Buffer, Uint32Array];
   readStop(): void;
   pause(): void;
@@ -247,6 +258,8 @@ export class TapDevice {
   private errorCb: ((err: TapIoError) => void) | null = null;
   private readBatch: FrameBatch | null = null;
   private warned = false;
+  /** True while the onFrames callback runs (its batch's buffer is in use: readNow must not refill it). */
+  private delivering = false;
 
   private constructor(private readonly native: NativeTap) {
     native.setOnError((e) => this.nativeError(e));
@@ -349,6 +362,18 @@ export class TapDevice {
     return (head === undefined ? this.native.write(frame) : this.native.write(frame, head)) !== 0;
   }
 
+  /**
+   * Reads up to `maxFrames` frames the kernel has already queued and hands them to the onFrames
+   * callback before returning (no event-loop turn). Returns the frames read: 0 if none were queued,
+   * or reading is paused or stopped, or this TAP's own callback is running (its buffer is in use).
+   */
+  readNow(maxFrames = 1): number {
+    if (this.delivering || this.framesCb === null || this.native.closed) return 0;
+    const n = this.native.readNow(maxFrames);
+    if (n > 0) this.deliver(n, this.native.lastBytes);
+    return n;
+  }
+
   /** Stops reading until `resume()`; the onFrames callback stays (no allocation either way). */
   pause(): void {
     if (!this.native.closed) this.native.pause();
@@ -390,7 +415,12 @@ export class TapDevice {
     if (!b || !cb) return;
     b.count = count;
     b.bytes = bytes;
-    cb(b);
+    this.delivering = true;
+    try {
+      cb(b);
+    } finally {
+      this.delivering = false;
+    }
   }
 
   private nativeError(e: NativeError): void {

@@ -16,6 +16,17 @@
 // sends `head` (a virtio_net_hdr) and the frame as ONE frame with writev(2): the TAP driver reads
 // an iovec array as a single packet, so no JS staging copy of header + frame is needed.
 //
+// Sparse frames: a wake-up that comes more than kLoneGapMs after the previous read reads ONE frame
+// and returns, without the read(2) that would only say EAGAIN (one syscall per frame saved, several
+// µs on a VM): the poll is level-triggered, so a frame queued behind it wakes the loop again at
+// once, and busy traffic (wake-ups less than kLoneGapMs apart) is read in batches as before.
+//
+// readNow(maxFrames): reads synchronously, from JS, what the kernel already queued (EAGAIN: 0),
+// into the same buffer as a wake-up, without a turn of the event loop. After a frame was written
+// into a TAP, the namespace's answer (an ICMP echo reply, an ARP reply) is usually queued on it
+// before writev(2) returns (the kernel processes it in the writer's softirq): the live rack reads
+// it at once instead of waiting for the next epoll_wait. Never while this TAP's own callback runs.
+//
 // Pausing: pause()/resume() only stop and restart the poll; the read callback, the async context
 // and the shared buffers stay as they are (readStart allocates; a back-pressure pause that happens
 // thousands of times a second must not).
@@ -60,6 +71,8 @@ constexpr uint32_t kMaxBatchFrames = 4096;
 constexpr size_t kMaxBatchBytes = 64u << 20;
 constexpr size_t kDefaultQueueFrames = 1024;
 constexpr size_t kDefaultQueueBytes = 16u << 20;  // 16 MiB
+// Wake-ups at least this far apart (loop time, ms) read one frame only (see "Sparse frames").
+constexpr uint64_t kLoneGapMs = 2;
 
 const char* ErrnoName(int err) {
   switch (err) {
@@ -128,10 +141,12 @@ class Tap : public Napi::ObjectWrap<Tap> {
                            InstanceAccessor<&Tap::GetVnetHdrSize>("vnetHdrSize"),
                            InstanceAccessor<&Tap::GetClosed>("closed"),
                            InstanceAccessor<&Tap::GetFailed>("failed"),
+                           InstanceAccessor<&Tap::GetLastBytes>("lastBytes"),
                            InstanceMethod<&Tap::ReadStart>("readStart"),
                            InstanceMethod<&Tap::ReadStop>("readStop"),
                            InstanceMethod<&Tap::Pause>("pause"),
                            InstanceMethod<&Tap::Resume>("resume"),
+                           InstanceMethod<&Tap::ReadNow>("readNow"),
                            InstanceMethod<&Tap::SetOnError>("setOnError"),
                            InstanceMethod<&Tap::Write>("write"),
                            InstanceMethod<&Tap::WriteBatch>("writeBatch"),
@@ -283,6 +298,10 @@ class Tap : public Napi::ObjectWrap<Tap> {
   }
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
   Napi::Value GetFailed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), failed_); }
+  // Bytes of the last readNow() batch.
+  Napi::Value GetLastBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(lastBytes_));
+  }
 
   // readStart(cb(count, bytes)) -> [buffer, lengths]
   Napi::Value ReadStart(const Napi::CallbackInfo& info) {
@@ -320,6 +339,30 @@ class Tap : public Napi::ObjectWrap<Tap> {
     reading_ = true;
     UpdatePoll();
     return Napi::Boolean::New(info.Env(), true);
+  }
+
+  // readNow(maxFrames) -> frames read into the shared buffer (0: none queued, paused, closed or
+  // failed); the caller hands them on as a wake-up's batch. Errors go to the error callback.
+  Napi::Value ReadNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t n = 0;
+    if (!closed_ && !failed_ && reading_ && !onFrames_.IsEmpty()) {
+      double want = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 1;
+      uint32_t limit = want >= batchFrames_ ? batchFrames_ : want >= 1 ? static_cast<uint32_t>(want) : 1;
+      size_t bytes = 0;
+      int err = 0;
+      n = ReadBatch(&bytes, &err, limit);
+      lastBytes_ = bytes;
+      if (n > 0) {
+        framesIn_ += n;
+        bytesIn_ += bytes;
+        readBatches_++;
+        lastReadErr_ = 0;
+      }
+      if (err != 0) NoteReadError(err);
+      FlushDeferredErrors();
+    }
+    return Napi::Number::New(env, n);
   }
 
   Napi::Value SetOnError(const Napi::CallbackInfo& info) {
@@ -433,6 +476,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
     o.Set("writeDropped", static_cast<double>(writeDropped_));
     o.Set("writeErrors", static_cast<double>(writeErrors_));
     o.Set("readErrors", static_cast<double>(readErrors_));
+    o.Set("emptyReads", static_cast<double>(emptyReads_));
     o.Set("queueFrames", static_cast<double>(wq_.size()));
     o.Set("queueBytes", static_cast<double>(wqBytes_));
     return o;
@@ -540,18 +584,20 @@ class Tap : public Napi::ObjectWrap<Tap> {
 #endif
   }
 
-  // Reads one batch; returns the number of frames read. Sets *err to a hard read errno, if any.
-  uint32_t ReadBatch(size_t* bytes, int* errOut) {
+  // Reads one batch of at most `limit` frames; returns the number of frames read. Sets *err to a
+  // hard read errno, if any.
+  uint32_t ReadBatch(size_t* bytes, int* errOut, uint32_t limit) {
     uint32_t n = 0;
     size_t off = 0;
     *errOut = 0;
 #ifdef __linux__
-    while (n < batchFrames_ && off < batchBytes_) {
+    while (n < limit && off < batchBytes_) {
       ssize_t r = ::read(fd_, rbuf_ + off, kMaxFrame);
       if (r < 0) {
         int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN && err != EWOULDBLOCK) *errOut = err;
+        else emptyReads_++;
         break;
       }
       if (r == 0) break;
@@ -620,7 +666,11 @@ class Tap : public Napi::ObjectWrap<Tap> {
     if (!closed_ && !failed_ && reading_ && (events & UV_READABLE) != 0) {
       size_t bytes = 0;
       int err = 0;
-      uint32_t n = ReadBatch(&bytes, &err);
+      // A wake-up long after the previous one is most likely a lone frame: read just it.
+      uint64_t nowMs = uv_now(poll_->loop);
+      uint32_t limit = nowMs - lastWakeMs_ >= kLoneGapMs ? 1 : batchFrames_;
+      lastWakeMs_ = nowMs;
+      uint32_t n = ReadBatch(&bytes, &err, limit);
       if (n > 0) {
         framesIn_ += n;
         bytesIn_ += bytes;
@@ -648,6 +698,21 @@ class Tap : public Napi::ObjectWrap<Tap> {
       }
     }
     FlushDeferredErrors();
+  }
+
+  // A hard read error met by readNow(): like a wake-up's, but reported through the deferred list
+  // (JS is on the stack).
+  void NoteReadError(int err) {
+    readErrors_++;
+    if (IsFatal(err)) {
+      failed_ = true;
+      DropQueue();
+      UpdatePoll();
+      pending_.push_back({"read", err});
+    } else if (err != lastReadErr_) {
+      lastReadErr_ = err;
+      pending_.push_back({"read", err});
+    }
   }
 
   void DropQueue() {
@@ -805,7 +870,9 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int lastReadErr_ = 0;
 
   uint64_t framesIn_ = 0, framesOut_ = 0, bytesIn_ = 0, bytesOut_ = 0, readBatches_ = 0;
-  uint64_t writeQueued_ = 0, writeDropped_ = 0, writeErrors_ = 0, readErrors_ = 0;
+  uint64_t writeQueued_ = 0, writeDropped_ = 0, writeErrors_ = 0, readErrors_ = 0, emptyReads_ = 0;
+  uint64_t lastWakeMs_ = 0;
+  size_t lastBytes_ = 0;
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
