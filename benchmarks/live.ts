@@ -4,11 +4,12 @@
  *   (a) a veth pair, with the kernel's offloads (TSO/GSO/GRO, checksum) on and off;
  *   (b) vde_switch with two TAPs (Debian package vde2) — the reference for the ratios;
  *   (c) EOP full model (`eop up`, two TAP hosts, Gen3 x8), captures off, MTU 1500 (with and without
- *       GRO into the namespaces, and with `--busy-poll-ms 20`) and 65,510;
+ *       GRO into the namespaces, and without busy polling: `--busy-poll-ms 0`) and 65,510;
  *   (d) the same with captures on.
  * For each: iperf3 TCP (one stream, 5 s), iperf3 UDP (1400-byte datagrams, unthrottled: received
- * Gb/s and loss) and ping RTT (100 pings at 10 ms). Prints a table with each path's ratio to (b),
- * and for EOP the emulator's own view (late event batches = slower than the model, drops).
+ * Gb/s and loss) and ping RTT (100 pings at 10 ms), with the CPU the switching process (vde_switch,
+ * eop) used during the pings (busy polling shows there). Prints a table with each path's ratio to
+ * (b), and for EOP the emulator's own view (late event batches = slower than the model, drops).
  *
  *   npm run bench:live [-- --seconds 5 --pings 100 --only veth,vde,eop]
  *
@@ -18,7 +19,7 @@
  * on failure. All traffic stays inside these namespaces.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,8 +80,25 @@ interface Result {
   udpGbps: number | null;
   udpLossPct: number | null;
   rttMs: number | null;
+  /** CPU time of the switching process during the pings, % of one core (null: not measured). */
+  pingCpuPct: number | null;
   note: string;
 }
+
+/** utime + stime of a process, in seconds (Linux /proc), or null if unreadable. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: the unit of /proc/<pid>/stat times (100 on every Linux architecture Node runs on). */
+const CLK_TCK = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -112,8 +130,8 @@ async function pingRtt(ns: string, dst: string): Promise<number | null> {
   return m ? Number(m[1]) : null;
 }
 
-async function measure(path: string, note = ''): Promise<Result> {
-  const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, note };
+async function measure(path: string, switchPid?: number): Promise<Result> {
+  const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, pingCpuPct: null, note: '' };
   // warm-up (ARP/ND, JIT)
   await netnsExecAsync(currentNs1, ['ping', '-c', '3', '-i', '0.05', '-W', '1', IP2], 10_000);
   const tcp = await iperf(currentNs1, currentNs2, IP2, false);
@@ -128,8 +146,12 @@ async function measure(path: string, note = ''): Promise<Result> {
     res.udpGbps = udp.gbps;
     res.udpLossPct = udp.lossPct;
   }
+  const cpu0 = cpuSeconds(switchPid);
+  const t0 = performance.now();
   res.rttMs = await pingRtt(currentNs1, IP2);
-  process.stderr.write(`  ${path}: tcp ${res.tcpGbps?.toFixed(2)} Gb/s, udp ${res.udpGbps?.toFixed(2)} Gb/s (${res.udpLossPct?.toFixed(1)} % loss), rtt ${res.rttMs} ms\n`);
+  const cpu1 = cpuSeconds(switchPid);
+  if (cpu0 !== null && cpu1 !== null) res.pingCpuPct = ((cpu1 - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+  process.stderr.write(`  ${path}: tcp ${res.tcpGbps?.toFixed(2)} Gb/s, udp ${res.udpGbps?.toFixed(2)} Gb/s (${res.udpLossPct?.toFixed(1)} % loss), rtt ${res.rttMs} ms${res.pingCpuPct !== null ? ` (switch CPU ${res.pingCpuPct.toFixed(0)} %)` : ''}\n`);
   return res;
 }
 
@@ -185,7 +207,7 @@ async function vdeCase(): Promise<Result> {
     configure(NS2, 'eoptest-t2', IP2, 1500, '02:e0:00:00:00:02');
     currentNs1 = NS1;
     currentNs2 = NS2;
-    return await measure('(b) vde_switch, 2 TAPs, MTU 1500');
+    return await measure('(b) vde_switch, 2 TAPs, MTU 1500', sw.pid);
   } finally {
     sw?.kill('SIGTERM');
     await sleep(200);
@@ -194,11 +216,12 @@ async function vdeCase(): Promise<Result> {
   }
 }
 
-async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs = 0): Promise<Result> {
+/** busyPollMs: null runs eop's default, a number passes --busy-poll-ms. */
+async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: number | null = null): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
   writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
-  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs > 0 ? ['--busy-poll-ms', String(busyPollMs)] : [])];
+  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -209,8 +232,8 @@ async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs = 
     if (!/^ready: /m.test(out)) throw new Error(`eop up did not come up:\n${out}`);
     currentNs1 = 'eop-h1';
     currentNs2 = 'eop-h2';
-    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs > 0 ? `, busy poll ${busyPollMs} ms` : ''}`;
-    const r = await measure(label);
+    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs === 0 ? ', no busy poll' : busyPollMs !== null ? `, busy poll ${busyPollMs} ms` : ''}`;
+    const r = await measure(label, child.pid);
     const before = out.length;
     child.kill('SIGUSR1');
     // The status comes once the kernel counters were read inside the namespaces (a process each).
@@ -260,7 +283,7 @@ async function main(): Promise<void> {
     if (want('eop')) {
       results.push(await eopCase(1500, false));
       results.push(await eopCase(1500, false, false));
-      results.push(await eopCase(1500, false, true, 20));
+      results.push(await eopCase(1500, false, true, 0));
       results.push(await eopCase(65510, false));
       results.push(await eopCase(1500, true));
       results.push(await eopCase(65510, true));
@@ -269,7 +292,7 @@ async function main(): Promise<void> {
     cleanupTest();
   }
   const ref = vde;
-  const header = ['path', 'TCP Gb/s', 'retr', 'x vde', 'UDP rx Gb/s', 'loss %', 'x vde', 'RTT ms', 'vde/RTT'];
+  const header = ['path', 'TCP Gb/s', 'retr', 'x vde', 'UDP rx Gb/s', 'loss %', 'x vde', 'RTT ms', 'vde/RTT', 'ping CPU %'];
   const rows = results.map((r) => [
     r.path,
     fmt(r.tcpGbps),
@@ -280,10 +303,11 @@ async function main(): Promise<void> {
     ratio(r.udpGbps, ref?.udpGbps ?? null),
     fmt(r.rttMs, 3),
     ratio(r.rttMs, ref?.rttMs ?? null, true),
+    fmt(r.pingCpuPct, 0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: vde's RTT / this path's, >1 = faster)\n`);
+  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: vde's RTT / this path's, >1 = faster); ping CPU: the switching process's CPU during the pings, % of one core\n`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log('\nEOP emulator status after each EOP run:');

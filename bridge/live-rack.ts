@@ -60,9 +60,10 @@ export interface LiveRackOptions {
    */
   gro?: boolean;
   /**
-   * Keep turning the event loop this long after the last frame came in (default 0: sleep in epoll
-   * at once). Sparse traffic (a ping every 10 ms) then finds the emulator running with
-   * its hot paths in the CPU caches instead of waking it cold (see LiveRunner.busyPollNs).
+   * Keep turning the event loop this long after the last frame came in (default
+   * DEFAULT_BUSY_POLL_MS; 0: sleep in epoll at once). Sparse traffic (a ping every 10 ms) then finds
+   * the emulator running with its hot paths in the CPU caches instead of waking it cold; it stops
+   * while the process is preempted (see LiveRunner.busyPollNs).
    */
   busyPollMs?: number;
   /** Wall clock (default process.hrtime.bigint). */
@@ -145,11 +146,13 @@ export interface LiveStatus {
 const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
 
 /**
- * Busy polling after the last frame (LiveRackOptions.busyPollMs), off by default: on the loaded
- * 2-core VM it was measured on, 20 ms (a ping every 10 ms stays inside it) did not lower ping RTT
- * (the spinning process is preempted all the same) and costs a core. bench:live measures both.
+ * Busy polling after the last frame (LiveRackOptions.busyPollMs): 20 ms, so that a ping every 10 ms
+ * stays inside it. An idle rack never polls (nothing came in); while frames come at least every
+ * 20 ms it costs one core, unless the machine is loaded: a process that is preempted while polling
+ * stops polling for a second (LiveRunner.busyPollNs), since asleep in epoll it is woken sooner.
+ * bench:live measures with and without, and the CPU it costs.
  */
-export const DEFAULT_BUSY_POLL_MS = 0;
+export const DEFAULT_BUSY_POLL_MS = 20;
 
 /** Spin for batches of at most this many frames read from a TAP. */
 const SPIN_MAX_FRAMES = 2;
@@ -243,6 +246,7 @@ export class LiveRack {
     if (opts.logSink) this.rack.log.setSink(opts.logSink);
     this.runner = new LiveRunner(this.rack.sched, this.clock, this.lagTol);
     this.runner.busyPollNs = (opts.busyPollMs ?? DEFAULT_BUSY_POLL_MS) * 1e6;
+    this.runner.preemptions = () => process.resourceUsage().involuntaryContextSwitches;
     this.startWallNs = this.clock.nowNs();
     // Until boot sets it; the capture timestamps read it per frame, so a later value applies.
     this.epoch0Ns = 0;

@@ -66,6 +66,8 @@ export class BridgeCounters extends TxHoldCounters {
   /** Frames delivered by the EOP interface and written to the TAP. */
   toTapFrames = 0;
   toTapBytes = 0;
+  /** Of tapInFrames: read at once after a write into the TAP (`pickUp`), not by a wake-up. */
+  pickedUp = 0;
 }
 
 export interface TapBridgeOptions {
@@ -211,7 +213,9 @@ export class TapBridge {
     if (this.closed || this.failure !== null || this.hold.isPaused || !this.tap.readNow) return 0;
     // A TCP segment merged-and-held until the end of the batch has not reached the kernel yet.
     if (this.gro?.pending) this.flushGro();
-    return this.tap.readNow(1);
+    const n = this.tap.readNow(1);
+    this.c.pickedUp += n;
+    return n;
   }
 
   private readonly fromFabric = (frame: Uint8Array): void => {

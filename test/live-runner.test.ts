@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LiveRunner, type WallClock } from '../src/time/live-runner.js';
+import { LiveRunner, POLL_BACKOFF_NS, POLL_PREEMPTED_GAP_NS, type WallClock } from '../src/time/live-runner.js';
 import { Scheduler } from '../src/time/scheduler.js';
 
 /** A wall clock the test moves by hand. */
@@ -119,6 +119,88 @@ describe('LiveRunner', () => {
       live.stop();
       expect(ranAt.wallVirt).toBeGreaterThanOrEqual(ranAt.virt); // never before its time
       expect(live.stats.wakeups).toBeGreaterThan(1);
+    });
+  });
+
+  describe('busy polling', () => {
+    /** A runner with busy polling on, idle, started, on a hand-moved clock. */
+    function polling(preemptions: (() => number) | null): { live: LiveRunner; clock: FakeClock } {
+      const s = new Scheduler(1);
+      const clock = new FakeClock();
+      const live = new LiveRunner(s, clock, 1_000_000);
+      live.busyPollNs = 20_000_000;
+      live.preemptions = preemptions;
+      live.start();
+      return { live, clock };
+    }
+    /** Lets the runner take `n` turns of the event loop, the clock moving `stepNs` before each. */
+    async function turns(live: LiveRunner, clock: FakeClock, n: number, stepNs: number): Promise<number> {
+      const w0 = live.stats.wakeups;
+      for (let i = 0; i < n; i++) {
+        clock.t += stepNs;
+        await tick();
+      }
+      return live.stats.wakeups - w0;
+    }
+
+    it('keeps turning the loop for busyPollNs after a frame, then sleeps; an idle runner never polls', async () => {
+      const { live, clock } = polling(() => 0); // never preempted
+      expect(await turns(live, clock, 5, 10_000)).toBe(0); // no frame yet: asleep
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 50, 10_000)).toBe(50); // polling: one turn per loop turn
+      clock.t += 20_000_000; // the window has passed
+      expect(await turns(live, clock, 3, 10_000)).toBe(1); // the last turn sees it and sleeps
+      expect(await turns(live, clock, 5, 10_000)).toBe(0);
+      expect(live.stats.pollBackoffs).toBe(0);
+      live.stop();
+    });
+
+    it('a polling turn long after the previous one, with a preemption counted, stops polling for a second', async () => {
+      let preempted = 0;
+      const { live, clock } = polling(() => preempted);
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 5, 10_000)).toBe(5);
+      preempted++; // the scheduler took the core away for 2 ms
+      expect(await turns(live, clock, 1, 2_000_000)).toBe(1);
+      expect(live.stats.pollBackoffs).toBe(1);
+      expect(await turns(live, clock, 5, 10_000)).toBe(0); // asleep now
+      // Frames within the second do not start polling again (they are carried as usual).
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 5, 10_000)).toBe(1);
+      clock.t += POLL_BACKOFF_NS;
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 20, 10_000)).toBe(20); // tried again after the second
+      live.stop();
+    });
+
+    it('a long turn without a preemption (other work), or with frames in it, does not stop polling', async () => {
+      let preempted = 0;
+      const { live, clock } = polling(() => preempted);
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 3, 10_000)).toBe(3);
+      expect(await turns(live, clock, 1, 2_000_000)).toBe(1); // long, but no preemption counted
+      preempted++;
+      live.keepPolling(); // a frame came in during the long turn: it was work
+      expect(await turns(live, clock, 1, 2_000_000)).toBe(1);
+      expect(await turns(live, clock, 10, 10_000)).toBe(10);
+      expect(live.stats.pollBackoffs).toBe(0);
+      live.stop();
+    });
+
+    it('without a preemption counter, the long gap alone stops polling', async () => {
+      const { live, clock } = polling(null);
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 3, 10_000)).toBe(3);
+      await turns(live, clock, 1, POLL_PREEMPTED_GAP_NS + 1);
+      expect(live.stats.pollBackoffs).toBe(1);
+      expect(await turns(live, clock, 5, 10_000)).toBe(0);
+      live.stop();
     });
   });
 });

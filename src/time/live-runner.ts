@@ -34,6 +34,8 @@ export interface LiveStats {
   wakeups: number;
   /** Of these, turns started by a timer (sleeping until a later event). */
   timerWakeups: number;
+  /** Busy polling stopped because the process lost its core while polling (see busyPollNs). */
+  pollBackoffs: number;
 }
 
 /** Lateness over the recent window ("behind now"). */
@@ -48,12 +50,19 @@ export interface RecentLag {
 }
 
 const BUCKET_NS = 1_000_000_000;
+/**
+ * A busy-polling turn that starts this long after the previous one, with no frame in between: the
+ * process was preempted (a scheduler time slice is 0.75-3 ms; one idle turn takes a few µs).
+ */
+export const POLL_PREEMPTED_GAP_NS = 500_000;
+/** After a preemption, no busy polling for this long (then it is tried again). */
+export const POLL_BACKOFF_NS = 1_000_000_000;
 /** Up to this far ahead, the next event is waited for by turning the loop (setImmediate), not a timer. */
 const SPIN_AHEAD_NS = 2_000_000;
 export const DEFAULT_LAG_WINDOW_NS: Ns = 5 * BUCKET_NS;
 
 export class LiveRunner {
-  readonly stats: LiveStats = { lateBatches: 0, maxLagNs: 0, lastLagNs: 0, batches: 0, wakeups: 0, timerWakeups: 0 };
+  readonly stats: LiveStats = { lateBatches: 0, maxLagNs: 0, lastLagNs: 0, batches: 0, wakeups: 0, timerWakeups: 0, pollBackoffs: 0 };
   private readonly nBuckets: number;
   private readonly bLate: number[];
   private readonly bBatches: number[];
@@ -66,15 +75,34 @@ export class LiveRunner {
   private running = false;
   /** Wall ns until which the runner keeps turning the loop after frames came in (keepPolling). */
   private pollUntilNs = 0;
+  /** Wall ns before which keepPolling does not start busy polling (after a preemption). */
+  private pollBackoffUntilNs = 0;
+  /** The previous turn was a busy-polling one (no event due soon asked for it); its wall ns. */
+  private polledAtNs = -1;
+  /** Frames came in since the previous turn (keepPolling): a long gap was work, not preemption. */
+  private framesSinceTurn = false;
   /**
    * How long to keep turning the event loop after the last frame came in (0: never): busy polling,
    * as Linux's busy_poll does for sockets. Sparse traffic (a ping every 10 ms) then finds the
-   * process running with its code and data in the CPU's caches instead of asleep in epoll (a cold
-   * pass through bridge and model was ~120 µs against ~28 µs warm). The price is one core while
-   * traffic is sparse; an idle rack does not poll. On the loaded 2-core VM it was measured on it did
-   * not lower ping RTT (the spinning process is preempted all the same), hence off in LiveRack.
+   * process running with its code and data in the CPU's caches and no wake-up to wait for, instead
+   * of asleep in epoll (a pass through bridge and model after 10 ms asleep measured 5-10 times its
+   * warm cost: caches emptied by other work or the core's sleep states). The price is one core
+   * while traffic is sparse; an idle rack does not poll.
+   *
+   * Only while the process has a core to itself: when a polling turn comes more than
+   * POLL_PREEMPTED_GAP_NS after the previous one without any frame in between, the scheduler took
+   * the core away (a loaded machine), and a process that spins then waits for its next time slice
+   * when a frame comes, while one asleep in epoll is woken at once. Polling stops for
+   * POLL_BACKOFF_NS (`stats.pollBackoffs` counts these) and is tried again after that.
    */
   busyPollNs: Ns = 0;
+  /**
+   * The process's count of preemptions (getrusage's involuntary context switches), if the caller
+   * can read it: a long gap between polling turns counts as a preemption only if this grew since it
+   * was last read (a long turn of other work, e.g. a status line, is not). Without it, the gap decides.
+   */
+  preemptions: (() => number) | null = null;
+  private preemptionsSeen = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -130,6 +158,8 @@ export class LiveRunner {
 
   stop(): void {
     this.running = false;
+    this.pollUntilNs = 0;
+    this.polledAtNs = -1;
     this.sched.onNewEarliest = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
@@ -139,7 +169,12 @@ export class LiveRunner {
 
   /** Frames came in: keep turning the loop for `busyPollNs` from now (see there). */
   keepPolling(): void {
-    if (this.busyPollNs > 0) this.pollUntilNs = this.clock.nowNs() + this.busyPollNs;
+    if (this.busyPollNs <= 0) return;
+    this.framesSinceTurn = true;
+    const now = this.clock.nowNs();
+    if (now < this.pollBackoffUntilNs) return;
+    if (this.pollUntilNs === 0 && this.preemptions) this.preemptionsSeen = this.preemptions();
+    this.pollUntilNs = now + this.busyPollNs;
   }
 
   /** Ask for a prompt run, e.g. after an external frame was injected at the current time. */
@@ -210,11 +245,23 @@ export class LiveRunner {
     this.immediate = undefined;
     this.timer = undefined;
     if (!this.running) return;
-    this.runDue(this.virtualNow());
+    const wallNs = this.clock.nowNs();
+    if (this.polledAtNs >= 0 && !this.framesSinceTurn && wallNs - this.polledAtNs > POLL_PREEMPTED_GAP_NS && this.wasPreempted()) {
+      // Preempted while busy polling: sleeping in epoll serves a frame sooner now (see busyPollNs).
+      this.stats.pollBackoffs++;
+      this.pollUntilNs = 0;
+      this.pollBackoffUntilNs = wallNs + POLL_BACKOFF_NS;
+    }
+    this.framesSinceTurn = false;
+    this.polledAtNs = -1;
+    this.runDue(wallNs - this.origin);
     const next = this.sched.nextTime();
-    if ((next !== Infinity && next - this.virtualNow() <= SPIN_AHEAD_NS) || (this.pollUntilNs > 0 && this.clock.nowNs() < this.pollUntilNs)) {
+    const dueSoon = next !== Infinity && next - this.virtualNow() <= SPIN_AHEAD_NS;
+    if (this.pollUntilNs > 0 && this.clock.nowNs() >= this.pollUntilNs) this.pollUntilNs = 0;
+    if (dueSoon || this.pollUntilNs > 0) {
       // Timers have millisecond granularity and fire late, not early: an event due within 2 ms is
       // waited for by turning the loop (TAP reads still run between turns).
+      if (!dueSoon) this.polledAtNs = this.clock.nowNs();
       this.immediate = setImmediate(this.tick);
       return;
     }
@@ -224,6 +271,14 @@ export class LiveRunner {
     // Sleep to a millisecond short of the event, then turn the loop until it is due.
     this.timer = setTimeout(this.tick, Math.floor((next - this.virtualNow()) / 1_000_000) - 1);
   };
+
+  private wasPreempted(): boolean {
+    if (!this.preemptions) return true;
+    const n = this.preemptions();
+    const grew = n > this.preemptionsSeen;
+    this.preemptionsSeen = n;
+    return grew;
+  }
 
   private readonly wake = (): void => {
     this.poke();
