@@ -156,7 +156,7 @@ describe('LiveRunner', () => {
       live.stop();
     });
 
-    it('a polling turn long after the previous one, with a preemption counted, stops polling for a second', async () => {
+    it('a polling turn long after the previous one, with a preemption counted, stops polling for a while (POLL_BACKOFF_NS)', async () => {
       let preempted = 0;
       const { live, clock } = polling(() => preempted);
       live.keepPolling();
@@ -166,14 +166,14 @@ describe('LiveRunner', () => {
       expect(await turns(live, clock, 1, 2_000_000)).toBe(1);
       expect(live.stats.pollBackoffs).toBe(1);
       expect(await turns(live, clock, 5, 10_000)).toBe(0); // asleep now
-      // Frames within the second do not start polling again (they are carried as usual).
+      // Frames meanwhile do not start polling again (they are carried as usual).
       live.keepPolling();
       live.poke();
       expect(await turns(live, clock, 5, 10_000)).toBe(1);
       clock.t += POLL_BACKOFF_NS;
       live.keepPolling();
       live.poke();
-      expect(await turns(live, clock, 20, 10_000)).toBe(20); // tried again after the second
+      expect(await turns(live, clock, 20, 10_000)).toBe(20); // tried again afterwards
       live.stop();
     });
 

@@ -56,7 +56,9 @@ const BUCKET_NS = 1_000_000_000;
  */
 export const POLL_PREEMPTED_GAP_NS = 500_000;
 /** After a preemption, no busy polling for this long (then it is tried again). */
-export const POLL_BACKOFF_NS = 1_000_000_000;
+export const POLL_BACKOFF_NS = 250_000_000;
+/** While polling, the preemption count is read again at most this often (a getrusage call). */
+const PREEMPTIONS_READ_NS = 1_000_000;
 /** Up to this far ahead, the next event is waited for by turning the loop (setImmediate), not a timer. */
 const SPIN_AHEAD_NS = 2_000_000;
 export const DEFAULT_LAG_WINDOW_NS: Ns = 5 * BUCKET_NS;
@@ -93,7 +95,8 @@ export class LiveRunner {
    * POLL_PREEMPTED_GAP_NS after the previous one without any frame in between, the scheduler took
    * the core away (a loaded machine), and a process that spins then waits for its next time slice
    * when a frame comes, while one asleep in epoll is woken at once. Polling stops for
-   * POLL_BACKOFF_NS (`stats.pollBackoffs` counts these) and is tried again after that.
+   * POLL_BACKOFF_NS (`stats.pollBackoffs` counts these) and is tried again after that. A long turn
+   * that was not a preemption (a GC pause, a status line) does not count when `preemptions` is set.
    */
   busyPollNs: Ns = 0;
   /**
@@ -103,6 +106,7 @@ export class LiveRunner {
    */
   preemptions: (() => number) | null = null;
   private preemptionsSeen = 0;
+  private preemptionsReadNs = -Infinity;
 
   constructor(
     private readonly sched: Scheduler,
@@ -173,7 +177,6 @@ export class LiveRunner {
     this.framesSinceTurn = true;
     const now = this.clock.nowNs();
     if (now < this.pollBackoffUntilNs) return;
-    if (this.pollUntilNs === 0 && this.preemptions) this.preemptionsSeen = this.preemptions();
     this.pollUntilNs = now + this.busyPollNs;
   }
 
@@ -261,7 +264,15 @@ export class LiveRunner {
     if (dueSoon || this.pollUntilNs > 0) {
       // Timers have millisecond granularity and fire late, not early: an event due within 2 ms is
       // waited for by turning the loop (TAP reads still run between turns).
-      if (!dueSoon) this.polledAtNs = this.clock.nowNs();
+      if (!dueSoon) {
+        this.polledAtNs = this.clock.nowNs();
+        // A recent count, so that a long gap after this turn is judged by what happened in it
+        // (a preemption during earlier traffic or a GC pause must not count).
+        if (this.preemptions && this.polledAtNs - this.preemptionsReadNs > PREEMPTIONS_READ_NS) {
+          this.preemptionsSeen = this.preemptions();
+          this.preemptionsReadNs = this.polledAtNs;
+        }
+      }
       this.immediate = setImmediate(this.tick);
       return;
     }
