@@ -153,3 +153,13 @@ export function pingReplies(stdout: string): number {
   const m = /\b(\d+) received/.exec(stdout);
   return m ? Number(m[1]) : 0;
 }
+
+/** A rack file of two TAP hosts, h1 and h2: the smallest rack the LiveRack tests run. */
+export function twoTapRack(name: string): string {
+  return `name: ${name}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`;
+}
+
+/** The namespaces a LiveRack with this prefix makes for twoTapRack. */
+export function twoTapNamespaces(prefix: string): string[] {
+  return [`${prefix}h1`, `${prefix}h2`];
+}

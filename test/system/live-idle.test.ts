@@ -12,15 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { netnsExecAsync, removeQuietly } from '../../bridge/netns.js';
 import { LiveRack } from '../../bridge/live-rack.js';
 import { parseTopologyText } from '../../src/topology/load.js';
-import { liveReady, pingReplies } from './live-helpers.js';
+import { liveReady, pingReplies, twoTapNamespaces, twoTapRack } from './live-helpers.js';
 
 const ready = liveReady();
 const PREFIX = 'eoptest-i';
-const TOPO = `name: idle
-hosts:
-  - {name: h1, attach: tap}
-  - {name: h2, attach: tap}
-`;
+const TOPO = twoTapRack('idle');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -29,11 +25,11 @@ describe.skipIf(!ready)('live rack wake-ups', () => {
 
   afterAll(() => {
     live?.stop();
-    removeQuietly([`${PREFIX}h1`, `${PREFIX}h2`]);
+    removeQuietly(twoTapNamespaces(PREFIX));
   });
 
   it('an idle second costs the runner no wake-up; a ping afterwards goes through', async () => {
-    removeQuietly([`${PREFIX}h1`, `${PREFIX}h2`]);
+    removeQuietly(twoTapNamespaces(PREFIX));
     // With busy polling on: it must end 20 ms after the last frame, like the rest of the wake-ups.
     live = new LiveRack(parseTopologyText(TOPO, 'idle.yaml'), { nsPrefix: PREFIX, captures: false, busyPollMs: 20 });
     live.start();

@@ -14,26 +14,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { netnsExecAsync, removeQuietly } from '../../bridge/netns.js';
 import { LiveRack } from '../../bridge/live-rack.js';
 import { parseTopologyText } from '../../src/topology/load.js';
-import { liveReady } from './live-helpers.js';
+import { liveReady, twoTapNamespaces, twoTapRack } from './live-helpers.js';
 
 const ready = liveReady();
 const PREFIX = 'eoptest-p';
-const TOPO = `name: pickup
-hosts:
-  - {name: h1, attach: tap}
-  - {name: h2, attach: tap}
-`;
+const TOPO = twoTapRack('pickup');
 
 describe.skipIf(!ready)('live rack: answers read at once after the write that caused them', () => {
   let live: LiveRack | null = null;
 
   afterAll(() => {
     live?.stop();
-    removeQuietly([`${PREFIX}h1`, `${PREFIX}h2`]);
+    removeQuietly(twoTapNamespaces(PREFIX));
   });
 
   it('20 pings are all answered; the replies were mostly picked up right after the request was written', async () => {
-    removeQuietly([`${PREFIX}h1`, `${PREFIX}h2`]);
+    removeQuietly(twoTapNamespaces(PREFIX));
     live = new LiveRack(parseTopologyText(TOPO, 'pickup.yaml'), { nsPrefix: PREFIX, captures: false });
     live.start();
     const h2ip = live.topo.hosts[1]!.ipv4.text;
