@@ -149,7 +149,10 @@ describe.skipIf(!ready)('TapDevice: real frames between two namespaces', () => {
     expect(a.failed).toBe(true);
     // Writes now fail softly, and counting goes on.
     expect(a.write(new Uint8Array(60))).toBe(false);
-    expect(a.stats.readErrors).toBeGreaterThanOrEqual(1);
+    // Whichever met the lost interface first counted it: the poll's read, or a write of a frame
+    // forwarded from b (namespace B's IPv6 chatter) in the same turn of the loop (seen under load).
+    expect(['read', 'write']).toContain(err.syscall);
+    expect(a.stats.readErrors + a.stats.writeErrors).toBeGreaterThanOrEqual(1);
     a.close();
     a.close(); // idempotent
     expect(a.closed).toBe(true);
