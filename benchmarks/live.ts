@@ -80,6 +80,8 @@ interface Result {
   udpGbps: number | null;
   udpLossPct: number | null;
   rttMs: number | null;
+  /** Median of the pings' RTTs (a loaded machine's outliers move the mean, not this). */
+  rttMedianMs: number | null;
   /** CPU time of the switching process during the pings, % of one core (null: not measured). */
   pingCpuPct: number | null;
   note: string;
@@ -124,14 +126,17 @@ async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promi
   }
 }
 
-async function pingRtt(ns: string, dst: string): Promise<number | null> {
-  const r = await netnsExecAsync(ns, ['ping', '-q', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
+/** ping's average RTT and the median of its per-ping times, ms. */
+async function pingRtt(ns: string, dst: string): Promise<{ meanMs: number | null; medianMs: number | null }> {
+  const r = await netnsExecAsync(ns, ['ping', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
   const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
-  return m ? Number(m[1]) : null;
+  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1])).sort((a, b) => a - b);
+  const medianMs = times.length === 0 ? null : times.length % 2 === 1 ? times[(times.length - 1) / 2]! : (times[times.length / 2 - 1]! + times[times.length / 2]!) / 2;
+  return { meanMs: m ? Number(m[1]) : null, medianMs };
 }
 
 async function measure(path: string, switchPid?: number): Promise<Result> {
-  const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, pingCpuPct: null, note: '' };
+  const res: Result = { path, tcpGbps: null, tcpRetr: null, udpGbps: null, udpLossPct: null, rttMs: null, rttMedianMs: null, pingCpuPct: null, note: '' };
   // warm-up (ARP/ND, JIT)
   await netnsExecAsync(currentNs1, ['ping', '-c', '3', '-i', '0.05', '-W', '1', IP2], 10_000);
   const tcp = await iperf(currentNs1, currentNs2, IP2, false);
@@ -148,10 +153,12 @@ async function measure(path: string, switchPid?: number): Promise<Result> {
   }
   const cpu0 = cpuSeconds(switchPid);
   const t0 = performance.now();
-  res.rttMs = await pingRtt(currentNs1, IP2);
+  const rtt = await pingRtt(currentNs1, IP2);
+  res.rttMs = rtt.meanMs;
+  res.rttMedianMs = rtt.medianMs;
   const cpu1 = cpuSeconds(switchPid);
   if (cpu0 !== null && cpu1 !== null) res.pingCpuPct = ((cpu1 - cpu0) / ((performance.now() - t0) / 1000)) * 100;
-  process.stderr.write(`  ${path}: tcp ${res.tcpGbps?.toFixed(2)} Gb/s, udp ${res.udpGbps?.toFixed(2)} Gb/s (${res.udpLossPct?.toFixed(1)} % loss), rtt ${res.rttMs} ms${res.pingCpuPct !== null ? ` (switch CPU ${res.pingCpuPct.toFixed(0)} %)` : ''}\n`);
+  process.stderr.write(`  ${path}: tcp ${res.tcpGbps?.toFixed(2)} Gb/s, udp ${res.udpGbps?.toFixed(2)} Gb/s (${res.udpLossPct?.toFixed(1)} % loss), rtt ${res.rttMs} ms (median ${res.rttMedianMs})${res.pingCpuPct !== null ? ` (switch CPU ${res.pingCpuPct.toFixed(0)} %)` : ''}\n`);
   return res;
 }
 
@@ -292,7 +299,7 @@ async function main(): Promise<void> {
     cleanupTest();
   }
   const ref = vde;
-  const header = ['path', 'TCP Gb/s', 'retr', 'x vde', 'UDP rx Gb/s', 'loss %', 'x vde', 'RTT ms', 'vde/RTT', 'ping CPU %'];
+  const header = ['path', 'TCP Gb/s', 'retr', 'x vde', 'UDP rx Gb/s', 'loss %', 'x vde', 'RTT ms', 'vde/RTT', 'median', 'vde/med', 'ping CPU %'];
   const rows = results.map((r) => [
     r.path,
     fmt(r.tcpGbps),
@@ -303,11 +310,13 @@ async function main(): Promise<void> {
     ratio(r.udpGbps, ref?.udpGbps ?? null),
     fmt(r.rttMs, 3),
     ratio(r.rttMs, ref?.rttMs ?? null, true),
+    fmt(r.rttMedianMs, 3),
+    ratio(r.rttMedianMs, ref?.rttMedianMs ?? null, true),
     fmt(r.pingCpuPct, 0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: vde's RTT / this path's, >1 = faster); ping CPU: the switching process's CPU during the pings, % of one core\n`);
+  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: ping's average, vde's RTT / this path's, >1 = faster; median: of the per-ping times); ping CPU: the switching process's CPU during the pings, % of one core\n`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log('\nEOP emulator status after each EOP run:');
