@@ -32,16 +32,18 @@ const NS2 = 'eoptest-l2';
 const IP1 = '10.11.0.1';
 const IP2 = '10.11.0.2';
 
-const USAGE = `usage: npm run bench:live [-- --seconds N --pings N --only veth,vde,eop]
-  --seconds N   length of each iperf3 run (1..600, default 5)
-  --pings N     pings per path, at 10 ms (1..10000, default 100)
-  --only LIST   paths to measure: veth, vde, eop (default all; the ratios need vde)
+const USAGE = `usage: npm run bench:live [-- --seconds N --pings N --only veth,vde,eop --baseline DIR]
+  --seconds N     length of each iperf3 run (1..600, default 5)
+  --pings N       pings per path, at 10 ms (1..10000, default 100)
+  --only LIST     paths to measure: veth, vde, eop (default all; the ratios need vde)
+  --baseline DIR  also measure another checkout's build (DIR/dist/src/cli/main.js, its addon
+                  built), captures off, MTU 1500: before/after rows in one run
 Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch (vde2) and ethtool for two of the rows.`;
 
-function options(): { seconds: number; pings: number; only: string[] | undefined } {
+function options(): { seconds: number; pings: number; only: string[] | undefined; baseline: string | undefined } {
   let v;
   try {
-    v = parseArgs({ options: { seconds: { type: 'string' }, pings: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    v = parseArgs({ options: { seconds: { type: 'string' }, pings: { type: 'string' }, only: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (e) {
     process.stderr.write(`bench:live: ${(e as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -65,9 +67,17 @@ function options(): { seconds: number; pings: number; only: string[] | undefined
     process.stderr.write(`bench:live: --only takes veth, vde, eop (got ${bad.join(', ')})\n`);
     process.exit(2);
   }
-  return { seconds: int('seconds', v.seconds, 5, 600), pings: int('pings', v.pings, 100, 10_000), only };
+  let baseline: string | undefined;
+  if (v.baseline !== undefined) {
+    baseline = join(v.baseline, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(baseline)) {
+      process.stderr.write(`bench:live: --baseline: ${baseline} does not exist (build that checkout: npx tsc -b, npm run build:addon)\n`);
+      process.exit(2);
+    }
+  }
+  return { seconds: int('seconds', v.seconds, 5, 600), pings: int('pings', v.pings, 100, 10_000), only, baseline };
 }
-const { seconds: SECONDS, pings: PINGS, only: ONLY } = options();
+const { seconds: SECONDS, pings: PINGS, only: ONLY, baseline: BASELINE_CLI } = options();
 
 function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -223,12 +233,12 @@ async function vdeCase(): Promise<Result> {
   }
 }
 
-/** busyPollMs: null runs eop's default, a number passes --busy-poll-ms. */
-async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: number | null = null): Promise<Result> {
+/** busyPollMs: null runs eop's default, a number passes --busy-poll-ms; cli: another build's CLI (--baseline). */
+async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: number | null = null, cli = CLI): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
   writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
-  const args = [CLI, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : [])];
+  const args = [cli, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -239,7 +249,7 @@ async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: n
     if (!/^ready: /m.test(out)) throw new Error(`eop up did not come up:\n${out}`);
     currentNs1 = 'eop-h1';
     currentNs2 = 'eop-h2';
-    const label = `(${captures ? 'd' : 'c'}) EOP model, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs === 0 ? ', no busy poll' : busyPollMs !== null ? `, busy poll ${busyPollMs} ms` : ''}`;
+    const label = `(${captures ? 'd' : 'c'}) EOP ${cli === CLI ? 'model' : 'baseline build'}, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs === 0 ? ', no busy poll' : busyPollMs !== null ? `, busy poll ${busyPollMs} ms` : ''}`;
     const r = await measure(label, child.pid);
     const before = out.length;
     child.kill('SIGUSR1');
@@ -289,6 +299,7 @@ async function main(): Promise<void> {
     }
     if (want('eop')) {
       results.push(await eopCase(1500, false));
+      if (BASELINE_CLI) results.push(await eopCase(1500, false, true, null, BASELINE_CLI));
       results.push(await eopCase(1500, false, false));
       results.push(await eopCase(1500, false, true, 0));
       results.push(await eopCase(65510, false));

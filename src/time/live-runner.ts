@@ -81,7 +81,7 @@ export class LiveRunner {
   private pollBackoffUntilNs = 0;
   /** The previous turn was a busy-polling one (no event due soon asked for it); its wall ns. */
   private polledAtNs = -1;
-  /** Frames came in since the previous turn (keepPolling): a long gap was work, not preemption. */
+  /** Frames came in since the previous turn (keepPolling): without a preemption count, a long gap was work. */
   private framesSinceTurn = false;
   /**
    * How long to keep turning the event loop after the last frame came in (0: never): busy polling,
@@ -96,7 +96,8 @@ export class LiveRunner {
    * the core away (a loaded machine), and a process that spins then waits for its next time slice
    * when a frame comes, while one asleep in epoll is woken at once. Polling stops for
    * POLL_BACKOFF_NS (`stats.pollBackoffs` counts these) and is tried again after that. A long turn
-   * that was not a preemption (a GC pause, a status line) does not count when `preemptions` is set.
+   * that was not a preemption (a GC pause, a status line) does not count when `preemptions` is set;
+   * without it, only turns without frames are judged (a turn with frames may just have been work).
    */
   busyPollNs: Ns = 0;
   /**
@@ -249,7 +250,10 @@ export class LiveRunner {
     this.timer = undefined;
     if (!this.running) return;
     const wallNs = this.clock.nowNs();
-    if (this.polledAtNs >= 0 && !this.framesSinceTurn && wallNs - this.polledAtNs > POLL_PREEMPTED_GAP_NS && this.wasPreempted()) {
+    // With a preemption count, a long turn with frames in it counts too: under bulk traffic on a
+    // loaded machine, spinning between batches takes the core from the applications and the kernel.
+    const judged = !this.framesSinceTurn || this.preemptions !== null;
+    if (this.polledAtNs >= 0 && judged && wallNs - this.polledAtNs > POLL_PREEMPTED_GAP_NS && this.wasPreempted()) {
       // Preempted while busy polling: sleeping in epoll serves a frame sooner now (see busyPollNs).
       this.stats.pollBackoffs++;
       this.pollUntilNs = 0;
