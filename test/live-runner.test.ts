@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LiveRunner, POLL_BACKOFF_NS, POLL_PREEMPTED_GAP_NS, type WallClock } from '../src/time/live-runner.js';
+import { LiveRunner, POLL_BACKOFF_NS, POLL_DENSE_GAP_NS, POLL_PREEMPTED_GAP_NS, type WallClock } from '../src/time/live-runner.js';
 import { Scheduler } from '../src/time/scheduler.js';
 
 /** A wall clock the test moves by hand. */
@@ -156,6 +156,22 @@ describe('LiveRunner', () => {
       live.stop();
     });
 
+    it('dense frames (less than 1 ms apart, a bulk transfer) stop busy polling; a sparse one starts it again', async () => {
+      const { live, clock } = polling(() => 0);
+      live.keepPolling();
+      live.poke();
+      expect(await turns(live, clock, 5, 10_000)).toBe(5);
+      clock.t += POLL_DENSE_GAP_NS - 100_000;
+      live.keepPolling(); // 0.95 ms after the previous frames: dense
+      expect(await turns(live, clock, 5, 10_000)).toBe(1); // that turn sees it and sleeps
+      clock.t += POLL_DENSE_GAP_NS;
+      live.keepPolling(); // a ping 1 ms or more after the last frame
+      live.poke();
+      expect(await turns(live, clock, 10, 10_000)).toBe(10);
+      expect(live.stats.pollBackoffs).toBe(0);
+      live.stop();
+    });
+
     it('a polling turn long after the previous one, with a preemption counted, stops polling for a while (POLL_BACKOFF_NS)', async () => {
       let preempted = 0;
       const { live, clock } = polling(() => preempted);
@@ -199,8 +215,9 @@ describe('LiveRunner', () => {
       live.keepPolling();
       live.poke();
       expect(await turns(live, clock, 3, 10_000)).toBe(3);
-      live.keepPolling(); // a long turn with frames in it: work, not judged
-      await turns(live, clock, 1, POLL_PREEMPTED_GAP_NS + 1);
+      clock.t += POLL_DENSE_GAP_NS; // a long turn with (sparse) frames in it: work, not judged
+      live.keepPolling();
+      await turns(live, clock, 1, 10_000);
       expect(live.stats.pollBackoffs).toBe(0);
       await turns(live, clock, 1, POLL_PREEMPTED_GAP_NS + 1);
       expect(live.stats.pollBackoffs).toBe(1);
