@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { netnsExecAsync, removeQuietly } from '../../bridge/netns.js';
 import { LiveRack } from '../../bridge/live-rack.js';
 import { parseTopologyText } from '../../src/topology/load.js';
-import { liveReady, twoTapNamespaces, twoTapRack } from './live-helpers.js';
+import { liveReady, pingReplies, twoTapNamespaces, twoTapRack } from './live-helpers.js';
 
 const ready = liveReady();
 const PREFIX = 'eoptest-p';
@@ -35,11 +35,11 @@ describe.skipIf(!ready)('live rack: answers read at once after the write that ca
     const h2ip = live.topo.hosts[1]!.ipv4.text;
     // Address resolution first (its own request and reply), then the counted pings.
     const warm = await netnsExecAsync(`${PREFIX}h1`, ['ping', '-c', '2', '-i', '0.05', '-w', '10', h2ip], 20_000);
-    expect(warm.stdout).toMatch(/\b2 received/);
+    expect(pingReplies(warm.stdout), 'replies').toBeGreaterThanOrEqual(2);
     const [b1, b2] = live.tapHosts.map((t) => t.bridge);
     const before = { picked: b2!.c.pickedUp, in2: b2!.c.tapInFrames, rx1: live.rack.nic('h1').c.rxFrames };
     const r = await netnsExecAsync(`${PREFIX}h1`, ['ping', '-c', '20', '-i', '0.02', '-w', '30', h2ip], 40_000);
-    expect(r.stdout).toMatch(/\b20 received/);
+    expect(pingReplies(r.stdout), 'replies').toBeGreaterThanOrEqual(20);
     const picked = b2!.c.pickedUp - before.picked;
     // Every reply entered the fabric once (picked up or read by a wake-up) and reached h1.
     expect(b2!.c.tapInFrames - before.in2).toBeGreaterThanOrEqual(20);
