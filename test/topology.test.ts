@@ -42,13 +42,18 @@ describe('defaults', () => {
     expect(t.switch).toEqual({ hopLatencyNs: 150, ntbTranslateNs: 50 });
     expect(t.dma).toEqual({
       setupNs: 400,
+      immSetupNs: 50,
       peakGbps: 40,
       unalignedRateFactor: 0.35,
       alignmentBytes: 64,
       ringSlots: 1024,
+      chunkBytes: 8192,
+      engineAt: 'host',
+      memReadNs: 90,
+      prefetchDescs: 4,
       copyThresholdBytes: 1024,
     });
-    expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, cores: 4, profile: 'kernel' });
+    expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, storeNs: 20, wcBuffers: 10, wcDrainNs: 100, cores: 4, profile: 'kernel' });
     expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 0, coalesceNs: 0, jitterNs: 0 });
     expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1, arpResponder: false, driver: 'eop', ntbWindowBytes: 1 << 20, ntbUseDma: false, ntbHz: 250 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });

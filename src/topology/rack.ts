@@ -55,6 +55,9 @@ export interface HostSpec {
   backupPath?: { tor?: string; link?: Partial<LinkConfig> };
   /** Its IPv4 address, for the EOP ARP responder's directory (`eop.arpResponder`). */
   ipv4?: number;
+  /** This host's HRDMA engine and CPU copy settings over the rack's (`RackSpec.dma` / `cpu`). */
+  dma?: Partial<HrdmaConfig>;
+  cpu?: Partial<CpuConfig>;
 }
 
 export interface RackSpec {
@@ -147,8 +150,8 @@ export class Rack {
           // Pages at least as large as a ring slot: frames are then always zero-copy views.
           pageBytes: Math.max(spec.pageBytes, slotBytesFor(hs.eop?.mtu ?? spec.eop.mtu)),
           link: { ...spec.link, ...hs.link },
-          dma: spec.dma,
-          cpu: spec.cpu,
+          dma: { ...spec.dma, ...hs.dma },
+          cpu: { ...spec.cpu, ...hs.cpu },
           irqHandlerNs: spec.irqHandlerNs,
           irqJitterNs: spec.irqJitterNs ?? 0,
           cores: hs.cores ?? spec.cores ?? DEFAULT_CORES,
