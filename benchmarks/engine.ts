@@ -121,7 +121,7 @@ function bareLoop(frames: number): Figure {
   return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: 0 };
 }
 
-interface RackFigure {
+export interface RackFigure {
   hosts: number;
   arpResponder: boolean;
   maxRssMiB: number;

@@ -14,17 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RackFigure } from '../../benchmarks/engine.js';
 
 const ENGINE = join(__dirname, '..', '..', 'dist', 'benchmarks', 'engine.js');
 
-interface RackFigure {
-  maxRssMiB: number;
-  baseRssMiB: number;
-  estimateMiB: number;
-  queuePairs: number;
-  pings: number;
-  ok: number;
-}
 
 function measure(hosts: number, arp: boolean): RackFigure {
   if (!existsSync(ENGINE)) throw new Error(`${ENGINE} is missing: run "npm run build" (npm test does it first)`);
