@@ -24,7 +24,7 @@ describe('HRDMA and write-combining settings in rack files', () => {
     for (const k of Object.keys(HRDMA_FIELDS)) expect(SCHEMA_KEYS.dma).toContain(k);
     for (const k of Object.keys(CPU_COPY_FIELDS)) expect(SCHEMA_KEYS.cpu).toContain(k);
     // A scenario variant sets every one of them, and the point's rack has them.
-    const dma = { setupNs: 300, immSetupNs: 40, peakGbps: 22, unalignedRateFactor: 0.5, alignmentBytes: 128, ringSlots: 256, chunkBytes: 4096, engineAt: 'switch', memReadNs: 80, prefetchDescs: 8 };
+    const dma = { setupNs: 300, immSetupNs: 40, peakGbps: 22, unalignedRateFactor: 0.5, alignmentBytes: 128, ringSlots: 256, chunkBytes: 4096, engineAt: 'switch', memReadNs: 80, prefetchDescs: 8, channels: 2, readMrrsBytes: 512, readTags: 64, completionBytes: 16 };
     const cpu = { copyGbps: 80, copySetupNs: 90, storeNs: 25, wcBuffers: 12, wcDrainNs: 120 };
     expect(Object.keys(dma).sort()).toEqual(Object.keys(HRDMA_FIELDS).sort());
     expect(Object.keys(cpu).sort()).toEqual(Object.keys(CPU_COPY_FIELDS).sort());

@@ -51,6 +51,10 @@ describe('defaults', () => {
       engineAt: 'host',
       memReadNs: 90,
       prefetchDescs: 4,
+      channels: 1,
+      readMrrsBytes: 1024,
+      readTags: 32,
+      completionBytes: 32,
       copyThresholdBytes: 1024,
     });
     expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, storeNs: 20, wcBuffers: 10, wcDrainNs: 100, cores: 4, profile: 'kernel' });
