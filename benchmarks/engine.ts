@@ -9,17 +9,22 @@
  *  - the same figure for a peer measured in the same run: a bare event loop that copies each
  *    1500-byte frame once and runs four events per frame (DOMAIN.md's reference point);
  *  - peak RSS and wall time of a 64-host rack (plus management host) in which every host pings
- *    every other, and of a 256-host one with the EOP ARP responder, each in a child process
- *    (`--racks-only` prints just these, `--no-racks` leaves them out).
+ *    every other, and of a 256-host one with the EOP ARP responder, each in a child process, beside
+ *    the rack file's memory estimate for the same rack (`src/topology/limits.ts`);
+ *  - the time to the first frame of the 256-host rack: wall time from building the rack to the
+ *    first frame a host receives, and the virtual time of boot and of the first frame's queue pair
+ *    setup (queue pairs open on first use), in a child process of its own
+ *    (`--racks-only` prints just the racks, `--no-racks` leaves them out).
  * Figures, not assertions: tests assert behaviour.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HostPorts, installStacks } from '../src/topology/install.js';
+import type { FramePort } from '../src/eop/frame-port.js';
+import { HostPorts, installStacks, installTraffic } from '../src/topology/install.js';
 import { runTopology } from '../src/run/run-rack.js';
 import { Scheduler } from '../src/time/scheduler.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
-import { DEFAULT_INPUT_LIMITS } from '../src/topology/limits.js';
+import { estimateRackMemory } from '../src/topology/limits.js';
 import { parseTopology } from '../src/topology/load.js';
 import { Rack } from '../src/topology/rack.js';
 import type { Topology } from '../src/topology/schema.js';
@@ -116,10 +121,15 @@ function bareLoop(frames: number): Figure {
   return { frames, wallMs, framesPerSec: frames / (wallMs / 1000), modeledGbps: 0 };
 }
 
-interface RackFigure {
+export interface RackFigure {
   hosts: number;
   arpResponder: boolean;
   maxRssMiB: number;
+  /** RSS before the rack was built (Node, the modules); the rack's own share is maxRssMiB − this. */
+  baseRssMiB: number;
+  /** The rack file's memory estimate (what `eop validate` checks against --max-memory-mib). */
+  estimateMiB: number;
+  queuePairs: number;
   pings: number;
   ok: number;
   residentPages: number;
@@ -128,38 +138,126 @@ interface RackFigure {
 }
 
 /**
- * Run in a child process (`--rack N [--arp]`): N compute hosts (plus the management host), every
- * host pings every other once; prints the peak RSS of the child. Above 254 hosts the default
- * addresses (10.11.0.x/24) run out: every host gets one in 10.12.0.0/16. Such a rack is refused by
- * the rack file's memory estimate (an upper bound: every ring full at once), so the limit is raised
- * here; the figure printed is what it really took.
+ * N compute hosts (plus the management host), every host pings every other once. Above 254 hosts
+ * the default addresses (10.11.0.x/24) run out: every host gets one in 10.12.0.0/16. Parsed with
+ * the default input limits: the rack file's memory estimate must let it run.
  */
+function allPairsRack(n: number, arpResponder: boolean, onePing = false): Topology {
+  const hosts = Array.from({ length: n }, (_, i) => (n > 254 ? { name: `c${i + 1}`, ipv4: `10.12.${(i + 1) >> 8}.${(i + 1) & 255}/16` } : `c${i + 1}`));
+  const traffic = onePing ? [{ kind: 'ping', from: 'c1', to: 'c2', count: 1 }] : [{ kind: 'ping-all', count: 1, intervalUs: 10 }];
+  return parseTopology({ name: `rack${n}`, hosts, captures: { enabled: false }, durationMs: 50, eop: { arpResponder }, traffic }, `<bench rack${n}>`);
+}
+
+/** Run in a child process (`--rack N [--arp]`): the all-pairs rack to the end; prints the child's peak RSS. */
 function rackRss(n: number, arpResponder: boolean): void {
   const w0 = performance.now();
-  const hosts = Array.from({ length: n }, (_, i) => (n > 254 ? { name: `c${i + 1}`, ipv4: `10.12.${(i + 1) >> 8}.${(i + 1) & 255}/16` } : `c${i + 1}`));
-  const topo = parseTopology(
-    { name: `rack${n}`, hosts, captures: { enabled: false }, durationMs: 50, eop: { arpResponder }, traffic: [{ kind: 'ping-all', count: 1, intervalUs: 10 }] },
-    `<bench rack${n}>`,
-    { ...DEFAULT_INPUT_LIMITS, maxMemoryMiB: 64 * 1024 },
-  );
+  const baseRssMiB = process.memoryUsage().rss / 2 ** 20;
+  const topo = allPairsRack(n, arpResponder);
   const r = runTopology(topo);
   const pings = r.pings.length;
   const ok = r.pings.filter((p) => p.pinger.result && p.pinger.result.received === p.pinger.result.sent).length;
   const pages = r.rack.hosts.reduce((a, h) => a + h.memory.residentPages, 0);
-  const fig: RackFigure = { hosts: n, arpResponder, maxRssMiB: process.resourceUsage().maxRSS / 1024, pings, ok, residentPages: pages, wallMs: Math.round(performance.now() - w0) };
+  const queuePairs = r.rack.nics.reduce((a, nic) => a + nic.qps.filter(Boolean).length, 0);
+  const fig: RackFigure = {
+    hosts: n,
+    arpResponder,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    baseRssMiB,
+    estimateMiB: estimateRackMemory(topo).totalBytes / 2 ** 20,
+    queuePairs,
+    pings,
+    ok,
+    residentPages: pages,
+    wallMs: Math.round(performance.now() - w0),
+  };
   process.stdout.write(JSON.stringify(fig) + '\n');
 }
 
-/** One all-pairs rack in a child process (so that its peak RSS is its own), or null with the reason printed. */
-function measureRack(n: number, arpResponder: boolean): RackFigure | null {
-  const args = [fileURLToPath(import.meta.url), '--rack', String(n), ...(arpResponder ? ['--arp'] : [])];
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 1_800_000 });
-  if (child.status !== 0) {
-    console.log(`\n${n}-host rack: failed (${child.status ?? child.signal}): ${child.stderr}`);
+interface FirstFrameFigure {
+  hosts: number;
+  onePing: boolean;
+  /** Wall time: building the rack, booting it, and running until a host received its first frame. */
+  buildMs: number;
+  bootMs: number;
+  toFirstFrameMs: number;
+  /** Virtual time: boot, then traffic start to the first frame received. */
+  bootUs: number;
+  firstFrameUs: number;
+  /** Virtual time from opening to up of the queue pair the first frame crossed (the setup it paid), at its sender. */
+  setupUs: number;
+}
+
+/**
+ * Run in a child process (`--first-frame N [--one]`): an N-host rack with the ARP responder where
+ * every host pings every other (or, `--one`, c1 pings c2 once), assembled as `eop run` does
+ * (stacks on every host, boot, the file's traffic), run until the first frame that crossed the
+ * fabric reaches a host's stack.
+ */
+function firstFrame(n: number, onePing: boolean): void {
+  const topo = allPairsRack(n, true, onePing);
+  const w0 = performance.now();
+  const rack = new Rack(rackSpecFromTopology(topo));
+  const ports = new HostPorts(rack);
+  let firstRx = -1;
+  let firstAt = '';
+  for (const name of [...ports.hosts()]) {
+    const nic = rack.nic(name);
+    ports.wrap(name, (inner: FramePort): FramePort => ({
+      name: inner.name,
+      mac: inner.mac,
+      mtu: inner.mtu,
+      transmit: (f, m) => inner.transmit(f, m),
+      txSpace: (d) => inner.txSpace(d),
+      anyPeerUp: () => inner.anyPeerUp(),
+      onTxDrained: (fn) => inner.onTxDrained(fn),
+      setReceiver: (fn) =>
+        inner.setReceiver((f) => {
+          // A frame that crossed the fabric (not an ARP reply the responder made up locally).
+          if (firstRx < 0 && nic.c.rxFrames > 0) {
+            firstRx = rack.sched.now;
+            firstAt = name;
+          }
+          fn(f);
+        }),
+    }));
+  }
+  const stacks = installStacks(rack, ports, topo.hosts);
+  const w1 = performance.now();
+  const bootNs = rack.boot();
+  const w2 = performance.now();
+  installTraffic(topo, stacks, rack.sched);
+  while (firstRx < 0 && rack.sched.pending > 0) rack.sched.runUntil(rack.sched.now + 100);
+  const w3 = performance.now();
+  // The receiver's queue pair that carried it: its sender's end was opened by the frame.
+  const rx = rack.nic(firstAt);
+  const from = rx.qps.find((q) => q && q.c.rxFrames > 0)!;
+  const tx = rack.nics.find((x) => x.host.index === from.peer)!.qp(rx.host.index)!;
+  const fig: FirstFrameFigure = {
+    hosts: n,
+    onePing,
+    buildMs: Math.round(w1 - w0),
+    bootMs: Math.round(w2 - w1),
+    toFirstFrameMs: Math.round(w3 - w0),
+    bootUs: bootNs / 1000,
+    firstFrameUs: (firstRx - bootNs) / 1000,
+    setupUs: (tx.upAtNs - tx.openedAtNs) / 1000,
+  };
+  process.stdout.write(JSON.stringify(fig) + '\n');
+}
+
+/** A child of this script (so that its peak RSS is its own): its last line, parsed, or null with the reason printed. */
+function child<T>(args: string[], what: string): T | null {
+  const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', timeout: 1_800_000 });
+  if (c.status !== 0) {
+    console.log(`\n${what}: failed (${c.status ?? c.signal}): ${c.stderr}`);
     process.exitCode = 1;
     return null;
   }
-  return JSON.parse(child.stdout.trim().split('\n').pop()!) as RackFigure;
+  return JSON.parse(c.stdout.trim().split('\n').pop()!) as T;
+}
+
+function measureRack(n: number, arpResponder: boolean): RackFigure | null {
+  return child<RackFigure>(['--rack', String(n), ...(arpResponder ? ['--arp'] : [])], `${n}-host rack`);
 }
 
 function fmt(n: number, d = 0): string {
@@ -169,6 +267,8 @@ function fmt(n: number, d = 0): string {
 function main(): void {
   const rackAt = process.argv.indexOf('--rack');
   if (rackAt >= 0) return rackRss(Number(process.argv[rackAt + 1]), process.argv.includes('--arp'));
+  const ffAt = process.argv.indexOf('--first-frame');
+  if (ffAt >= 0) return firstFrame(Number(process.argv[ffAt + 1]), process.argv.includes('--one'));
   // `--racks-only`: only the all-pairs racks (their memory and wall time), not the stream table.
   if (process.argv.includes('--racks-only')) return racks();
   const quick = process.argv.includes('--quick');
@@ -219,7 +319,18 @@ function racks(): void {
     if (!r) continue;
     console.log(
       `\n${n}-host rack + management host, every host pings every other once (${fmt(r.pings)} pingers, ${fmt(r.ok)} complete), ` +
-        `ARP ${arp ? 'answered by the EOP ARP responder' : 'flooded'}: peak RSS ${fmt(r.maxRssMiB, 1)} MiB, ${fmt(r.residentPages)} resident pages, ${fmt(r.wallMs / 1000, 1)} s wall (build, boot and run)`,
+        `ARP ${arp ? 'answered by the EOP ARP responder' : 'flooded'}: peak RSS ${fmt(r.maxRssMiB, 1)} MiB (${fmt(r.maxRssMiB - r.baseRssMiB, 1)} MiB above the ` +
+        `${fmt(r.baseRssMiB, 1)} MiB before building; rack-file estimate ${fmt(r.estimateMiB, 1)} MiB), ${fmt(r.queuePairs)} queue pairs opened, ` +
+        `${fmt(r.residentPages)} resident pages, ${fmt(r.wallMs / 1000, 1)} s wall (build, boot and run)`,
+    );
+  }
+  for (const one of [true, false]) {
+    const f = child<FirstFrameFigure>(['--first-frame', '256', ...(one ? ['--one'] : [])], 'first frame');
+    if (!f) continue;
+    console.log(
+      `\n256-host rack (ARP responder), ${one ? 'one ping c1 → c2' : 'every host pings every other'}: time to first frame ${fmt(f.toFirstFrameMs)} ms wall ` +
+        `from building the rack (build ${fmt(f.buildMs)} ms, boot ${fmt(f.bootMs)} ms); virtual: boot ${fmt(f.bootUs, 1)} µs, first frame ` +
+        `${fmt(f.firstFrameUs, 2)} µs after the traffic starts, of which ${fmt(f.setupUs, 2)} µs its queue pair's setup (opened on first use)`,
     );
   }
 }

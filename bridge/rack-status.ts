@@ -75,8 +75,11 @@ export interface HostStatusJson {
   drops: Record<string, number>;
   /** Frames the built-in stack ignored by design (not losses: e.g. frames for other hosts). */
   ignored: Record<string, number>;
+  /** Queue pairs up, of those opened (queue pairs open on first use: a host that sent nothing has none). */
   linksUp: number;
   links: number;
+  /** The host's EOP interface runs and its NTB link is up. */
+  ntbUp: boolean;
   failure: string | null;
   /** Kernel-side losses inside the namespace (TAP hosts; null otherwise or before the first read). */
   kernel: KernelCounters | null;
@@ -236,6 +239,7 @@ export class RackStatusSampler {
         ignored,
         linksUp: up,
         links: qps.length,
+        ntbUp: nic.running && !!nic.host.ntb?.linkUp,
         failure: th?.bridge.failure ?? null,
         kernel: th ? live.kernelOf(h.name) : null,
         interrupts: nic.host.irq.counts(),

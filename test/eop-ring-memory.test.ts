@@ -41,12 +41,13 @@ describe('EOP receive-ring memory in a large rack', () => {
     expect(m.residentPagesIn(h2.qp(5)!.rxRingAddr, h2.ringBytes)).toBe(0);
   });
 
-  it('a queue pair never sent on has no transmit queue arrays', () => {
+  it('a queue pair never sent on does not exist; one opened by a frame has small transmit queue arrays', () => {
     const r = rack(RELEASE_RX_PAGES_ABOVE_HOSTS + 2);
-    expect(r.nic('h3').qp(4)!.txSlot.length).toBe(0);
-    r.nic('h3').transmit(rawFrame(mac(4), mac(3), 60)); // unknown unicast: floods every peer
+    expect(r.nic('h3').qp(4)).toBeUndefined();
+    r.nic('h3').transmit(rawFrame(mac(4), mac(3), 60)); // unknown unicast: floods every peer, opening their queue pairs
     // Small at first: a queue pair that only ever holds a frame or two costs a few bytes, not txQueueFrames.
     expect(r.nic('h3').qp(4)!.txSlot.length).toBe(8);
+    expect(r.nic('h3').qp(4)!.state).toBe('negotiating');
   });
 
   it('a transmit queue grows by doubling up to its bound and keeps its order across wrap-around', () => {

@@ -57,11 +57,30 @@ describe('limits are checked before any work, name the limit and the flag that r
     const e = failure(() => parseTopology(rack(32), 'big'), ErrorCode.LIMIT_EXCEEDED);
     expect(e.message).toMatch(/^big: hosts: this rack needs an estimated [\d,]+ MiB \(receive rings [\d,]+ MiB/);
     expect(e.message).toContain('above the limit of 2,048 MiB (maxMemoryMiB)');
-    expect(e.message).toContain('254 compute hosts × 32 slots');
+    // Every host floods its ARP requests: each opens its queue pairs with all 253 others.
+    expect(e.message).toContain('its traffic opens 64,262 queue pair ends (254 compute hosts, 32 ring slots each;');
     expect(e.message).toContain('raise the limit with --max-memory-mib <MiB>');
     const small = parseTopology(rack(4), 'small');
     expect(estimateRackMemory(small).totalBytes).toBeLessThan(2048 * 1024 * 1024);
     expect(parseTopology(rack(32), 'big', { ...DEFAULT_INPUT_LIMITS, maxMemoryMiB: 16384 }).hosts).toHaveLength(254);
+  });
+
+  it('estimated memory follows the queue pairs the traffic opens: 256 hosts pinging all pairs with the ARP responder fit the default limit', () => {
+    const many = (n: number, extra: object) =>
+      parseTopology({ hosts: Array.from({ length: n }, (_, i) => ({ name: `c${i + 1}`, ipv4: `10.12.${(i + 1) >> 8}.${(i + 1) & 255}/16` })), ...extra }, 'm');
+    const arpAll = many(256, { eop: { arpResponder: true }, traffic: [{ kind: 'ping-all', count: 1 }] });
+    const e = estimateRackMemory(arpAll);
+    expect(e.queuePairEnds).toBe(256 * 255);
+    expect(e.totalBytes).toBeLessThan(2048 * 1024 * 1024);
+    // One ping opens one pair with the responder, a flooding host's pairs with every host without it.
+    const one = (arpResponder: boolean) => estimateRackMemory(many(256, { eop: { arpResponder }, traffic: [{ kind: 'ping', from: 'c1', to: 'c2' }] }));
+    expect(one(true).queuePairEnds).toBe(2);
+    expect(one(false).queuePairEnds).toBe(2 * 255);
+    expect(one(true).totalBytes).toBeLessThan(e.totalBytes / 10);
+    // IPv6 resolves by multicast neighbour discovery: the responder does not help there.
+    expect(estimateRackMemory(many(256, { eop: { arpResponder: true }, traffic: [{ kind: 'ping', from: 'c1', to: 'c2', ipv6: true }] })).queuePairEnds).toBe(2 * 255);
+    // A host attached to a TAP sends whatever its namespace sends: taken to flood.
+    expect(estimateRackMemory(many(8, { hosts: [{ name: 'a', attach: 'tap' }, 'b', 'c'] })).queuePairEnds).toBe(4);
   });
 
   it('the memory estimate is not below what a real run of a 24-host ping-all rack costs', () => {

@@ -9,6 +9,7 @@ import { loadTopology, parseTopology, parseTopologyText, TopologyError } from '.
 import { DEFAULTS, editDistance, type Topology } from '../src/topology/schema.js';
 import { rackSpecFromTopology } from '../src/topology/build.js';
 import { Rack } from '../src/topology/rack.js';
+import { DEFAULT_HRDMA } from '../src/host/hrdma.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eop-topology-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,15 +41,10 @@ describe('defaults', () => {
       latencyNs: 100,
     });
     expect(t.switch).toEqual({ hopLatencyNs: 150, ntbTranslateNs: 50 });
-    expect(t.dma).toEqual({
-      setupNs: 400,
-      peakGbps: 40,
-      unalignedRateFactor: 0.35,
-      alignmentBytes: 64,
-      ringSlots: 1024,
-      copyThresholdBytes: 1024,
-    });
-    expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, cores: 4, profile: 'kernel' });
+    // Every HRDMA field the file takes defaults to the model's own value (src/topology/engine-fields.ts).
+    expect(t.dma).toEqual({ ...DEFAULT_HRDMA, copyThresholdBytes: 1024 });
+    expect([t.dma.setupNs, t.dma.peakGbps, t.dma.alignmentBytes, t.dma.ringSlots]).toEqual([400, 40, 64, 1024]);
+    expect(t.cpu).toEqual({ copyGbps: 100, copySetupNs: 100, storeNs: 20, wcBuffers: 10, wcDrainNs: 100, cores: 4, profile: 'kernel' });
     expect(t.interrupts).toEqual({ mode: 'msi', msiHandlerNs: 700, doorbellExtraNs: 0, coalesceNs: 0, jitterNs: 0 });
     expect(t.eop).toEqual({ ringSlots: 32, batchFrames: 16, txQueueFrames: 256, version: 1, arpResponder: false, driver: 'eop', ntbWindowBytes: 1 << 20, ntbUseDma: false, ntbHz: 250 });
     expect(t.captures).toEqual({ enabled: true, dir: 'captures', format: 'pcapng', maxFileMiB: 64, maxFiles: 4 });

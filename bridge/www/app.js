@@ -31,7 +31,8 @@ function drawRack(s) {
   svg.append(el('text', { x: sw.x + 10, y: sw.y + 20 }, `PCIe switch (top of rack), Gen${s.link.gen} x${s.link.width}, MPS ${s.link.mpsBytes}`));
   s.hosts.forEach((h, i) => {
     const cx = 40 + ((i + 0.5) * (w - 80)) / n;
-    const up = h.links > 0 && h.linksUp === h.links;
+    // Its NTB link up and every queue pair it opened up (queue pairs open on first use: 0/0 is fine).
+    const up = h.ntbUp && h.linksUp === h.links;
     svg.append(el('line', { x1: cx, y1: sw.y + sw.h, x2: cx, y2: 170, class: up ? 'up' : 'down', 'stroke-width': 3, 'data-host': h.name }));
     svg.append(el('text', { x: cx + 5, y: 135 }, `${h.linksUp}/${h.links} up`));
     const held = h.ws && h.ws.held;

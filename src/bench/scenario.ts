@@ -18,7 +18,8 @@ import { DEFAULT_INPUT_LIMITS, LIMIT_FLAGS, type InputLimits } from '../topology
 import { integer, isBool, num as checkNum, oneOf } from '../topology/checks.js';
 import { formatPath, shownProblems, showValue } from '../topology/problems.js';
 import { parseSourceText, readSourceFile, type Locator } from '../topology/source.js';
-import { leaf, obj } from '../topology/zod-fields.js';
+import { allOptional, leaf, obj } from '../topology/zod-fields.js';
+import { CPU_COPY_FIELDS, HRDMA_FIELDS, shapeOf } from '../topology/engine-fields.js';
 import { faultFieldProblems, faultHostProblems } from '../topology/fault-checks.js';
 import { faultShape } from '../topology/shapes.js';
 import { LIMITS, type FaultSpec } from '../topology/types.js';
@@ -79,35 +80,10 @@ const rackShape = {
   mtu: int(68, 65510).optional(),
   link: strict(linkShape, 'a mapping of link settings').optional(),
   switch: strict({ hopLatencyNs: num(0).optional(), ntbTranslateNs: num(0).optional() }, 'a mapping of switch settings').optional(),
-  dma: strict(
-    {
-      setupNs: num(0).optional(),
-      immSetupNs: num(0).optional(),
-      peakGbps: num(0, Infinity, true).optional(),
-      unalignedRateFactor: num(0, 1, true).optional(),
-      alignmentBytes: oneOfNums([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const).optional(),
-      chunkBytes: int(64, 1 << 24).optional(),
-      engineAt: enumOf(['host', 'switch'] as const).optional(),
-      memReadNs: num(0).optional(),
-      prefetchDescs: int(1, 64).optional(),
-      channels: int(1, 16).optional(),
-      readMrrsBytes: oneOfNums([128, 256, 512, 1024, 2048, 4096] as const).optional(),
-      readTags: int(1, 1024).optional(),
-      completionBytes: int(4, 256).optional(),
-    },
-    'a mapping of HRDMA settings',
-  ).optional(),
-  cpu: strict(
-    {
-      copyGbps: num(0, Infinity, true).optional(),
-      copySetupNs: num(0).optional(),
-      storeNs: num(0).optional(),
-      wcBuffers: int(1, 64).optional(),
-      wcDrainNs: num(0, Infinity, true).optional(),
-      generation: enumOf(CPU_GENERATION_NAMES).optional(),
-    },
-    'a mapping of CPU copy settings',
-  ).optional(),
+  // The same fields, checks and wording as a rack file's `dma` / `cpu` (one definition).
+  dma: strict(allOptional(shapeOf(HRDMA_FIELDS)), 'a mapping of HRDMA settings').optional(),
+  // `generation` is a preset (a core generation's fill buffers, under explicit values): scenarios only.
+  cpu: strict({ ...allOptional(shapeOf(CPU_COPY_FIELDS)), generation: enumOf(CPU_GENERATION_NAMES).optional() }, 'a mapping of CPU copy settings').optional(),
   eop: strict(
     {
       ringSlots: oneOfNums([4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const).optional(),

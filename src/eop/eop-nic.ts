@@ -164,6 +164,12 @@ export class NicCounters {
   macEvictions = 0;
   /** ARP requests answered by the interface's ARP responder (not flooded). */
   arpAnswered = 0;
+  /** Queue pairs this interface opened because it had a frame for the peer (`openQp`). */
+  qpOpened = 0;
+  /** Queue pairs opened because a peer asked (its LINK doorbell, then its scratchpads). */
+  qpAccepted = 0;
+  /** Scratchpad reads of peers that shared a requester's doorbell bit but had not asked. */
+  qpProbesIdle = 0;
 }
 
 /** What the NIC needs from the management plane. */
@@ -221,6 +227,8 @@ export class EopNic implements FramePort {
   /** The NTB doorbell's vector (its handler reads and clears the register first). */
   protected readonly dbVector: number;
   private readonly dmaTx: DmaTxLedger;
+  /** Peers whose NTB link the management plane reported up (1), by host index. */
+  private readonly peerLink: Uint8Array;
   /** The rack's address directory, given by the rack builder when `cfg.arpResponder` is on. */
   arpDirectory: ArpDirectory | null = null;
 
@@ -243,6 +251,7 @@ export class EopNic implements FramePort {
     this.maxFrame = maxFrameBytes(cfg.mtu);
     this.slotBytes = slotBytesFor(cfg.mtu);
     this.ringBytes = this.slotBytes * cfg.ringSlots;
+    this.peerLink = new Uint8Array(hostSlots);
     // Slot-aligned areas: a slot then never straddles a memory page (see slotBytesFor).
     const areaAlign = Math.max(65536, this.slotBytes);
     this.rxArea = host.alloc(hostSlots * this.ringBytes, areaAlign, 'eop receive rings');
@@ -279,7 +288,11 @@ export class EopNic implements FramePort {
     return this.qps[peer];
   }
 
-  /** Create the queue pair for a peer (called by the rack builder for every other EOP host). */
+  /**
+   * Create the queue pair for a peer, not yet negotiating. Queue pairs are opened on first use
+   * (`openQp`); this only makes the object (its ring's place is fixed by the layout, its pages are
+   * made when frames land).
+   */
   addPeer(peer: number, peerName: string): QueuePair {
     const qp = new QueuePair(
       peer,
@@ -288,7 +301,36 @@ export class EopNic implements FramePort {
       this.creditArea + peer * CREDIT_BLOCK_BYTES,
       this.cfg.txQueueFrames,
     );
+    qp.openedAtNs = this.host.sched.now;
     this.qps[peer] = qp;
+    return qp;
+  }
+
+  /** Whether a queue pair with `p` could be opened now: we run, both NTB links are up (as the management plane told). */
+  reachable(p: number): boolean {
+    return this.running && this.peerLink[p] === 1 && p !== this.host.index && this.host.ntb!.linkUp;
+  }
+
+  /** The management plane told us `p`'s NTB link state (the rack's boot waits for this). */
+  knowsPeerUp(p: number): boolean {
+    return this.peerLink[p] === 1;
+  }
+
+  /**
+   * The queue pair with `p`, opened now if there is none and `p` is reachable: it starts
+   * negotiating (a scratchpad read across the fabric first), and frames queued on it wait until it
+   * is up. So the first frame between two hosts pays the link setup, as ntb_transport's first frame
+   * after link-up would; a rack whose hosts never talk pays nothing (rings, windows, IOMMU grants).
+   */
+  openQp(p: number): QueuePair | undefined {
+    const have = this.qps[p];
+    if (have || !this.reachable(p)) return have;
+    const peer = this.peers.host(p);
+    if (!peer) return undefined;
+    const qp = this.addPeer(p, peer.name);
+    this.c.qpOpened++;
+    qp.state = 'negotiating';
+    this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.negotiate, qp);
     return qp;
   }
 
@@ -325,8 +367,9 @@ export class EopNic implements FramePort {
     });
     ntb.setLink(true);
     this.peers.linkChanged(h.index, true);
-    for (const qp of this.qps) {
-      if (qp && this.peers.host(qp.peer)?.ntb?.linkUp) this.onPeerLink(qp.peer, true);
+    // The management plane tells a newcomer which ports are up already.
+    for (let p = 0; p < this.peerLink.length; p++) {
+      if (p !== h.index && this.peers.host(p)?.ntb?.linkUp) this.onPeerLink(p, true);
     }
   }
 
@@ -362,7 +405,9 @@ export class EopNic implements FramePort {
 
   /** The management plane says peer `p`'s NTB link went up or down. */
   onPeerLink(p: number, up: boolean): void {
+    this.peerLink[p] = up ? 1 : 0;
     const qp = this.qps[p];
+    // A queue pair that exists was used: it comes back by itself. Others wait for their first use.
     if (!qp || !this.running) return;
     if (!up) {
       // Without a LINK_DOWN entry first: the peer crashed (or its link failed).
@@ -385,6 +430,7 @@ export class EopNic implements FramePort {
     if (why) {
       qp.state = 'mismatch';
       qp.reason = why;
+      this.dropQueued(qp);
       this.drops.add(ErrorCode.EOP_NEGOTIATION);
       h.fabric.log.warn(this.name, `link to ${qp.peerName} stays down: ${why}`, ErrorCode.EOP_NEGOTIATION);
       return;
@@ -408,8 +454,9 @@ export class EopNic implements FramePort {
     qp.localReady = true;
     qp.state = 'waiting-peer';
     setQpLink(h.ntb!.scratchpads, qp.peer, true);
-    // Tell the peer to look at our QP_LINKS now rather than on a timer.
-    writeU32le(this.word, 0, 1 << LINK_DOORBELL_BIT);
+    // Tell the peer to look at our QP_LINKS now rather than on a timer. Our own data bit goes with
+    // it: a peer without a queue pair for us yet learns whose scratchpads to read.
+    writeU32le(this.word, 0, ((1 << LINK_DOORBELL_BIT) | (1 << (h.index % DATA_DOORBELL_BITS))) >>> 0);
     h.cpu.store(viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET), this.word);
     h.cpu.commit();
     this.checkPeerReady(qp, spads);
@@ -427,6 +474,7 @@ export class EopNic implements FramePort {
     qp.state = 'up';
     qp.reason = '';
     qp.c.linkUps++;
+    if (qp.upAtNs < 0) qp.upAtNs = this.host.sched.now;
     this.onQpUp?.(qp);
     this.qpUp(qp);
   }
@@ -444,18 +492,23 @@ export class EopNic implements FramePort {
     qp.downClean = clean;
     qp.localReady = false;
     if (wasUp) qp.c.linkDowns++;
-    while (qp.txCount > 0) {
-      this.staging.release(qp.txSlot[qp.txHead]!);
-      qp.popTx();
-      qp.c.txLinkDownDrops++;
-      this.drops.add(ErrorCode.EOP_LINK_DOWN);
-    }
+    this.dropQueued(qp);
     setQpLink(h.ntb!.scratchpads, qp.peer, false);
     const peer = this.peers.host(qp.peer);
     if (peer) h.iommu.revokeAll(peer.rid);
     h.memory.fill(qp.rxRingAddr, this.ringBytes, 0);
     for (const [mac, owner] of this.macTable) if (owner === qp) this.macTable.delete(mac);
     if (wasUp && !local) h.fabric.log.warn(this.name, `link to ${qp.peerName} down: ${reason}`, ErrorCode.EOP_LINK_DOWN);
+  }
+
+  /** Frames queued on a queue pair whose link went (or stays) down: dropped and counted. */
+  private dropQueued(qp: QueuePair): void {
+    while (qp.txCount > 0) {
+      this.staging.release(qp.txSlot[qp.txHead]!);
+      qp.popTx();
+      qp.c.txLinkDownDrops++;
+      this.drops.add(ErrorCode.EOP_LINK_DOWN);
+    }
   }
 
   /**
@@ -480,8 +533,10 @@ export class EopNic implements FramePort {
         if (!peer) continue;
         this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.recheckPeer, qp);
       }
+      this.probeRequesters(bits);
     }
-    if (bits & ~(1 << LINK_DOORBELL_BIT)) this.onDataDoorbell(bits);
+    // Data bits mean data only when peers signal us by doorbell; with MSI they only name requesters.
+    if (this.cfg.irqMode === 'doorbell' && bits & ~(1 << LINK_DOORBELL_BIT)) this.onDataDoorbell(bits);
   };
 
   /**
@@ -496,6 +551,34 @@ export class EopNic implements FramePort {
   private readonly lookedAt = (qp: QueuePair): void => {
     this.processRx(qp);
     this.markDirty(qp);
+  };
+
+  /**
+   * A LINK doorbell with data bits: some host whose bit is set wants a queue pair with us. Doorbell
+   * bits are shared (host p rings bit p mod 31), so every reachable host on a set bit that has no
+   * queue pair with us has its scratchpads read (a round trip each); those whose QP_LINKS names us
+   * get one, opened at once with what was read.
+   */
+  private probeRequesters(bits: number): void {
+    for (let p = 0; p < this.peerLink.length; p++) {
+      if (!(bits & (1 << (p % DATA_DOORBELL_BITS))) || this.qps[p] || !this.reachable(p)) continue;
+      const peer = this.peers.host(p);
+      if (peer) this.host.sched.after(this.host.fabric.readRoundTripNs(this.host, peer), this.probe, p);
+    }
+  }
+
+  private readonly probe = (p: number): void => {
+    if (this.qps[p] || !this.reachable(p)) return;
+    const peer = this.peers.host(p);
+    const spads = peer ? this.host.fabric.readScratchpads(this.host, peer) : null;
+    if (!peer || !spads || !hasQpLink(spads, this.host.index)) {
+      this.c.qpProbesIdle++;
+      return;
+    }
+    const qp = this.addPeer(p, peer.name);
+    this.c.qpAccepted++;
+    qp.state = 'negotiating';
+    this.negotiate(qp);
   };
 
   private readonly recheckPeer = (qp: QueuePair): void => {
@@ -515,7 +598,7 @@ export class EopNic implements FramePort {
     const dst = readMac(frame, 0);
     if (this.arpDirectory && dst === BROADCAST_MAC && this.answerArpLocally(frame)) return true;
     const owner = isMulticastMac(dst) ? undefined : this.macTable.get(dst);
-    if (owner && owner.up && owner.txCount === owner.txCapacity) {
+    if (owner && owner.usable && owner.txCount === owner.txCapacity) {
       // Full queue: count it before paying for the copy.
       owner.c.txQueueDrops++;
       return this.dropTx(ErrorCode.EOP_TX_QUEUE_FULL);
@@ -528,15 +611,23 @@ export class EopNic implements FramePort {
     }
     this.host.memory.write(this.staging.addr(slot) + align, frame);
     let queued = 0;
-    if (owner && owner.up) {
+    let targets = 0;
+    if (owner && owner.usable) {
+      targets = 1;
       queued = this.queueOn(owner, slot, len, align);
     } else {
-      for (const qp of this.qps) if (qp && qp.up) queued += this.queueOn(qp, slot, len, align);
+      // A flood must reach every peer: it opens the queue pairs not opened yet.
+      for (let p = 0; p < this.peerLink.length; p++) {
+        const qp = this.qps[p] ?? this.openQp(p);
+        if (!qp || !qp.usable) continue;
+        targets++;
+        queued += this.queueOn(qp, slot, len, align);
+      }
       if (queued > 0) this.c.floods++;
     }
     this.staging.unused(slot);
     if (queued === 0) {
-      if (!owner && !this.qps.some((q) => q && q.up)) return this.dropTx(ErrorCode.EOP_NO_PEER);
+      if (targets === 0) return this.dropTx(ErrorCode.EOP_NO_PEER);
       return false; // counted per queue pair already
     }
     this.c.txFrames++;
@@ -552,8 +643,15 @@ export class EopNic implements FramePort {
   txSpace(dstMac: number): number {
     const owner = isMulticastMac(dstMac) ? undefined : this.macTable.get(dstMac);
     let space = Infinity;
-    if (owner && owner.up) space = owner.txCapacity - owner.txCount;
-    else for (const qp of this.qps) if (qp && qp.up && qp.txCapacity - qp.txCount < space) space = qp.txCapacity - qp.txCount;
+    if (owner && owner.usable) space = owner.txCapacity - owner.txCount;
+    else {
+      for (let p = 0; p < this.peerLink.length; p++) {
+        const qp = this.qps[p];
+        // A peer with no queue pair yet gets an empty queue when the flood opens it.
+        const room = qp ? (qp.usable ? qp.txCapacity - qp.txCount : Infinity) : this.reachable(p) ? this.cfg.txQueueFrames : Infinity;
+        if (room < space) space = room;
+      }
+    }
     if (space === Infinity) return 0;
     // The reserve is small against both the queue and the staging pool, so an idle interface
     // always has room (a reserve ≥ the pool would report "full" forever).
@@ -561,8 +659,10 @@ export class EopNic implements FramePort {
     return Math.max(0, Math.min(space, this.staging.available) - reserve);
   }
 
+  /** A frame could go somewhere: a queue pair is up or opening, or one can be opened. */
   anyPeerUp(): boolean {
-    for (const qp of this.qps) if (qp && qp.up) return true;
+    for (const qp of this.qps) if (qp && qp.usable) return true;
+    for (let p = 0; p < this.peerLink.length; p++) if (!this.qps[p] && this.reachable(p)) return true;
     return false;
   }
 
@@ -576,11 +676,11 @@ export class EopNic implements FramePort {
     let anyUp = false;
     if (this.staging.available < this.staging.slots / 2) return; // staging frees on DMA completion, which checks again
     for (const qp of this.qps) {
-      if (!qp || !qp.up) continue;
+      if (!qp || !qp.usable) continue;
       if (qp.txCount > qp.txCapacity / 2) return;
       anyUp = true;
     }
-    if (!anyUp) return; // a queue pair coming up flushes, and checks again
+    if (!anyUp && !this.anyPeerUp()) return; // a queue pair coming up flushes, and checks again
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
@@ -589,8 +689,9 @@ export class EopNic implements FramePort {
   /** The ARP responder: answer `frame` here when the directory knows its owner and the owner is reachable. */
   private answerArpLocally(frame: Uint8Array): boolean {
     const a = answerArp(frame, this.arpDirectory!);
-    const qp = a ? this.qps[a.owner.hostIndex] : undefined;
-    if (!a || !qp || !qp.up) return false;
+    // The owner's queue pair opens now: the asker's next frame goes to it (and waits for its setup).
+    const qp = a ? this.openQp(a.owner.hostIndex) : undefined;
+    if (!a || !qp || !qp.usable) return false;
     // As if the owner had replied: its MAC is behind its queue pair from now on (no unknown-unicast flood).
     if (this.macTable.get(a.owner.mac) !== qp) this.learn(a.owner.mac, qp);
     this.c.arpAnswered++;

@@ -7,6 +7,11 @@
  * Readiness is two-sided: after agreeing, a host sets the peer's bit in its own QP_LINKS bitmap and
  * rings the peer's LINK doorbell; a queue pair carries frames only when each side has the other's
  * bit set, so nobody writes into a ring whose owner has not granted it yet.
+ *
+ * Queue pairs are negotiated on first use, not at boot: the LINK doorbell also carries the ringing
+ * host's data bit (host p: bit p mod DATA_DOORBELL_BITS), so a peer that has no queue pair with it
+ * yet knows whose scratchpads to read (every host sharing that bit, a round trip each) to find the
+ * ones whose QP_LINKS name it, and opens its end of each.
  */
 import { NTB_SCRATCHPADS } from '../pcie/ntb.js';
 

@@ -177,6 +177,15 @@ export class NtbNetdevNic extends EopNic {
     host.dma.completionVector = host.irq.allocate(this.onTransportDma);
   }
 
+  /**
+   * ntb_transport brings its queue pair up when the NTB link comes up (its link work), not on a
+   * first frame as EOP's queue pairs open (EopNic.openQp): opened here at the peer's link-up.
+   */
+  override onPeerLink(p: number, up: boolean): void {
+    super.onPeerLink(p, up);
+    if (up) this.openQp(p);
+  }
+
   override addPeer(peer: number, peerName: string): QueuePair {
     if (this.peerQp) {
       throw new EopError(

@@ -4,7 +4,7 @@
  * consumer index of our ring for that peer. Counters follow ntb_transport's debugfs names where
  * there is one.
  */
-import type { Bytes } from '../time/units.js';
+import type { Bytes, Ns } from '../time/units.js';
 
 const NO_QUEUE_I32 = new Int32Array(0);
 const NO_QUEUE_U8 = new Uint8Array(0);
@@ -88,6 +88,10 @@ export class QueuePair {
   /** Which life of the link this is (bumped at every reset): work left from an earlier life is void. */
   epoch = 0;
 
+  /** When this queue pair was opened (its first frame, or the peer's request), and first up (-1: never). */
+  openedAtNs: Ns = -1;
+  upAtNs: Ns = -1;
+
   constructor(
     readonly peer: number,
     readonly peerName: string,
@@ -102,6 +106,14 @@ export class QueuePair {
 
   get up(): boolean {
     return this.state === 'up';
+  }
+
+  /**
+   * Frames may be queued here: the link is up, or being set up (queue pairs open on first use, and
+   * a frame that opened one waits in its queue until the link is up: it pays the setup).
+   */
+  get usable(): boolean {
+    return this.state === 'up' || this.state === 'negotiating' || this.state === 'waiting-peer';
   }
 
   enqueue(slot: number, len: Bytes, align: number): boolean {

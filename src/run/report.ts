@@ -52,6 +52,8 @@ export interface Report {
     peer: string;
     state: string;
     reason: string;
+    /** Opening to up, in µs (null: never up). */
+    setupUs: number | null;
     txFrames: number;
     txBytes: number;
     rxFrames: number;
@@ -201,6 +203,8 @@ export function buildReport(r: RunResult): Report {
           peer: q.peerName,
           state: q.state,
           reason: q.reason,
+          // Queue pairs open on first use: the virtual time from opening to up, paid by the first frame.
+          setupUs: q.upAtNs >= 0 ? Math.round((q.upAtNs - q.openedAtNs) / 10) / 100 : null,
           txFrames: q.c.txFrames,
           txBytes: q.c.txBytes,
           rxFrames: q.c.rxFrames,
@@ -424,11 +428,12 @@ export function formatReport(rep: Report): string {
   out.push('', 'Queue pairs');
   out.push(
     table(
-      ['host', 'peer', 'state', 'tx frames', 'rx frames', 'dma', 'cpu', 'batches', 'irq sent', 'ring full', 'q drops', 'rx err'],
+      ['host', 'peer', 'state', 'setup µs', 'tx frames', 'rx frames', 'dma', 'cpu', 'batches', 'irq sent', 'ring full', 'q drops', 'rx err'],
       rep.queuePairs.map((q) => [
         q.host,
         q.peer,
         q.state + (q.reason && q.state !== 'up' ? ` (${q.reason})` : ''),
+        q.setupUs ?? '-',
         q.txFrames,
         q.rxFrames,
         q.txDmaFrames,

@@ -10,6 +10,7 @@ import { DEFAULT_RAM_BYTES } from '../host/host.js';
 import { DEFAULT_PAGE_BYTES } from '../mem/sparse-memory.js';
 import { DEFAULT_LINK, type LinkConfig as ModelLink } from '../pcie/link.js';
 import { NS_PER_US } from '../time/units.js';
+import { CPU_COPY_FIELDS, HRDMA_FIELDS, pickFields } from './engine-fields.js';
 import type { HostSpec, RackSpec } from './rack.js';
 import type { LinkConfig, Topology } from './schema.js';
 
@@ -32,6 +33,8 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
       eop: { mtu: h.mtu },
       cores: h.cores,
       profile: h.profile,
+      dma: h.dma,
+      cpu: h.cpu,
       ipv4: h.ipv4.addr,
       ...tor(h.tor),
       ...(h.backupPath ? { backupPath: { link: link(h.backupPath.link), ...tor(h.backupPath.tor) } } : {}),
@@ -43,15 +46,9 @@ export function rackSpecFromTopology(t: Topology): RackSpec {
     switch: { ...t.switch },
     ...(t.tors.length > 1 ? { tors: t.tors.map((x) => ({ name: x.name, spineLink: link(x.spineLink) })) } : {}),
     link: link(t.link),
-    dma: {
-      ...DEFAULT_HRDMA,
-      setupNs: t.dma.setupNs,
-      peakGbps: t.dma.peakGbps,
-      unalignedRateFactor: t.dma.unalignedRateFactor,
-      alignmentBytes: t.dma.alignmentBytes,
-      ringSlots: t.dma.ringSlots,
-    },
-    cpu: { ...DEFAULT_CPU, copyGbps: t.cpu.copyGbps, copySetupNs: t.cpu.copySetupNs },
+    // Every field of the file's tables (engine-fields.ts) by the model's own name; the rest the model's defaults.
+    dma: { ...DEFAULT_HRDMA, ...pickFields(HRDMA_FIELDS, t.dma) },
+    cpu: { ...DEFAULT_CPU, ...pickFields(CPU_COPY_FIELDS, t.cpu) },
     eop: {
       ...DEFAULT_EOP,
       mtu: t.mtu,

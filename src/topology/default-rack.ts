@@ -107,6 +107,12 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
   SCHEMA_KEYS.host.forEach((k, i) => {
     // One switch tier by default: a host's tor is shown as a commented example.
     if (k === 'tor') w.kv(`${c}    `, k, 'tor1', `host.${k}`);
+    else if (k === 'dma' || k === 'cpu') {
+      // Commented examples: an uncommented value would pin h4 when the rack-wide one is edited.
+      w.kv(`${c}    `, k, null, `host.${k}`);
+      if (k === 'dma') w.kv(`${c}      `, 'peakGbps', 60, 'dma.peakGbps');
+      else w.kv(`${c}      `, 'wcBuffers', 12, 'cpu.wcBuffers');
+    }
     else if (k === 'backupPath') {
       // One NTB path by default: a second one, on the other switch, as a commented example.
       w.kv(`${c}    `, k, null, `host.${k}`);
@@ -115,6 +121,7 @@ export function defaultRackYaml(o: DefaultRackYamlOptions = { examples: 'comment
       w.kv(`${c}        `, 'width', 4, 'link.width');
     } else w.kv('    ', k, h4[k] ?? null, `host.${k}`, i === 0 ? '- ' : '');
     if (k === 'link') w.kv('      ', 'gen', DEFAULTS.link.gen, 'link.gen');
+
   });
   w.line('');
 

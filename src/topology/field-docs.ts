@@ -4,6 +4,7 @@
  * setting; `test/default-rack.test.ts` checks every schema key has one, so a new key cannot go
  * undocumented. Ranges come from `LIMITS` where the limit lives there.
  */
+import { CPU_COPY_FIELDS, HRDMA_FIELDS, docsOf } from './engine-fields.js';
 import { LIMITS, type FaultKind } from './types.js';
 
 export const FIELD_DOCS: Readonly<Record<string, string>> = {
@@ -37,15 +38,11 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'tor.name': 'a top-of-rack switch (a bare name is enough)',
   'tor.spineLink': "its PCIe link to the spine: any link setting (default the rack's link); not an uplink to another rack (that is a host with attach: uplink)",
 
-  'dma.setupNs': 'per-descriptor setup of the HRDMA engine',
-  'dma.peakGbps': 'HRDMA copy rate on aligned transfers',
-  'dma.unalignedRateFactor': 'rate multiplier (0 < x <= 1) for payloads not aligned to alignmentBytes',
-  'dma.alignmentBytes': 'alignment for full-rate DMA (power of 2, 1..4096)',
-  'dma.ringSlots': 'HRDMA descriptor ring slots (power of 2, 16..65536)',
+  // The HRDMA and CPU copy fields are documented where they are defined (shared with scenarios).
+  ...docsOf('dma', HRDMA_FIELDS),
   'dma.copyThresholdBytes': 'frames of at least this many bytes go by DMA, smaller ones by CPU copy',
 
-  'cpu.copyGbps': 'CPU copy rate (memcpy into the peer window)',
-  'cpu.copySetupNs': 'per-copy setup',
+  ...docsOf('cpu', CPU_COPY_FIELDS),
   'cpu.cores': `cores per host (1..${LIMITS.maxCores}): transmit work on core 0, interrupts on the last, queued behind each other`,
   'cpu.profile': 'kernel (interrupt, softirq, thread wake-up) | polling (a core spins on the rings: no interrupts)',
 
@@ -85,6 +82,8 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   'host.tor': 'the top-of-rack switch its link ends at (a name from tors; default the first)',
   'host.cores': 'this host only: cpu.cores',
   'host.profile': 'this host only: cpu.profile',
+  'host.dma': "this host's HRDMA engine: any dma setting but copyThresholdBytes, over the rack's",
+  'host.cpu': "this host's CPU copies and write-combining: any cpu setting but cores and profile (those are the host's own keys)",
   'host.role': 'compute | management (two at most: the first is the master, a second its backup; no EOP interface)',
   'host.backupPath': "a second NTB port and link (Marlin's backup path): true, or a mapping with the keys below",
 

@@ -199,7 +199,8 @@ function linkUp(rack: Rack, log: FaultLog, spec: FaultSpec): void {
   ntb.setLink(true);
   rack.control.linkChanged(host.index, true);
   const nic = rack.nic(spec.host);
-  for (const qp of nic.qps) if (qp && rack.control.host(qp.peer)?.ntb?.linkUp) nic.onPeerLink(qp.peer, true);
+  // Every peer whose link is up: queue pairs that exist negotiate again, the others open on first use.
+  for (const peer of rack.hosts) if (peer !== host && rack.control.host(peer.index)?.ntb?.linkUp) nic.onPeerLink(peer.index, true);
   log.fault(spec.origin, spec.kind, spec.host, `${ntb.name} link up: ${spec.host} and its peers negotiate again`);
   watchRecovery(rack, log, spec, 'link-down');
 }

@@ -55,6 +55,9 @@ export interface HostSpec {
   backupPath?: { tor?: string; link?: Partial<LinkConfig> };
   /** Its IPv4 address, for the EOP ARP responder's directory (`eop.arpResponder`). */
   ipv4?: number;
+  /** This host's HRDMA engine and CPU copy settings over the rack's (`RackSpec.dma` / `cpu`). */
+  dma?: Partial<HrdmaConfig>;
+  cpu?: Partial<CpuConfig>;
 }
 
 export interface RackSpec {
@@ -124,7 +127,10 @@ export class Rack {
   private readonly nicByName = new Map<string, EopNic>();
   /** Hosts with two NTB paths and the drivers' failover between them (null: every host has one path). */
   readonly failover: PathFailover | null = null;
-  /** Virtual time at which every queue pair was up (set by `boot`). */
+  /**
+   * Virtual time at which every interface was up and knew which peers' links are up (set by
+   * `boot`). Queue pairs are not part of it: each is negotiated on its first use.
+   */
   bootedAt: Ns = -1;
 
   constructor(readonly spec: RackSpec) {
@@ -144,8 +150,8 @@ export class Rack {
           // Pages at least as large as a ring slot: frames are then always zero-copy views.
           pageBytes: Math.max(spec.pageBytes, slotBytesFor(hs.eop?.mtu ?? spec.eop.mtu)),
           link: { ...spec.link, ...hs.link },
-          dma: spec.dma,
-          cpu: spec.cpu,
+          dma: { ...spec.dma, ...hs.dma },
+          cpu: { ...spec.cpu, ...hs.cpu },
           irqHandlerNs: spec.irqHandlerNs,
           irqJitterNs: spec.irqJitterNs ?? 0,
           cores: hs.cores ?? spec.cores ?? DEFAULT_CORES,
@@ -204,7 +210,8 @@ export class Rack {
       this.nicByName.set(hs.name, nic);
       this.control.register(host, nic);
     }
-    for (const a of this.nics) for (const b of this.nics) if (a !== b) a.addPeer(b.host.index, b.host.name);
+    // No queue pairs here: each opens on its first frame (EopNic.openQp), so boot costs nothing per
+    // host pair and the first frame between two hosts pays their link setup.
     if (spec.eop.arpResponder) {
       const dir = new ArpDirectory();
       for (const [i, hs] of spec.hosts.entries()) if (!hs.management && hs.ipv4 !== undefined) dir.add(hs.ipv4, hs.mac, this.hosts[i]!.index);
@@ -233,13 +240,17 @@ export class Rack {
     return n;
   }
 
-  /** True when every queue pair whose peer is running is up (mismatches excepted). */
+  /**
+   * True when every running interface knows that every other running one's link is up, and every
+   * queue pair opened so far whose peer is running is up (mismatches excepted).
+   */
   allLinksSettled(): boolean {
-    for (const nic of this.nics) {
-      if (!nic.running) continue;
+    const running = this.nics.filter((n) => n.running && n.host.ntb!.linkUp);
+    for (const nic of running) {
+      for (const other of running) if (other !== nic && !nic.knowsPeerUp(other.host.index)) return false;
       for (const qp of nic.qps) {
         if (!qp) continue;
-        const peer = this.nics.find((x) => x.host.index === qp.peer);
+        const peer = this.control.nics[qp.peer];
         if (peer?.running && qp.state !== 'up' && qp.state !== 'mismatch') return false;
       }
     }
@@ -252,13 +263,29 @@ export class Rack {
    */
   boot(limitNs: Ns = 1_000_000): Ns {
     for (const nic of this.nics) nic.start();
+    this.runUntilSettled(limitNs);
+    this.bootedAt = this.sched.now;
+    return this.bootedAt;
+  }
+
+  /**
+   * Open every queue pair now and run until all are up: what boot did before queue pairs opened on
+   * first use. For measurements and tests of the steady state, which must not include link setup.
+   * Returns the virtual time it took.
+   */
+  openAllQueuePairs(limitNs: Ns = 1_000_000): Ns {
+    const t0 = this.sched.now;
+    for (const a of this.nics) for (const b of this.nics) if (a !== b) a.openQp(b.host.index);
+    this.runUntilSettled(limitNs);
+    return this.sched.now - t0;
+  }
+
+  private runUntilSettled(limitNs: Ns): void {
     const step: Ns = 1_000;
     const end = this.sched.now + limitNs;
     while (this.sched.now < end) {
       this.sched.runUntil(this.sched.now + step);
       if (this.allLinksSettled()) break;
     }
-    this.bootedAt = this.sched.now;
-    return this.bootedAt;
   }
 }

@@ -32,24 +32,18 @@ import {
   type PcieGen,
   type PcieWidth,
 } from './types.js';
-import { keyCheck, leaf, obj } from './zod-fields.js';
+import { allOptional, keyCheck, leaf, obj } from './zod-fields.js';
+import { CPU_COPY_FIELDS, HRDMA_FIELDS, shapeOf } from './engine-fields.js';
 import { PROFILE_KINDS, type ProfileKind } from '../host/profile.js';
 import { DRIVER_KINDS, type DriverKind } from '../eop/eop-nic.js';
 import { NTB_MAX_WINDOW_BYTES, NTB_MIN_WINDOW_BYTES } from '../eop/ntb-transport-layout.js';
 
 type Defaulted<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodDefault<S[K]> };
-type Optional<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.ZodOptional<S[K]> };
 
 function withDefaults<S extends Record<string, z.ZodType>>(shape: S, defaults: { [K in keyof S]: z.output<S[K]> }): Defaulted<S> {
   const out: Record<string, z.ZodType> = {};
   for (const k of Object.keys(shape)) out[k] = shape[k]!.default(defaults[k] as never);
   return out as Defaulted<S>;
-}
-
-function allOptional<S extends Record<string, z.ZodType>>(shape: S): Optional<S> {
-  const out: Record<string, z.ZodType> = {};
-  for (const k of Object.keys(shape)) out[k] = shape[k]!.optional();
-  return out as Optional<S>;
 }
 
 const nullToUndefined = (v: unknown): unknown => (v === null ? undefined : v);
@@ -85,6 +79,20 @@ const hostShape = {
   /** This host's cores and profile (default: the rack's `cpu.cores`, `cpu.profile`). */
   cores: leaf<number>(integer(1, LIMITS.maxCores)).optional(),
   profile: leaf<ProfileKind>(oneOf([...PROFILE_KINDS])).optional(),
+  /** This host's HRDMA engine and CPU copies, over the rack's `dma` / `cpu` (the fields scenarios take too). */
+  dma: z.preprocess(
+    nullToUndefined,
+    obj(allOptional(shapeOf(HRDMA_FIELDS)), 'a mapping of HRDMA settings', {
+      copyThresholdBytes: 'copyThresholdBytes is rack-wide only (dma.copyThresholdBytes at the top level)',
+    }).optional(),
+  ),
+  cpu: z.preprocess(
+    nullToUndefined,
+    obj(allOptional(shapeOf(CPU_COPY_FIELDS)), 'a mapping of CPU copy settings', {
+      cores: 'a host\'s cores are "cores" on the host entry itself',
+      profile: 'a host\'s profile is "profile" on the host entry itself',
+    }).optional(),
+  ),
   /** A second NTB path: `true`, or a mapping naming its ToR and link overrides. */
   backupPath: z.preprocess(
     (v) => (v === true ? {} : v === null ? undefined : v),
@@ -207,18 +215,14 @@ const switchShape = {
   ntbTranslateNs: leaf<number>(num({ ge: 0 })),
 };
 
+// HRDMA and CPU copy settings are shared with bench scenarios and per-host overrides (engine-fields.ts).
 const dmaShape = {
-  setupNs: leaf<number>(num({ ge: 0 })),
-  peakGbps: leaf<number>(num({ gt: 0 })),
-  unalignedRateFactor: leaf<number>(num({ gt: 0, le: 1 })),
-  alignmentBytes: leaf<number>(powerOf2(1, 4096)),
-  ringSlots: leaf<number>(powerOf2(16, 65536)),
+  ...shapeOf(HRDMA_FIELDS),
   copyThresholdBytes: leaf<number>(integer(0)),
 };
 
 const cpuShape = {
-  copyGbps: leaf<number>(num({ gt: 0 })),
-  copySetupNs: leaf<number>(num({ ge: 0 })),
+  ...shapeOf(CPU_COPY_FIELDS),
   cores: leaf<number>(integer(1, LIMITS.maxCores)),
   profile: leaf<ProfileKind>(oneOf([...PROFILE_KINDS])),
 };

@@ -13,6 +13,7 @@ import { DEFAULT_SWITCH } from '../pcie/fabric.js';
 import { DEFAULT_LINK } from '../pcie/link.js';
 import { DEFAULT_IRQ_HANDLER_NS } from './rack.js';
 import { DEFAULT_CORES, type ProfileKind } from '../host/profile.js';
+import type { CpuCopySettings, HrdmaSettings } from './engine-fields.js';
 
 export const DEFAULTS = {
   name: 'rack',
@@ -24,15 +25,9 @@ export const DEFAULTS = {
   // The model's own defaults, so the file format and the model cannot drift apart.
   link: { gen: DEFAULT_LINK.gen, width: DEFAULT_LINK.width, mpsBytes: DEFAULT_LINK.mpsBytes, ecrc: DEFAULT_LINK.ecrc, latencyNs: DEFAULT_LINK.latencyNs },
   switch: { ...DEFAULT_SWITCH },
-  dma: {
-    setupNs: DEFAULT_HRDMA.setupNs,
-    peakGbps: DEFAULT_HRDMA.peakGbps,
-    unalignedRateFactor: DEFAULT_HRDMA.unalignedRateFactor,
-    alignmentBytes: DEFAULT_HRDMA.alignmentBytes,
-    ringSlots: DEFAULT_HRDMA.ringSlots,
-    copyThresholdBytes: DEFAULT_EOP.copyThresholdBytes,
-  },
-  cpu: { copyGbps: DEFAULT_CPU.copyGbps, copySetupNs: DEFAULT_CPU.copySetupNs, cores: DEFAULT_CORES, profile: 'kernel' as ProfileKind },
+  // Every HRDMA and CPU copy field the file takes (engine-fields.ts) defaults to the model's value.
+  dma: { ...DEFAULT_HRDMA, copyThresholdBytes: DEFAULT_EOP.copyThresholdBytes },
+  cpu: { ...DEFAULT_CPU, cores: DEFAULT_CORES, profile: 'kernel' as ProfileKind },
   interrupts: {
     mode: DEFAULT_EOP.irqMode,
     msiHandlerNs: DEFAULT_IRQ_HANDLER_NS,
@@ -125,20 +120,14 @@ export interface SwitchConfig {
   ntbTranslateNs: number;
 }
 
-export interface DmaConfig {
-  setupNs: number;
-  peakGbps: number;
-  /** Rate multiplier (0 < x ≤ 1) for transfers not aligned to `alignmentBytes`. */
-  unalignedRateFactor: number;
-  alignmentBytes: number;
-  ringSlots: number;
+/** The rack's HRDMA engine (engine-fields.ts; a host may override any of it but the threshold). */
+export interface DmaConfig extends HrdmaSettings {
   /** Frames of at least this many bytes go by DMA, smaller ones by CPU copy. */
   copyThresholdBytes: number;
 }
 
-export interface CpuConfig {
-  copyGbps: number;
-  copySetupNs: number;
+/** The rack's CPU copies (engine-fields.ts; a host may override any of them), cores and profile. */
+export interface CpuConfig extends CpuCopySettings {
   /** Cores per host (src/host/cores.ts); a host may override. */
   cores: number;
   /** kernel (interrupts, softirq, wake-ups) or polling (src/host/profile.ts); a host may override. */
@@ -222,6 +211,10 @@ export interface HostConfig {
   /** The rack's `cpu.cores` / `cpu.profile` unless the host overrides them. */
   cores: number;
   profile: ProfileKind;
+  /** The rack's `dma` engine settings with this host's overrides applied. */
+  dma: HrdmaSettings;
+  /** The rack's `cpu` copy settings with this host's overrides applied. */
+  cpu: CpuCopySettings;
   /** A second NTB path (Marlin's backup port and link), or null: one path. */
   backupPath: BackupPathConfig | null;
 }

@@ -34,6 +34,7 @@ import {
   parseMacAddress,
 } from './addresses.js';
 import { checkHostName, isRecord } from './checks.js';
+import { CPU_COPY_FIELDS, HRDMA_FIELDS, pickFields } from './engine-fields.js';
 import { faultEntryProblems, listNames } from './fault-checks.js';
 import { didYouMean, formatPath, showValue, type ConfigPath, type ConfigProblem } from './problems.js';
 import { SCHEMA_KEYS, TopologySchema, type TopologyFile } from './shapes.js';
@@ -137,7 +138,7 @@ function crossProblems(input: unknown): RawProblem[] {
     add(['hosts', h.i, 'role'], `at most two hosts may be management hosts, a master and its backup (hosts[${mgmt[0]!.i}] and hosts[${mgmt[1]!.i}] already are)`),
   );
   for (const h of mgmt) {
-    for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu', 'cores', 'profile']) {
+    for (const k of ['mac', 'ipv4', 'ipv6', 'attach', 'mtu', 'cores', 'profile', 'dma', 'cpu']) {
       if (h.raw[k] !== undefined) {
         add(['hosts', h.i, k], 'not allowed on the management host, which has no EOP interface');
       }
@@ -517,6 +518,8 @@ function normalize(d: TopologyFile, source: string): Topology {
       tor: torOf(h.tor),
       cores: h.cores ?? d.cpu.cores,
       profile: h.profile ?? d.cpu.profile,
+      dma: pickFields(HRDMA_FIELDS, { ...d.dma, ...definedOnly(h.dma) }),
+      cpu: pickFields(CPU_COPY_FIELDS, { ...d.cpu, ...definedOnly(h.cpu) }),
       backupPath: h.backupPath ? { tor: h.backupPath.tor ?? torOf(h.tor), link: { ...mergeLink(h.link), ...definedOnly(h.backupPath.link) } } : null,
     });
   }

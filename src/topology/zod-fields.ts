@@ -48,3 +48,10 @@ export function obj<S extends z.ZodRawShape>(shape: S, what: string, hints?: Key
   const keys = Object.keys(shape);
   return keyCheck(() => keys, z.object(shape, { error: () => `must be ${what}` }), hints);
 }
+
+/** Every field of a shape made optional (a file that overrides only some settings). */
+export function allOptional<S extends Record<string, z.ZodType>>(shape: S): { [K in keyof S]: z.ZodOptional<S[K]> } {
+  const out: Record<string, z.ZodType> = {};
+  for (const k of Object.keys(shape)) out[k] = shape[k]!.optional();
+  return out as { [K in keyof S]: z.ZodOptional<S[K]> };
+}

@@ -18,13 +18,19 @@ export function rackHosts(n: number, perHost: (i: number) => Partial<HostSpec> =
 export interface RackOptions extends Partial<Omit<RackSpec, 'hosts' | 'eop'>> {
   eop?: Partial<EopConfig>;
   perHost?: (i: number) => Partial<HostSpec>;
+  /**
+   * Open every queue pair before the test (default true): tests of the steady state must not pay
+   * the link setup that a queue pair's first frame pays. False: queue pairs open on first use.
+   */
+  openQueuePairs?: boolean;
 }
 
 /** A rack of `n` compute hosts, booted, with every control-path write landed (the fabric idle). */
 export function bootedRack(n: number, opts: RackOptions = {}): Rack {
-  const { eop, perHost, ...rest } = opts;
+  const { eop, perHost, openQueuePairs = true, ...rest } = opts;
   const rack = new Rack(rackSpec(rackHosts(n, perHost), { ...rest, eop: { ...DEFAULT_EOP, ...eop } }));
   rack.boot();
+  if (openQueuePairs) rack.openAllQueuePairs();
   rack.sched.run();
   return rack;
 }
