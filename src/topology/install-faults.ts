@@ -63,7 +63,6 @@ export interface InstalledFaults {
   unstruck(): { origin: string; kind: string; host: string; left: number }[];
 }
 
-
 /** Schedules every entry of `topo.faults` on `rack`, `atUs` after now. */
 export function installFaults(topo: Pick<Topology, 'faults'>, rack: Rack): InstalledFaults {
   const sched = rack.sched;
