@@ -81,6 +81,8 @@ export interface HostStatusJson {
   /** The host's EOP interface runs and its NTB link is up. */
   ntbUp: boolean;
   failure: string | null;
+  /** TAP hosts: frames read from the TAP right after a frame was written into it (the answer picked up in the same turn); null otherwise. */
+  pickedUp: number | null;
   /** Kernel-side losses inside the namespace (TAP hosts; null otherwise or before the first read). */
   kernel: KernelCounters | null;
   /** The host's interrupt controller: raised, merged into a pending one, held by moderation, with no handler. */
@@ -110,6 +112,10 @@ export interface RackStatusJson {
     lastLagMs: number;
     lagToleranceMs: number;
     eventsRun: number;
+    /** The live runner's turns of the event loop, those started by a timer, and busy-poll back-offs (preempted while polling). */
+    wakeups: number;
+    timerWakeups: number;
+    pollBackoffs: number;
   };
   captures: { enabled: boolean; frames: number; drops: number; paths: string[] };
   /**
@@ -241,6 +247,7 @@ export class RackStatusSampler {
         links: qps.length,
         ntbUp: nic.running && !!nic.host.ntb?.linkUp,
         failure: th?.bridge.failure ?? null,
+        pickedUp: th ? th.bridge.c.pickedUp : null,
         kernel: th ? live.kernelOf(h.name) : null,
         interrupts: nic.host.irq.counts(),
         queuePairs: qps,
@@ -266,6 +273,9 @@ export class RackStatusSampler {
         lastLagMs: rs.lastLagNs / 1e6,
         lagToleranceMs: this.lagToleranceMs,
         eventsRun: live.rack.sched.executed,
+        wakeups: rs.wakeups,
+        timerWakeups: rs.timerWakeups,
+        pollBackoffs: rs.pollBackoffs,
       },
       captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: [...live.capturePaths] },
       control: {
@@ -320,7 +330,8 @@ export function formatRackStatus(s: RackStatusJson): string {
   const l = s.live;
   lines.push(
     `  live: ${l.behindNow ? `BEHIND now: ${l.lateBatchesWindow} late event batches in the last ${l.windowS} s` : `keeping up now (last ${l.windowS} s)`}; ` +
-      `${l.lateBatches} of ${l.batches} batches late since start, max lag ${l.maxLagMs.toFixed(2)} ms; captures ${s.captures.enabled ? `${s.captures.frames} frames` : 'off'}`,
+      `${l.lateBatches} of ${l.batches} batches late since start, max lag ${l.maxLagMs.toFixed(2)} ms; ` +
+      `${l.wakeups} wake-ups (${l.timerWakeups} by timer)${l.pollBackoffs > 0 ? `, ${l.pollBackoffs} busy-poll back-off(s)` : ''}; captures ${s.captures.enabled ? `${s.captures.frames} frames` : 'off'}`,
   );
   const c = s.control;
   const counts = (d: Record<string, number>): string => Object.entries(d).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';

@@ -44,7 +44,7 @@ describe('report counters', () => {
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(rep.interfaces.map((i) => i.name));
   });
 
-  it('eop status prints the control plane: a master that is down, takeovers, failovers and faults by kind', () => {
+  it('eop status prints the control plane (a master that is down, takeovers, failovers, faults by kind) and the runner wake-ups', () => {
     const s: RackStatusJson = {
       version: 1,
       rack: 'r',
@@ -52,7 +52,7 @@ describe('report counters', () => {
       mode: 'up',
       uptimeS: 3,
       link: { gen: 3, width: 8, mpsBytes: 256 },
-      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1 },
+      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 42, timerWakeups: 3, pollBackoffs: 0 },
       captures: { enabled: false, frames: 0, drops: 0, paths: [] },
       control: { managementHosts: [{ name: 'mh', alive: false }, { name: 'mh2', alive: true }], takeovers: 1, failovers: 2, faultsInjected: { 'mh-fail': 1, 'link-down': 2 }, faultsRecovered: { 'link-down': 1 } },
       hosts: [],
@@ -61,6 +61,8 @@ describe('report counters', () => {
     expect(line).toContain('management mh (master, DOWN), mh2 (backup, alive), 1 takeover(s)');
     expect(line).toContain('2 path failover(s)');
     expect(line).toContain('faults injected mh-fail=1 link-down=2, recovered link-down=1');
+    expect(formatRackStatus(s)).toMatch(/live: .*; 42 wake-ups \(3 by timer\); captures off/);
+    expect(formatRackStatus({ ...s, live: { ...s.live, pollBackoffs: 2 } })).toMatch(/42 wake-ups \(3 by timer\), 2 busy-poll back-off\(s\); captures off/);
     const none = formatRackStatus({ ...s, control: { managementHosts: [], takeovers: 0, failovers: 0, faultsInjected: {}, faultsRecovered: {} } });
     expect(none).toContain('control: no management host; 0 path failover(s); faults injected none, recovered none');
   });
