@@ -21,8 +21,8 @@ export const NATIVE_MIN_BYTES = 256;
 /** The addon's onesSum, or null if the addon is missing or was built before it had one. */
 export function nativeOnesSum(): OnesSumFn | null {
   try {
-    const fn = (loadTapAddon() as unknown as { onesSum?: unknown }).onesSum;
-    return typeof fn === 'function' ? (fn as OnesSumFn) : null;
+    const fn = loadTapAddon().onesSum;
+    return typeof fn === 'function' ? fn : null;
   } catch {
     return null;
   }

@@ -180,6 +180,8 @@ interface NativeAddon {
   Tap: new (name: string, opts: TapOpenOptions) => NativeTap;
   maxFrame: number;
   supported: boolean;
+  /** The Internet checksum's folded sum (native/checksum); absent in an addon built before it (fast-checksum.ts). */
+  onesSum?: (buf: Uint8Array, start: number, end: number, initial?: number) => number;
 }
 
 /** The package root: the nearest folder above this file holding binding.gyp (src or dist layout). */
