@@ -12,13 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { netnsExecAsync, removeQuietly } from '../../bridge/netns.js';
 import { LiveRack } from '../../bridge/live-rack.js';
 import { parseTopologyText } from '../../src/topology/load.js';
-import { liveReady, pingReplies, twoTapNamespaces, twoTapRack } from './live-helpers.js';
+import { liveReady, pingReplies, sleep, twoTapNamespaces, twoTapRack } from './live-helpers.js';
 
 const ready = liveReady();
 const PREFIX = 'eoptest-i';
 const TOPO = twoTapRack('idle');
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!ready)('live rack wake-ups', () => {
   let live: LiveRack | null = null;
