@@ -254,6 +254,7 @@ export class RackStatusSampler {
         ws: port ? portStatus(port) : null,
       };
     });
+    const faults = live.faults.log.counts();
     return {
       version: STATUS_VERSION,
       rack: topo.name,
@@ -282,8 +283,8 @@ export class RackStatusSampler {
         managementHosts: live.rack.management?.vs.switches.map((s) => ({ name: s.upstreamName, alive: s.alive })) ?? [],
         takeovers: live.rack.management?.takeovers.length ?? 0,
         failovers: live.rack.failover?.records.length ?? 0,
-        faultsInjected: live.faults.log.counts().injected,
-        faultsRecovered: live.faults.log.counts().recovered,
+        faultsInjected: faults.injected,
+        faultsRecovered: faults.recovered,
       },
       hosts,
     };
