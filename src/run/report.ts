@@ -446,14 +446,21 @@ export function formatReport(rep: Report): string {
       ]),
     ),
   );
+  // Per host: empty ring looks and credit updates over its queue pairs (one pass, not one per interface).
+  const qpSums = new Map<string, [number, number]>();
+  for (const q of rep.queuePairs) {
+    const t = qpSums.get(q.host) ?? [0, 0];
+    t[0] += q.rxRingEmpty;
+    t[1] += q.creditUpdates;
+    qpSums.set(q.host, t);
+  }
   out.push('', 'Interrupts and credits (per interface; empty looks: receive interrupts that found nothing new)');
   out.push(
     table(
       ['interface', 'irq raised', 'coalesced', 'moderated', 'spurious', 'empty looks', 'credit updates', 'dma descriptors', 'staging full', 'arp answered'],
       rep.interfaces.map((i) => {
-        const qps = rep.queuePairs.filter((q) => q.host === i.host);
-        const sum = (f: (q: Report['queuePairs'][number]) => number): number => qps.reduce((a, q) => a + f(q), 0);
-        return [i.name, i.interrupts.raised, i.interrupts.coalesced, i.interrupts.moderated, i.interrupts.spurious, sum((q) => q.rxRingEmpty), sum((q) => q.creditUpdates), i.dmaCompletions, i.stagingFull, i.arpAnswered];
+        const [empty, credits] = qpSums.get(i.host) ?? [0, 0];
+        return [i.name, i.interrupts.raised, i.interrupts.coalesced, i.interrupts.moderated, i.interrupts.spurious, empty, credits, i.dmaCompletions, i.stagingFull, i.arpAnswered];
       }),
     ),
   );
