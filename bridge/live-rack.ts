@@ -37,6 +37,7 @@ import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { KernelCounterReader, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
+import { tierUpSooner, WARM_UP_FRAMES, warmUpFramePath, type WarmUpResult } from './warm-up.js';
 import { WsPort, type WsLimits } from './ws-port.js';
 import { RackServices } from './ws-services.js';
 import { ADDON_BUILD_HINT, TapDevice, tapAddonAvailable, tapAddonPath } from './tap-device.js';
@@ -61,11 +62,16 @@ export interface LiveRackOptions {
   gro?: boolean;
   /**
    * Keep turning the event loop this long after the last frame came in (default
-   * DEFAULT_BUSY_POLL_MS; 0: sleep in epoll at once). Sparse traffic (a ping every 10 ms) then finds
-   * the emulator running with its hot paths in the CPU caches instead of waking it cold; it stops
-   * while the process is preempted (see LiveRunner.busyPollNs).
+   * DEFAULT_BUSY_POLL_MS, i.e. off; 0: sleep in epoll at once). Sparse traffic (a ping every 10 ms)
+   * then finds the emulator running instead of asleep; it stops while the process is preempted
+   * (see LiveRunner.busyPollNs). Worth it only with a core to spare (see DEFAULT_BUSY_POLL_MS).
    */
   busyPollMs?: number;
+  /**
+   * Frames carried through a throwaway copy of the frame path before the rack is built, so that the
+   * JIT has compiled it (warm-up.ts; default WARM_UP_FRAMES, 0: none).
+   */
+  warmUpFrames?: number;
   /** Wall clock (default process.hrtime.bigint). */
   clock?: WallClock;
   /** Capture snap length (default: whole frames); e.g. HEADERS_SNAPLEN for long runs. */
@@ -146,14 +152,19 @@ export interface LiveStatus {
 const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
 
 /**
- * Busy polling after the last frame (LiveRackOptions.busyPollMs): 20 ms, so that a ping every 10 ms
- * stays inside it. An idle rack never polls (nothing came in), nor does one under bulk traffic
- * (frames less than 1 ms apart, LiveRunner.keepPolling); while sparse frames come at least every
- * 20 ms it costs one core, unless the machine is loaded: a process that is preempted while polling
- * stops polling for a quarter of a second (LiveRunner.busyPollNs), since asleep in epoll it is woken sooner.
- * bench:live measures with and without, and the CPU it costs.
+ * Busy polling after the last frame (LiveRackOptions.busyPollMs), off by default. Measured on the
+ * 2-vCPU VM this project is built on (ping every 10 ms, 300 pings, two TAP hosts, quiet machine):
+ * at 20 ms it almost never polled, since the ping that eop's write wakes preempts eop, which counts
+ * as a preemption and backs polling off (`pollBackoffs` grew about 5 a second); with the back-off
+ * disabled it polled all the time and the RTT median got worse (0.54 ms against 0.43 asleep in
+ * epoll), because a spinning vCPU slows its sibling, where ping and the namespaces' stacks run.
+ * On a machine with a core to spare for eop, `--busy-poll-ms 20` keeps it awake between sparse
+ * frames; bench:live measures both.
  */
-export const DEFAULT_BUSY_POLL_MS = 20;
+export const DEFAULT_BUSY_POLL_MS = 0;
+
+/** The virtio_net_hdr in front of every TAP frame (with GRO): struct virtio_net_hdr, without num_buffers. */
+const VNET_HDR_BYTES = 10;
 
 /** Spin for batches of at most this many frames read from a TAP. */
 const SPIN_MAX_FRAMES = 2;
@@ -235,6 +246,8 @@ export class LiveRack {
   private readonly deliveries: { frames: number; last: TapBridge | null } = { frames: 0, last: null };
   /** True while afterInject carries an answer picked up from a TAP (answers to answers wait for the loop). */
   private pickingUp = false;
+  /** What the JIT warm-up did (warm-up.ts); null with warmUpFrames 0. */
+  readonly warmUp: WarmUpResult | null = null;
 
   constructor(
     readonly topo: Topology,
@@ -243,6 +256,11 @@ export class LiveRack {
     this.clock = opts.clock ?? hrClock;
     this.lagTol = opts.lagToleranceNs ?? 1_000_000;
     const prefix = opts.nsPrefix ?? 'eop-';
+    // Before the live rack is built: its objects then take the shapes the warm-up settled on, and the
+    // code compiled for the throwaway rack serves them as it is (built after, many would not match).
+    const warmFrames = opts.warmUpFrames ?? WARM_UP_FRAMES;
+    if (warmFrames > 0) tierUpSooner();
+    if (warmFrames > 0) this.warmUp = warmUpFramePath(topo, (opts.gro ?? true) ? VNET_HDR_BYTES : 0, warmFrames);
     this.rack = new Rack(rackSpecFromTopology(topo));
     if (opts.logSink) this.rack.log.setSink(opts.logSink);
     this.runner = new LiveRunner(this.rack.sched, this.clock, this.lagTol);
@@ -303,7 +321,7 @@ export class LiveRack {
     }
     const gro = opts.gro ?? true;
     // Offloads stay off: the kernel hands us finished, checksummed frames of at most the MTU.
-    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, offload: false } : {});
+    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, vnetHdrSize: VNET_HDR_BYTES, offload: false } : {});
     this.madeTaps.push(tap);
     netnsAdd(ns);
     this.madeNs.push(ns);

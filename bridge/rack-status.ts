@@ -116,6 +116,8 @@ export interface RackStatusJson {
     wakeups: number;
     timerWakeups: number;
     pollBackoffs: number;
+    /** The JIT warm-up before start (bridge/warm-up.ts): frames carried and ms spent; null if none ran. */
+    warmUp: { frames: number; ms: number } | null;
   };
   captures: { enabled: boolean; frames: number; drops: number; paths: string[] };
   /**
@@ -277,6 +279,7 @@ export class RackStatusSampler {
         wakeups: rs.wakeups,
         timerWakeups: rs.timerWakeups,
         pollBackoffs: rs.pollBackoffs,
+        warmUp: live.warmUp ? { frames: live.warmUp.frames, ms: Math.round(live.warmUp.ms) } : null,
       },
       captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: [...live.capturePaths] },
       control: {

@@ -52,7 +52,7 @@ describe('report counters', () => {
       mode: 'up',
       uptimeS: 3,
       link: { gen: 3, width: 8, mpsBytes: 256 },
-      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 42, timerWakeups: 3, pollBackoffs: 0 },
+      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 42, timerWakeups: 3, pollBackoffs: 0, warmUp: null },
       captures: { enabled: false, frames: 0, drops: 0, paths: [] },
       control: { managementHosts: [{ name: 'mh', alive: false }, { name: 'mh2', alive: true }], takeovers: 1, failovers: 2, faultsInjected: { 'mh-fail': 1, 'link-down': 2 }, faultsRecovered: { 'link-down': 1 } },
       hosts: [],

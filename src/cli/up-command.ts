@@ -303,7 +303,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-gro', 'write every frame into the TAPs on its own (default: merge TCP segments as a NIC\'s GRO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
-    .option('--busy-poll-ms <ms>', `keep polling this long after the last frame, trading a core for lower latency of sparse traffic; an idle rack never polls, and polling pauses while the machine is loaded (default ${DEFAULT_BUSY_POLL_MS}; 0: sleep at once)`, busyPollArg)
+    .option('--busy-poll-ms <ms>', `keep polling this long after the last frame, trading a core for lower latency of sparse traffic, worth it only with a core to spare; an idle rack never polls, and polling pauses while the process is preempted (default ${DEFAULT_BUSY_POLL_MS}: sleep at once; e.g. 20)`, busyPollArg)
     .addOption(new Option('--log-level <level>', 'log detail on stderr').choices(['error', 'warn', 'info', 'debug']).default('warn'));
   addLimitOptions(up, UP_LIMITS)
     .addHelpText(
