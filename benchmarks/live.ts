@@ -10,6 +10,8 @@
  * Gb/s and loss) and ping RTT (100 pings at 10 ms), with the CPU the switching process (vde_switch,
  * eop) used during the pings (busy polling shows there). Prints a table with each path's ratio to
  * (b), and for EOP the emulator's own view (late event batches = slower than the model, drops).
+ * Then the RTT target's comparison proper: (b) and (c) with eop's defaults up at the same time,
+ * their pings alternating in rounds, so that drift in the machine's state weighs on both alike.
  *
  *   npm run bench:live [-- --seconds 5 --pings 100 --only veth,vde,eop]
  *
@@ -18,7 +20,7 @@
  * eop-h1/eop-h2 (made and removed by `eop up`) for (c)/(d). Everything is removed at the end, also
  * on failure. All traffic stays inside these namespaces.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -79,6 +81,9 @@ function options(): { seconds: number; pings: number; only: string[] | undefined
 }
 const { seconds: SECONDS, pings: PINGS, only: ONLY, baseline: BASELINE_CLI } = options();
 
+/** Rounds of the interleaved RTT comparison (an even number: ABBA order). */
+const DUEL_ROUNDS = 6;
+
 function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
@@ -136,13 +141,26 @@ async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promi
   }
 }
 
+/** Per-ping RTTs of `count` pings at 10 ms from `ns` to `dst`, ms (lost ones are missing). */
+async function pingTimes(ns: string, dst: string, count: number): Promise<number[]> {
+  const r = await netnsExecAsync(ns, ['ping', '-c', String(count), '-i', '0.01', '-W', '1', dst], 60_000 + count * 20);
+  return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1]));
+}
+
+function median(v: number[]): number | null {
+  if (v.length === 0) return null;
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function mean(v: number[]): number | null {
+  return v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length;
+}
+
 /** ping's average RTT and the median of its per-ping times, ms. */
 async function pingRtt(ns: string, dst: string): Promise<{ meanMs: number | null; medianMs: number | null }> {
-  const r = await netnsExecAsync(ns, ['ping', '-c', String(PINGS), '-i', '0.01', '-W', '1', dst], 60_000);
-  const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
-  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1])).sort((a, b) => a - b);
-  const medianMs = times.length === 0 ? null : times.length % 2 === 1 ? times[(times.length - 1) / 2]! : (times[times.length / 2 - 1]! + times[times.length / 2]!) / 2;
-  return { meanMs: m ? Number(m[1]) : null, medianMs };
+  const times = await pingTimes(ns, dst, PINGS);
+  return { meanMs: mean(times), medianMs: median(times) };
 }
 
 async function measure(path: string, switchPid?: number): Promise<Result> {
@@ -209,12 +227,23 @@ async function vethCase(offloads: boolean): Promise<Result> {
   }
 }
 
-async function vdeCase(): Promise<Result> {
+interface Running {
+  pid: number | undefined;
+  stop: () => Promise<void>;
+}
+
+/** vde_switch with its two TAPs in NS1 and NS2 (IP1, IP2). */
+async function startVde(): Promise<Running> {
   cleanupTest();
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-vde-'));
-  let sw: ChildProcess | null = null;
+  const sw = spawn('vde_switch', ['-s', join(dir, 'sock'), '-t', 'eoptest-t1', '-t', 'eoptest-t2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const stop = async (): Promise<void> => {
+    sw.kill('SIGTERM');
+    await sleep(200);
+    cleanupTest();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    sw = spawn('vde_switch', ['-s', join(dir, 'sock'), '-t', 'eoptest-t1', '-t', 'eoptest-t2'], { stdio: ['pipe', 'ignore', 'ignore'] });
     for (let i = 0; i < 50 && !(linkExists('eoptest-t1') && linkExists('eoptest-t2')); i++) await sleep(100);
     netnsAdd(NS1);
     netnsAdd(NS2);
@@ -222,19 +251,32 @@ async function vdeCase(): Promise<Result> {
     ip(['link', 'set', 'dev', 'eoptest-t2', 'netns', NS2]);
     configure(NS1, 'eoptest-t1', IP1, 1500, '02:e0:00:00:00:01');
     configure(NS2, 'eoptest-t2', IP2, 1500, '02:e0:00:00:00:02');
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { pid: sw.pid, stop };
+}
+
+async function vdeCase(): Promise<Result> {
+  const vde = await startVde();
+  try {
     currentNs1 = NS1;
     currentNs2 = NS2;
-    return await measure('(b) vde_switch, 2 TAPs, MTU 1500', sw.pid);
+    return await measure('(b) vde_switch, 2 TAPs, MTU 1500', vde.pid);
   } finally {
-    sw?.kill('SIGTERM');
-    await sleep(200);
-    cleanupTest();
-    rmSync(dir, { recursive: true, force: true });
+    await vde.stop();
   }
 }
 
-/** busyPollMs: null runs eop's default, a number passes --busy-poll-ms; cli: another build's CLI (--baseline). */
-async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: number | null = null, cli = CLI): Promise<Result> {
+interface EopRun extends Running {
+  /** Everything eop up printed so far. */
+  output: () => string;
+  kill: (sig: NodeJS.Signals) => void;
+}
+
+/** `eop up` with two TAP hosts h1, h2 (namespaces eop-h1, eop-h2; IP1, IP2), once it is ready. */
+async function startEop(mtu: number, captures: boolean, gro: boolean, busyPollMs: number | null, cli: string): Promise<EopRun> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
   writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
@@ -244,26 +286,82 @@ async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: n
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100 && !/^ready: /m.test(out); i++) await sleep(100);
+  if (!/^ready: /m.test(out)) {
+    await stop();
+    throw new Error(`eop up did not come up:\n${out}`);
+  }
+  return { pid: child.pid, stop, output: () => out, kill: (sig) => child.kill(sig) };
+}
+
+/** busyPollMs: null runs eop's default, a number passes --busy-poll-ms; cli: another build's CLI (--baseline). */
+async function eopCase(mtu: number, captures: boolean, gro = true, busyPollMs: number | null = null, cli = CLI): Promise<Result> {
+  const eop = await startEop(mtu, captures, gro, busyPollMs, cli);
   try {
-    for (let i = 0; i < 100 && !/^ready: /m.test(out); i++) await sleep(100);
-    if (!/^ready: /m.test(out)) throw new Error(`eop up did not come up:\n${out}`);
     currentNs1 = 'eop-h1';
     currentNs2 = 'eop-h2';
     const label = `(${captures ? 'd' : 'c'}) EOP ${cli === CLI ? 'model' : 'baseline build'}, captures ${captures ? 'on' : 'off'}, MTU ${mtu}${gro ? '' : ', no GRO'}${busyPollMs === 0 ? ', no busy poll' : busyPollMs !== null ? `, busy poll ${busyPollMs} ms` : ''}`;
-    const r = await measure(label, child.pid);
-    const before = out.length;
-    child.kill('SIGUSR1');
+    const r = await measure(label, eop.pid);
+    const before = eop.output().length;
+    eop.kill('SIGUSR1');
     // The status comes once the kernel counters were read inside the namespaces (a process each).
-    for (let i = 0; i < 50 && !/\n {2}live: .*\n/.test(out.slice(before)); i++) await sleep(100);
-    const status = out.slice(before);
+    for (let i = 0; i < 50 && !/\n {2}live: .*\n/.test(eop.output().slice(before)); i++) await sleep(100);
+    const status = eop.output().slice(before);
     const live = /live: (.*)/.exec(status)?.[1] ?? '';
     const drops = [...status.matchAll(/^ {2}(h\d) .*drops (.*)$/gm)].map((m) => `${m[1]} drops ${m[2]}`).join('; ');
     r.note = `${live.replace(/; \d+ events.*/, '')}; ${drops}`;
     return r;
   } finally {
-    child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
+    await eop.stop();
+  }
+}
+
+/** RTTs of one path in the interleaved comparison. */
+interface DuelSide {
+  path: string;
+  times: number[];
+  cpuS: number;
+  wallS: number;
+}
+
+/**
+ * The RTT target compared fairly: vde_switch and `eop up` (captures off, MTU 1500, defaults) are up
+ * at the same time, and their pings alternate in rounds (ABBA: vde, eop, eop, vde, ...), so that a
+ * change in the machine's state during the run (other load, the host's scheduling of this VM)
+ * weighs on both alike, which one path measured after the other cannot give.
+ */
+async function rttDuel(rounds: number): Promise<DuelSide[]> {
+  const per = Math.max(1, Math.round(PINGS / rounds));
+  const vde = await startVde();
+  try {
+    const eop = await startEop(1500, false, true, null, CLI);
+    try {
+      const sides = [
+        { s: { path: 'vde_switch', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS1, pid: vde.pid },
+        { s: { path: 'EOP model (default)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: 'eop-h1', pid: eop.pid },
+      ];
+      for (const x of sides) await pingTimes(x.ns, IP2, 20); // ARP, JIT
+      for (let r = 0; r < rounds; r++) {
+        for (const x of r % 2 === 0 ? sides : [...sides].reverse()) {
+          const c0 = cpuSeconds(x.pid);
+          const t0 = performance.now();
+          x.s.times.push(...(await pingTimes(x.ns, IP2, per)));
+          const c1 = cpuSeconds(x.pid);
+          x.s.wallS += (performance.now() - t0) / 1000;
+          if (c0 !== null && c1 !== null) x.s.cpuS += c1 - c0;
+        }
+      }
+      return sides.map((x) => x.s);
+    } finally {
+      await eop.stop();
+    }
+  } finally {
+    await vde.stop();
   }
 }
 
@@ -285,6 +383,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   let vde: Result | null = null;
   const notes: string[] = [];
+  let duel: DuelSide[] | null = null;
   try {
     if (want('veth')) {
       results.push(await vethCase(true));
@@ -306,6 +405,7 @@ async function main(): Promise<void> {
       results.push(await eopCase(1500, true));
       results.push(await eopCase(65510, true));
     }
+    if (want('vde') && want('eop') && has('vde_switch')) duel = await rttDuel(DUEL_ROUNDS);
   } finally {
     cleanupTest();
   }
@@ -333,6 +433,16 @@ async function main(): Promise<void> {
   console.log('\nEOP emulator status after each EOP run:');
   for (const r of results) if (r.note) console.log(`  ${r.path}: ${r.note.trim()}`);
   for (const n of notes) console.log(`note: ${n}`);
+  if (duel) {
+    const q = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))]!;
+    console.log(`\nRTT interleaved: vde_switch and eop up (defaults, captures off, MTU 1500) up together, ${DUEL_ROUNDS} alternating rounds (ABBA) of ${Math.round(PINGS / DUEL_ROUNDS)} pings at 10 ms each`);
+    const dh = ['path', 'pings', 'median ms', 'mean ms', 'p10', 'p90', 'ping CPU %'];
+    const dr = duel.map((d) => [d.path, String(d.times.length), fmt(median(d.times), 3), fmt(mean(d.times), 3), fmt(d.times.length ? q(d.times, 0.1) : null, 3), fmt(d.times.length ? q(d.times, 0.9) : null, 3), fmt(d.wallS > 0 ? (d.cpuS / d.wallS) * 100 : null, 0)]);
+    const dw = dh.map((h, i) => Math.max(h.length, ...dr.map((r) => r[i]!.length)));
+    const dl = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(dw[i]!) : c.padStart(dw[i]!))).join('  ');
+    console.log(dl(dh));
+    for (const r of dr) console.log(dl(r));
+  }
   if (ref) {
     const c1500 = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 1500'));
     const cj = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 65510'));
@@ -345,7 +455,9 @@ async function main(): Promise<void> {
           t('TCP captures on >= 0.8x off', d1500?.tcpGbps != null && c1500?.tcpGbps ? d1500.tcpGbps >= 0.8 * c1500.tcpGbps : null),
           t('TCP jumbo >= 8x vde', cj?.tcpGbps != null && ref.tcpGbps ? cj.tcpGbps >= 8 * ref.tcpGbps : null),
           t('UDP >= 1.0x vde', c1500?.udpGbps != null && ref.udpGbps ? c1500.udpGbps >= ref.udpGbps : null),
-          t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
+          duel
+            ? t('RTT <= vde (interleaved, median)', median(duel[1]!.times)! <= median(duel[0]!.times)!)
+            : t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
         ].join('; '),
     );
   }
