@@ -37,6 +37,7 @@ import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { KernelCounterReader, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
+import { TSO_READ_BATCH_BYTES } from './tso-segment.js';
 import { tierUpSooner, WARM_UP_FRAMES, warmUpFramePath, type WarmUpResult } from './warm-up.js';
 import { WsPort, type WsLimits } from './ws-port.js';
 import { RackServices } from './ws-services.js';
@@ -320,8 +321,10 @@ export class LiveRack {
       throw new EopError(ErrorCode.TAP_OPEN, `an interface named ${h.ifName} already exists (left over from a crash? run "eop down")`);
     }
     const gro = opts.gro ?? true;
-    // Offloads stay off: the kernel hands us finished, checksummed frames of at most the MTU.
-    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, vnetHdrSize: VNET_HDR_BYTES, offload: false } : {});
+    // With the vnet header, offloads on: the kernel hands us TCP super-frames and unfinished
+    // checksums, which the bridge segments and finishes (tso-segment.ts); a wake-up reads at most
+    // TSO_READ_BATCH_BYTES so one batch's segments fit the bridge's holding queue.
+    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, vnetHdrSize: VNET_HDR_BYTES, offload: true, batchBytes: TSO_READ_BATCH_BYTES } : {});
     this.madeTaps.push(tap);
     netnsAdd(ns);
     this.madeNs.push(ns);

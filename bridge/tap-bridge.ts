@@ -1,9 +1,11 @@
 /**
  * TAP ⇄ EOP interface: attaches one emulated host's EOP interface (a `FramePort`) to a Linux TAP
- * device, frames both ways, unmodified: what crosses the fabric is exactly the Ethernet frame the
- * kernel sent, with the checksums it computed (offloads are off). By default the TAP carries a
- * virtio_net_hdr so that frames going *into* a namespace can be merged GRO-style (tcp-coalesce.ts);
- * the fabric and the captures never see merged frames.
+ * device, frames both ways: what crosses the fabric is the Ethernet frames the kernel sends, of at
+ * most the MTU. By default the TAP carries a virtio_net_hdr, with offloads on: TCP super-frames
+ * read from it are split into the segments the kernel's GSO would have made, and unfinished
+ * checksums are finished, as a NIC's TSO and checksum offload do (tso-segment.ts: one read per
+ * 64 KiB instead of per frame); frames going *into* a namespace are merged GRO-style
+ * (tcp-coalesce.ts). The fabric and the captures never see super-frames.
  *
  * TAP → fabric: each wake-up's batch (views valid only in the callback) is first brought to the
  * current live time (`sync()`: the scheduler runs every event that is due, so the frame enters the
@@ -28,7 +30,8 @@ import type { FramePort } from '../src/eop/frame-port.js';
 import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { readMac } from '../src/wire/mac.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
-import { DEFAULT_STALL_MS, TxHold, TxHoldCounters } from './tx-hold.js';
+import { TsoSegmenter, tsoHoldFrames } from './tso-segment.js';
+import { DEFAULT_HOLD_FRAMES, DEFAULT_STALL_MS, TxHold, TxHoldCounters } from './tx-hold.js';
 import type { FrameBatch, TapIoError, TapStats } from './tap-device.js';
 
 /** The part of TapDevice the bridge uses (a fake can stand in for tests). */
@@ -85,9 +88,8 @@ export interface TapBridgeOptions {
   /** Holding queue for frames read while the interface was full (default 256). */
   holdFrames?: number;
   /**
-   * With a TAP opened with vnetHdr (and offload off, so the kernel hands over finished frames):
-   * merge TCP segments on the way into the TAP, as GRO does (see tcp-coalesce.ts). Default true
-   * when the TAP has a vnet header.
+   * With a TAP opened with vnetHdr: merge TCP segments on the way into the TAP, as GRO does (see
+   * tcp-coalesce.ts). Default true when the TAP has a vnet header.
    */
   coalesce?: boolean;
 }
@@ -106,6 +108,8 @@ export class TapBridge {
   private readonly vh: number;
   /** Set when writes into the TAP are coalesced. */
   readonly gro: TcpCoalescer | null = null;
+  /** Set when the TAP has a vnet header: finishes checksums and splits TCP super-frames it reads. */
+  readonly tso: TsoSegmenter | null = null;
   private flushQueued = false;
 
   constructor(
@@ -120,7 +124,8 @@ export class TapBridge {
       counters: this.c,
       ingest: (f) => void this.ingest(f),
       onDrop: () => this.drops.add(ErrorCode.EOP_TX_QUEUE_FULL),
-      ...(opts.holdFrames !== undefined ? { holdFrames: opts.holdFrames } : {}),
+      // With a vnet header (TSO), one wake-up's segments must all fit when the interface is full.
+      holdFrames: opts.holdFrames ?? ((tap.vnetHdrSize ?? 0) > 0 ? Math.max(DEFAULT_HOLD_FRAMES, tsoHoldFrames(port.mtu)) : DEFAULT_HOLD_FRAMES),
       ...(opts.sync ? { sync: opts.sync } : {}),
       ...(opts.poke ? { poke: opts.poke } : {}),
     });
@@ -129,6 +134,7 @@ export class TapBridge {
       // Every write needs the header: a coalescer writes single frames with a zero one.
       this.gro = new TcpCoalescer(this.vh as 10 | 12, (f, head) => tap.write(f, head), (n) => this.drops.add(BridgeDrop.TAP_WRITE, n));
       if (opts.coalesce === false) this.gro.disableMerging();
+      this.tso = new TsoSegmenter();
     }
     port.setReceiver(this.fromFabric);
     tap.onError(this.onTapError);
@@ -167,41 +173,48 @@ export class TapBridge {
     const buf = batch.buffer;
     let off = 0;
     const vh = this.vh;
-    // Room for the previous frame's destination, counted down as frames are taken: no event runs
-    // during the batch, so room only shrinks, and consecutive frames of a flow ask the interface once.
-    let spaceMac = -1;
-    let space = 0;
+    this.spaceMac = -1;
+    this.space = 0;
     for (let i = 0; i < batch.count; i++) {
-      const len = lengths[i]! - vh;
-      // NEEDS_CSUM or a GSO type: unfinished work we did not ask for (offloads are off).
-      // DATA_VALID (flags bit 1) only says the checksum was already verified: a finished frame.
-      if (vh > 0 && ((buf[off]! & 1) !== 0 || buf[off + 1]! !== 0)) {
-        // The kernel asked us to finish a checksum or segment (offloads are off, so it should not).
-        off += len + vh;
+      const end = off + lengths[i]!;
+      // A zero vnet header (or none): a finished frame. Otherwise the kernel left us a checksum
+      // to finish or a TCP super-frame to segment (offloads on: tso-segment.ts).
+      if (vh === 0 || (buf[off]! === 0 && buf[off + 1]! === 0)) this.takeFrame(buf.subarray(off + vh, end));
+      else if (!this.tso?.take(buf.subarray(off, end), vh, this.takeFrame)) {
         this.c.tapInFrames++;
         this.drops.add(BridgeDrop.VNET_OFFLOAD);
-        continue;
       }
-      const frame = buf.subarray(off + vh, off + vh + len);
-      off += len + vh;
-      this.c.tapInFrames++;
-      this.c.tapInBytes += len;
-      // Hold a frame only when the interface is full (back-pressure), not when no peer is up at all:
-      // then the interface drops and counts it at once (ERR_EOP_NO_PEER).
-      if (!this.hold.isPaused && len >= 14) {
-        const dst = readMac(frame, 0);
-        if (dst !== spaceMac) {
-          spaceMac = dst;
-          space = this.port.txSpace(dst);
-        }
-      }
-      if (this.hold.isPaused || (len >= 14 && space <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)) {
-        this.hold.hold(frame);
-        continue;
-      }
-      if (this.ingest(frame)) space--;
+      off = end;
     }
     this.opts.poke?.(batch.count);
+  };
+
+  /**
+   * Room for the previous frame's destination, counted down as frames are taken: no event runs
+   * during a batch, so room only shrinks, and consecutive frames of a flow ask the interface once.
+   */
+  private spaceMac = -1;
+  private space = 0;
+
+  /** One finished frame of the current batch (a view valid only during the call). */
+  private readonly takeFrame = (frame: Uint8Array): void => {
+    const len = frame.length;
+    this.c.tapInFrames++;
+    this.c.tapInBytes += len;
+    // Hold a frame only when the interface is full (back-pressure), not when no peer is up at all:
+    // then the interface drops and counts it at once (ERR_EOP_NO_PEER).
+    if (!this.hold.isPaused && len >= 14) {
+      const dst = readMac(frame, 0);
+      if (dst !== this.spaceMac) {
+        this.spaceMac = dst;
+        this.space = this.port.txSpace(dst);
+      }
+    }
+    if (this.hold.isPaused || (len >= 14 && this.space <= 0 && this.port.anyPeerUp() && checkEdgeFrame(frame, this.port.mtu) === null)) {
+      this.hold.hold(frame);
+      return;
+    }
+    if (this.ingest(frame)) this.space--;
   };
 
   /**
