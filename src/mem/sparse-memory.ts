@@ -34,6 +34,8 @@ const freePages = new Map<Bytes, Uint8Array[]>();
 let freePoolBytes: Bytes = 0;
 /** Small pages are cut from slabs of this size: one buffer allocation per slab, not per page. */
 const SLAB_BYTES: Bytes = 256 * 1024;
+/** Entries of each memory's page cache (a power of two). */
+const PAGE_CACHE_ENTRIES = 8;
 const slabs = new Map<Bytes, { buf: ArrayBuffer; next: number }>();
 
 function newPage(bytes: Bytes): Uint8Array {
@@ -64,9 +66,13 @@ function freePage(p: Uint8Array): void {
 
 export class SparseMemory {
   private readonly pages = new Map<number, Uint8Array>();
-  // One-entry cache: consecutive accesses usually hit the same page (a ring slot, a frame).
-  private lastPageNo = -1;
-  private lastPage: Uint8Array | null = null;
+  /**
+   * Recently used pages, direct-mapped by the page number's low bits: one frame's path touches a
+   * staging buffer, a ring slot and an index word of the same memory in turn, which a one-entry
+   * cache kept evicting (the Map lookups were the top builtin of a live TCP profile).
+   */
+  private readonly cachedNo = new Float64Array(PAGE_CACHE_ENTRIES).fill(-1);
+  private readonly cachedPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(PAGE_CACHE_ENTRIES).fill(null);
   private readonly dvs = new Map<number, DataView>();
   private dvPageNo = -1;
   private dv: DataView | null = null;
@@ -111,20 +117,36 @@ export class SparseMemory {
   }
 
   private page(pageNo: number): Uint8Array {
-    if (pageNo === this.lastPageNo) return this.lastPage!;
+    const k = pageNo & (PAGE_CACHE_ENTRIES - 1);
+    if (this.cachedNo[k] === pageNo) return this.cachedPage[k]!;
     let p = this.pages.get(pageNo);
     if (!p) {
       p = newPage(this.pageBytes);
       this.pages.set(pageNo, p);
     }
-    this.lastPageNo = pageNo;
-    this.lastPage = p;
+    this.cachedNo[k] = pageNo;
+    this.cachedPage[k] = p;
     return p;
   }
 
   private pageIfPresent(pageNo: number): Uint8Array | undefined {
-    if (pageNo === this.lastPageNo) return this.lastPage!;
-    return this.pages.get(pageNo);
+    const k = pageNo & (PAGE_CACHE_ENTRIES - 1);
+    if (this.cachedNo[k] === pageNo) return this.cachedPage[k]!;
+    const p = this.pages.get(pageNo);
+    if (p) {
+      this.cachedNo[k] = pageNo;
+      this.cachedPage[k] = p;
+    }
+    return p;
+  }
+
+  /** Forget a cached page (it was given back). */
+  private uncache(pageNo: number): void {
+    const k = pageNo & (PAGE_CACHE_ENTRIES - 1);
+    if (this.cachedNo[k] === pageNo) {
+      this.cachedNo[k] = -1;
+      this.cachedPage[k] = null;
+    }
   }
 
   /** Copy `len` bytes of `src` starting at `srcOff` to `addr`. */
@@ -253,10 +275,7 @@ export class SparseMemory {
           this.dvPageNo = -1;
           this.dv = null;
         }
-        if (this.lastPageNo === pageNo) {
-          this.lastPageNo = -1;
-          this.lastPage = null;
-        }
+        this.uncache(pageNo);
       } else if (value !== 0 || this.pageIfPresent(pageNo)) {
         this.page(pageNo).fill(value, off, off + n);
       }
@@ -311,8 +330,8 @@ export class SparseMemory {
     this.dvs.clear();
     this.dvPageNo = -1;
     this.dv = null;
-    this.lastPageNo = -1;
-    this.lastPage = null;
+    this.cachedNo.fill(-1);
+    this.cachedPage.fill(null);
   }
 }
 
