@@ -124,6 +124,9 @@ export interface HostStatus {
   /** TCP segments GRO would have merged but whose checksum was wrong: written unmerged so the
    * namespace's kernel verifies, drops and counts them (its InCsumErrors). */
   groBadChecksum: number;
+  /** TCP super-frames read from the TAP with TSO (tso-segment.ts), and the segments made of them. */
+  tsoSuperFrames: number;
+  tsoSegments: number;
 }
 
 export interface LiveStatus {
@@ -512,6 +515,8 @@ export class LiveRack {
         groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
         groMergedFrames: th?.bridge.gro?.c.mergedFrames ?? 0,
         groBadChecksum: th?.bridge.gro?.c.badChecksum ?? 0,
+        tsoSuperFrames: th?.bridge.tso?.c.superFrames ?? 0,
+        tsoSegments: th?.bridge.tso?.c.segments ?? 0,
       });
     }
     const rs = this.runner.stats;
@@ -645,6 +650,7 @@ export function formatLiveStatus(s: LiveStatus): string {
         (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
         formatKernel(h.kernel) +
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
+        (h.tsoSuperFrames ? `  tso ${h.tsoSegments} fr from ${h.tsoSuperFrames} reads` : '') +
         (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +
         (h.groBadChecksum ? `  bad-csum-to-kernel ${h.groBadChecksum}` : '') +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
