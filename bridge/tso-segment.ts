@@ -49,6 +49,8 @@ export function tsoHoldFrames(mtu: number): number {
   return Math.ceil((TSO_READ_BATCH_BYTES + 65536) / Math.max(8, mtu - 100));
 }
 
+/** Largest headers of a segment: Ethernet, IPv4 with options (60), TCP with options (60). */
+const MAX_HEADER_BYTES = ETH + 60 + 60;
 /** Largest segment: IP total length is 16 bits. */
 const MAX_SEGMENT_BYTES = ETH + 65535;
 
@@ -63,13 +65,17 @@ export class SegmentCounters {
 
 export class TsoSegmenter {
   readonly c = new SegmentCounters();
-  /** One segment at a time: headers, then its share of the payload. */
-  private readonly seg = new Uint8Array(MAX_SEGMENT_BYTES);
+  /** The super-frame's headers, kept while each segment's copy is written over the payload. */
+  private readonly template = new Uint8Array(MAX_HEADER_BYTES);
 
   /**
    * One TAP read (`read`: a `vh`-byte virtio_net_hdr, then the frame): calls `emit` with each
    * finished frame in order, a view valid only during the call. Returns false, having emitted
    * nothing, if the header asks for work this segmenter does not do.
+   *
+   * `read` is rewritten in place: each segment's headers are written just in front of its payload,
+   * over the tail of the segments already emitted (no payload copy). Fine for a TAP batch, whose
+   * frames are views valid only during the batch's callback anyway.
    */
   take(read: Uint8Array, vh: number, emit: (frame: Uint8Array) => void): boolean {
     const flags = read[0]!;
@@ -102,45 +108,53 @@ export class TsoSegmenter {
     const th = (frame[l4 + 12]! >>> 4) * 4;
     const hl = l4 + th;
     if (th < 20 || hl > frame.length || hl + mss > MAX_SEGMENT_BYTES) return false;
-    const s = this.seg;
-    s.set(frame.subarray(0, hl));
-    const seq0 = be32(frame, l4 + 4);
-    const id0 = v6 ? 0 : be16(frame, ETH + 4);
-    const tcpFlags = frame[l4 + 13]!;
+    const t = this.template;
+    t.set(frame.subarray(0, hl));
+    const seq0 = be32(t, l4 + 4);
+    const id0 = v6 ? 0 : be16(t, ETH + 4);
+    const tcpFlags = t[l4 + 13]!;
+    // Pseudo-header sum of the addresses and protocol: the same for every segment but its length.
+    const addrSum = v6 ? pseudoHeaderSum6(t.subarray(ETH + 8, ETH + 24), t.subarray(ETH + 24, ETH + 40), 6, 0) : pseudoHeaderSum4(be32(t, ETH + 12), be32(t, ETH + 16), 6, 0);
     const payload = frame.length - hl;
     const count = Math.max(1, Math.ceil(payload / mss));
     for (let i = 0; i < count; i++) {
-      const from = hl + i * mss;
-      const plen = Math.min(mss, frame.length - from);
-      s.set(frame.subarray(from, from + plen), hl);
+      const at = i * mss; // segment i: headers at [at, at + hl), its payload right after
+      const plen = Math.min(mss, payload - at);
+      for (let k = 0; k < hl; k++) frame[at + k] = t[k]!;
       const last = i === count - 1;
-      s[l4 + 13] = tcpFlags & ~(i > 0 ? TCP_CWR : 0) & ~(last ? 0 : TCP_FIN | TCP_PSH);
-      put32(s, l4 + 4, (seq0 + i * mss) >>> 0);
-      this.fillHeaders(v6, l4, th + plen, (id0 + i) & 0xffff);
-      emit(s.subarray(0, hl + plen));
+      frame[at + l4 + 13] = tcpFlags & ~(i > 0 ? TCP_CWR : 0) & ~(last ? 0 : TCP_FIN | TCP_PSH);
+      put32(frame, at + l4 + 4, (seq0 + at) >>> 0);
+      fillHeaders(frame, at, v6, l4, th + plen, (id0 + i) & 0xffff, addrSum);
+      emit(frame.subarray(at, at + hl + plen));
     }
     this.c.superFrames++;
     this.c.segments += count;
     return true;
   }
+}
 
-  /** IP length (and IPv4 id and header checksum), then the TCP checksum, of the segment in `seg`. */
-  private fillHeaders(v6: boolean, l4: number, tcpBytes: number, id: number): void {
-    const s = this.seg;
-    let ps: number;
-    if (v6) {
-      put16(s, ETH + 4, tcpBytes);
-      ps = pseudoHeaderSum6(s.subarray(ETH + 8, ETH + 24), s.subarray(ETH + 24, ETH + 40), 6, tcpBytes);
-    } else {
-      put16(s, ETH + 2, l4 - ETH + tcpBytes);
-      put16(s, ETH + 4, id);
-      put16(s, ETH + 10, 0);
-      put16(s, ETH + 10, internetChecksum(s, ETH, l4));
-      ps = pseudoHeaderSum4(be32(s, ETH + 12), be32(s, ETH + 16), 6, tcpBytes);
-    }
-    put16(s, l4 + 16, 0);
-    put16(s, l4 + 16, ~fastOnesSum(s, l4, l4 + tcpBytes, ps) & 0xffff);
+/**
+ * IP length (and IPv4 id and header checksum), then the TCP checksum, of the segment whose
+ * Ethernet header starts at `f[at]`; `addrSum`: the pseudo-header sum without the length.
+ */
+function fillHeaders(f: Uint8Array, at: number, v6: boolean, l4: number, tcpBytes: number, id: number, addrSum: number): void {
+  const ip = at + ETH;
+  if (v6) {
+    put16(f, ip + 4, tcpBytes);
+  } else {
+    put16(f, ip + 2, l4 - ETH + tcpBytes);
+    put16(f, ip + 4, id);
+    put16(f, ip + 10, 0);
+    put16(f, ip + 10, internetChecksum(f, ip, at + l4));
   }
+  const tcp = at + l4;
+  put16(f, tcp + 16, 0);
+  put16(f, tcp + 16, ~fastOnesSum(f, tcp, tcp + tcpBytes, fold16(addrSum + tcpBytes)) & 0xffff);
+}
+
+function fold16(x: number): number {
+  x = (x & 0xffff) + (x >>> 16);
+  return (x & 0xffff) + (x >>> 16);
 }
 
 /**
