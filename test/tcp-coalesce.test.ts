@@ -9,47 +9,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TcpCoalescer, checksumsVerify } from '../bridge/tcp-coalesce.js';
-import { internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../src/wire/checksum.js';
+import { ETH, tcpFrame } from './helpers/tcp-frame.js';
 
 const HDR = 10;
-const ETH = 14;
 const TCP_HDR = 20;
-
-const SRC6 = Uint8Array.from([0xfd, 0, 0, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-const DST6 = Uint8Array.from([0xfd, 0, 0, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
 
 /** A TCP segment of one flow (ACK, or flags), IPv4 or IPv6, with correct checksums. */
 function seg(seq: number, plen: number, v6 = false, flags = 0x10): Uint8Array {
-  const l3 = v6 ? 40 : 20;
-  const f = new Uint8Array(ETH + l3 + TCP_HDR + plen);
-  f.set([0x02, 0xe0, 0, 0, 0, 2, 0x02, 0xe0, 0, 0, 0, 1]);
-  const dv = new DataView(f.buffer);
-  if (!v6) {
-    dv.setUint16(12, 0x0800);
-    f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 11, 0, 1, 10, 11, 0, 2], ETH);
-    dv.setUint16(ETH + 2, l3 + TCP_HDR + plen);
-    dv.setUint16(ETH + 10, internetChecksum(f, ETH, ETH + 20));
-  } else {
-    dv.setUint16(12, 0x86dd);
-    dv.setUint32(ETH, 0x60000000);
-    dv.setUint16(ETH + 4, TCP_HDR + plen);
-    f[ETH + 6] = 6;
-    f[ETH + 7] = 64;
-    f.set(SRC6, ETH + 8);
-    f.set(DST6, ETH + 24);
-  }
-  const t = ETH + l3;
-  dv.setUint16(t, 40000);
-  dv.setUint16(t + 2, 5201);
-  dv.setUint32(t + 4, seq >>> 0);
-  dv.setUint32(t + 8, 777);
-  f[t + 12] = 5 << 4;
-  f[t + 13] = flags;
-  dv.setUint16(t + 14, 501);
-  for (let i = 0; i < plen; i++) f[t + TCP_HDR + i] = (seq + i * 7) & 0xff;
-  const ps = v6 ? pseudoHeaderSum6(SRC6, DST6, 6, TCP_HDR + plen) : pseudoHeaderSum4(0x0a0b0001, 0x0a0b0002, 6, TCP_HDR + plen);
-  dv.setUint16(t + 16, internetChecksum(f, t, f.length, ps));
-  return f;
+  return tcpFrame({ v6, seq, flags, payload: Uint8Array.from({ length: plen }, (_, i) => (seq + i * 7) & 0xff) });
 }
 
 function run(frames: Uint8Array[]): { out: Uint8Array[]; g: TcpCoalescer } {

@@ -12,13 +12,11 @@ import { TcpCoalescer, checksumsVerify } from '../bridge/tcp-coalesce.js';
 import { TsoSegmenter, tsoHoldFrames } from '../bridge/tso-segment.js';
 import { FakePort } from './helpers/fake-port.js';
 import { FakeTap } from './helpers/fake-tap.js';
+import { ETH, tcpFrame } from './helpers/tcp-frame.js';
 import { BridgeDrop } from '../src/errors.js';
-import { internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../src/wire/checksum.js';
+import { internetChecksum, pseudoHeaderSum4 } from '../src/wire/checksum.js';
 
 const VH = 10;
-const ETH = 14;
-const SRC6 = Uint8Array.from([0xfd, 0, 0, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-const DST6 = Uint8Array.from([0xfd, 0, 0, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
 /** TCP options as Linux sends them on a data segment: NOP NOP timestamp. */
 const TS_OPTS = [1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9];
 
@@ -31,42 +29,7 @@ interface Flow {
 }
 
 /** One finished TCP frame (what the kernel sends with offloads off), checksums computed. */
-function frame(f: Flow): Uint8Array {
-  const l3 = f.v6 ? 40 : 20;
-  const th = 20 + TS_OPTS.length;
-  const b = new Uint8Array(ETH + l3 + th + f.payload.length);
-  const dv = new DataView(b.buffer);
-  b.set([0x02, 0xe0, 0, 0, 0, 2, 0x02, 0xe0, 0, 0, 0, 1]);
-  if (!f.v6) {
-    dv.setUint16(12, 0x0800);
-    b.set([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 11, 0, 1, 10, 11, 0, 2], ETH);
-    dv.setUint16(ETH + 2, l3 + th + f.payload.length);
-    dv.setUint16(ETH + 4, f.id);
-    dv.setUint16(ETH + 10, internetChecksum(b, ETH, ETH + 20));
-  } else {
-    dv.setUint16(12, 0x86dd);
-    dv.setUint32(ETH, 0x60000000);
-    dv.setUint16(ETH + 4, th + f.payload.length);
-    b[ETH + 6] = 6;
-    b[ETH + 7] = 64;
-    b.set(SRC6, ETH + 8);
-    b.set(DST6, ETH + 24);
-  }
-  const t = ETH + l3;
-  dv.setUint16(t, 40000);
-  dv.setUint16(t + 2, 5201);
-  dv.setUint32(t + 4, f.seq >>> 0);
-  dv.setUint32(t + 8, 777);
-  b[t + 12] = (th / 4) << 4;
-  b[t + 13] = f.flags;
-  dv.setUint16(t + 14, 501);
-  b.set(TS_OPTS, t + 20);
-  b.set(f.payload, t + th);
-  const len = th + f.payload.length;
-  const ps = f.v6 ? pseudoHeaderSum6(SRC6, DST6, 6, len) : pseudoHeaderSum4(0x0a0b0001, 0x0a0b0002, 6, len);
-  dv.setUint16(t + 16, internetChecksum(b, t, b.length, ps));
-  return b;
-}
+const frame = (f: Flow): Uint8Array => tcpFrame({ ...f, options: TS_OPTS });
 
 /** What a TAP with TSO reads: the super-frame (checksum field: pseudo-header sum) behind its vnet header. */
 function superRead(f: Flow, mss: number): Uint8Array {
