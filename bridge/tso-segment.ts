@@ -110,6 +110,7 @@ export class TsoSegmenter {
     if (th < 20 || hl > frame.length || hl + mss > MAX_SEGMENT_BYTES) return false;
     const t = this.template;
     t.set(frame.subarray(0, hl));
+    const headers = t.subarray(0, hl);
     const seq0 = be32(t, l4 + 4);
     const id0 = v6 ? 0 : be16(t, ETH + 4);
     const tcpFlags = t[l4 + 13]!;
@@ -120,7 +121,7 @@ export class TsoSegmenter {
     for (let i = 0; i < count; i++) {
       const at = i * mss; // segment i: headers at [at, at + hl), its payload right after
       const plen = Math.min(mss, payload - at);
-      for (let k = 0; k < hl; k++) frame[at + k] = t[k]!;
+      frame.set(headers, at);
       const last = i === count - 1;
       frame[at + l4 + 13] = tcpFlags & ~(i > 0 ? TCP_CWR : 0) & ~(last ? 0 : TCP_FIN | TCP_PSH);
       put32(frame, at + l4 + 4, (seq0 + at) >>> 0);
