@@ -121,12 +121,17 @@ export interface HostStatus {
   /** TAP writes that went out as GRO super-frames, and the frames merged into them. */
   groSuperFrames: number;
   groMergedFrames: number;
-  /** TCP segments GRO would have merged but whose checksum was wrong: written unmerged so the
-   * namespace's kernel verifies, drops and counts them (its InCsumErrors). */
+  /** TCP segments or UDP datagrams GRO would have merged but whose checksum was wrong: written
+   * unmerged so the namespace's kernel verifies, drops and counts them (its InCsumErrors). */
   groBadChecksum: number;
   /** TCP super-frames read from the TAP with TSO (tso-segment.ts), and the segments made of them. */
   tsoSuperFrames: number;
   tsoSegments: number;
+  /** TAP writes that went out as UDP GSO super-packets, and the datagrams merged into them. */
+  usoSuperFrames: number;
+  usoMergedFrames: number;
+  /** UDP datagrams written one by one because the kernel refuses UDP GSO writes (Linux < 6.2). */
+  usoUnsupported: number;
 }
 
 export interface LiveStatus {
@@ -297,6 +302,9 @@ export class LiveRack {
         else if (h.attach === 'uplink' && opts.websocket) this.attachUplink(h, ports, opts);
         else if (h.attach === 'websocket') this.notes.push(`${h.name} has attach: websocket, which eop up does not serve (eop serve does); it runs the built-in stack`);
         else if (h.attach === 'uplink') this.notes.push(`${h.name} has attach: uplink, which eop up does not serve (eop serve does); it carries nothing`);
+      }
+      if ((opts.gro ?? true) && this.tapHosts.some((t) => t.bridge.tap.usoWrite !== true)) {
+        this.notes.push('this kernel does not take UDP GSO writes into a TAP (Linux 6.2 and later do): UDP datagrams go into the namespaces one write each (status: udp-gso-unsupported)');
       }
       // Built-in hosts resolve namespaces' addresses from real kernels, which answer in real time
       // (ms on a busy machine): Linux's own patience (1 s between 3 tries), not the fabric's 1 ms.
@@ -514,9 +522,12 @@ export class LiveRack {
         tapPauses: th?.bridge.c.pauses ?? 0,
         groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
         groMergedFrames: th?.bridge.gro?.c.mergedFrames ?? 0,
-        groBadChecksum: th?.bridge.gro?.c.badChecksum ?? 0,
+        groBadChecksum: (th?.bridge.gro?.c.badChecksum ?? 0) + (th?.bridge.uso?.c.badChecksum ?? 0),
         tsoSuperFrames: th?.bridge.tso?.c.superFrames ?? 0,
         tsoSegments: th?.bridge.tso?.c.segments ?? 0,
+        usoSuperFrames: th?.bridge.uso?.c.superFrames ?? 0,
+        usoMergedFrames: th?.bridge.uso?.c.mergedFrames ?? 0,
+        usoUnsupported: th?.bridge.uso?.c.unsupported ?? 0,
       });
     }
     const rs = this.runner.stats;
@@ -652,6 +663,8 @@ export function formatLiveStatus(s: LiveStatus): string {
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
         (h.tsoSuperFrames ? `  tso ${h.tsoSegments} fr from ${h.tsoSuperFrames} reads` : '') +
         (h.groSuperFrames ? `  gro ${h.groMergedFrames} fr in ${h.groSuperFrames} writes` : '') +
+        (h.usoSuperFrames ? `  udp-gso ${h.usoMergedFrames} dg in ${h.usoSuperFrames} writes` : '') +
+        (h.usoUnsupported ? `  udp-gso-unsupported ${h.usoUnsupported}` : '') +
         (h.groBadChecksum ? `  bad-csum-to-kernel ${h.groBadChecksum}` : '') +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
     );

@@ -5,7 +5,8 @@
  * read from it are split into the segments the kernel's GSO would have made, and unfinished
  * checksums are finished, as a NIC's TSO and checksum offload do (tso-segment.ts: one read per
  * 64 KiB instead of per frame); frames going *into* a namespace are merged GRO-style
- * (tcp-coalesce.ts). The fabric and the captures never see super-frames.
+ * (TCP segments: tcp-coalesce.ts; UDP datagrams: udp-coalesce.ts). The fabric and the captures
+ * never see super-frames.
  *
  * TAP → fabric: each wake-up's batch (views valid only in the callback) is first brought to the
  * current live time (`sync()`: the scheduler runs every event that is due, so the frame enters the
@@ -31,6 +32,7 @@ import { checkEdgeFrame } from '../src/wire/ethernet.js';
 import { readMac } from '../src/wire/mac.js';
 import { TcpCoalescer } from './tcp-coalesce.js';
 import { TsoSegmenter, tsoHoldFrames } from './tso-segment.js';
+import { isUdpFrame, UdpCoalescer } from './udp-coalesce.js';
 import { DEFAULT_HOLD_FRAMES, DEFAULT_STALL_MS, TxHold, TxHoldCounters } from './tx-hold.js';
 import type { FrameBatch, TapIoError, TapStats } from './tap-device.js';
 
@@ -42,6 +44,8 @@ export interface TapLike {
   readonly stats: TapStats;
   /** 0, or the virtio_net_hdr size in front of every frame (TAP opened with vnetHdr). */
   readonly vnetHdrSize?: number;
+  /** True if the kernel takes GSO_UDP_L4 super-packets written into it (Linux ≥ 6.2). */
+  readonly usoWrite?: boolean;
   onFrames(cb: ((batch: FrameBatch) => void) | null): unknown;
   onError(cb: ((err: TapIoError) => void) | null): unknown;
   /** Stops reading; the onFrames callback stays for `resume()`. */
@@ -106,8 +110,9 @@ export class TapBridge {
   private readonly hold: TxHold;
   private closed = false;
   private readonly vh: number;
-  /** Set when writes into the TAP are coalesced. */
+  /** Set when writes into the TAP are coalesced: TCP segments, and UDP datagrams (`uso`). */
   readonly gro: TcpCoalescer | null = null;
+  readonly uso: UdpCoalescer | null = null;
   /** Set when the TAP has a vnet header: finishes checksums and splits TCP super-frames it reads. */
   readonly tso: TsoSegmenter | null = null;
   private flushQueued = false;
@@ -132,8 +137,14 @@ export class TapBridge {
     this.vh = tap.vnetHdrSize ?? 0;
     if (this.vh > 0) {
       // Every write needs the header: a coalescer writes single frames with a zero one.
-      this.gro = new TcpCoalescer(this.vh as 10 | 12, (f, head) => tap.write(f, head), (n) => this.drops.add(BridgeDrop.TAP_WRITE, n));
-      if (opts.coalesce === false) this.gro.disableMerging();
+      const write = (f: Uint8Array, head?: Uint8Array): boolean => tap.write(f, head);
+      const onDrop = (n: number): void => this.drops.add(BridgeDrop.TAP_WRITE, n);
+      this.gro = new TcpCoalescer(this.vh as 10 | 12, write, onDrop);
+      this.uso = new UdpCoalescer(this.vh, write, onDrop, tap.usoWrite === true);
+      if (opts.coalesce === false) {
+        this.gro.disableMerging();
+        this.uso.disableMerging();
+      }
       this.tso = new TsoSegmenter();
     }
     port.setReceiver(this.fromFabric);
@@ -225,7 +236,7 @@ export class TapBridge {
   pickUp(): number {
     if (this.closed || this.failure !== null || this.hold.isPaused || !this.tap.readNow) return 0;
     // A TCP segment merged-and-held until the end of the batch has not reached the kernel yet.
-    if (this.gro?.pending) this.flushGro();
+    if (this.gro?.pending || this.uso?.pending) this.flushGro();
     const n = this.tap.readNow(1);
     this.c.pickedUp += n;
     return n;
@@ -244,8 +255,16 @@ export class TapBridge {
       d.last = this;
     }
     if (this.gro) {
-      this.gro.push(frame);
-      if (this.gro.pending && !this.flushQueued) {
+      // One frame pending at a time across both coalescers: what one holds is written before the
+      // other writes, so frames reach the namespace in the order the fabric delivered them.
+      if (this.uso !== null && isUdpFrame(frame)) {
+        this.gro.flush();
+        this.uso.push(frame);
+      } else {
+        this.uso?.flush();
+        this.gro.push(frame);
+      }
+      if ((this.gro.pending || this.uso?.pending) && !this.flushQueued) {
         // The end of the current event batch: everything merged so far is due now.
         this.flushQueued = true;
         process.nextTick(this.flushGro);
@@ -257,7 +276,9 @@ export class TapBridge {
 
   private readonly flushGro = (): void => {
     this.flushQueued = false;
-    if (!this.closed && this.failure === null) this.gro?.flush();
+    if (this.closed || this.failure !== null) return;
+    this.gro?.flush();
+    this.uso?.flush();
   };
 
   private readonly onTapError = (err: TapIoError): void => {

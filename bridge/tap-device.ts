@@ -154,6 +154,8 @@ interface NativeTap {
   readonly name: string;
   readonly fd: number;
   readonly vnetHdrSize: number;
+  /** Absent in an addon built before the USO probe. */
+  readonly usoWrite?: boolean;
   readonly closed: boolean;
   readonly failed: boolean;
   /** Bytes of the last readNow() batch. */
@@ -316,6 +318,15 @@ export class TapDevice {
   /** 0, or the virtio_net_hdr size (10/12) that prefixes every frame in and out. */
   get vnetHdrSize(): number {
     return this.native.vnetHdrSize;
+  }
+
+  /**
+   * True if the kernel takes GSO_UDP_L4 super-packets written into this vnet-header TAP (Linux ≥
+   * 6.2, probed at open; udp-coalesce.ts). False without a vnet header, on older kernels, or with an
+   * addon built before the probe.
+   */
+  get usoWrite(): boolean {
+    return this.native.usoWrite === true;
   }
 
   get closed(): boolean {

@@ -19,7 +19,7 @@ function liveStatus(drops: Record<string, number>, ignored: Record<string, numbe
   return {
     uptimeS: 1,
     hosts: [
-      { name: 'h1', attach: 'builtin', netns: null, txFrames: 1, rxFrames: 1, txBytes: 60, rxBytes: 60, txGbps: 0, rxGbps: 0, drops, ignored, linksUp: 1, links: 1, linksDown: [], failure: null, tapWriteDropped: 1, kernel: { tapTxDropped: 1, tapRxDropped: 1, udpRcvbufErrors: 1, udpInErrors: 2 }, paused: false, tapPauses: 1, groSuperFrames: 1, groMergedFrames: 2, groBadChecksum: 1, tsoSuperFrames: 1, tsoSegments: 2 },
+      { name: 'h1', attach: 'builtin', netns: null, txFrames: 1, rxFrames: 1, txBytes: 60, rxBytes: 60, txGbps: 0, rxGbps: 0, drops, ignored, linksUp: 1, links: 1, linksDown: [], failure: null, tapWriteDropped: 1, kernel: { tapTxDropped: 1, tapRxDropped: 1, udpRcvbufErrors: 1, udpInErrors: 2 }, paused: false, tapPauses: 1, groSuperFrames: 1, groMergedFrames: 2, groBadChecksum: 1, tsoSuperFrames: 1, tsoSegments: 2, usoSuperFrames: 1, usoMergedFrames: 3, usoUnsupported: 1 },
     ],
     lateBatches: 0,
     maxLagNs: 0,
@@ -66,7 +66,7 @@ describe('report words', () => {
 
   it('the glossary explains every word of the eop up status line', () => {
     const up = formatLiveStatus(liveStatus({ ERR_EOP_NO_PEER: 1 }, { [StackDrop.NOT_FOR_US]: 1 }));
-    for (const w of ['links 1/1 up', 'tap-write-dropped', 'tap-read-pauses', 'gro 2 fr in 1 writes', 'tso 2 fr from 1 reads', 'keeping up now', 'totals', 'max lag', 'captures 1 frames, 1 not captured', 'discarded by rotation', 'capture problem', 'kernel: tap-tx-dropped', 'kernel: tap-rx-dropped', 'kernel: udp-rcvbuf-errors', 'kernel: udp-in-errors', 'stack ignored', 'bad-csum-to-kernel 1']) expect(up, w).toContain(w);
-    for (const w of ['`links a/b up`', '`tap-write-dropped`', '`tap-read-pauses`', '`gro N fr in M writes`', '`tso N fr from M reads`', '`keeping up now`', '`totals`', '`captures N frames, D not captured`', '`discarded by rotation`', '`capture problem`', '`kernel: tap-tx-dropped`', '`kernel: tap-rx-dropped`', '`kernel: udp-rcvbuf-errors`', '`kernel: udp-in-errors`', '`stack ignored`', '`bad-csum-to-kernel`']) expect(glossary, w).toContain(w);
+    for (const w of ['links 1/1 up', 'tap-write-dropped', 'tap-read-pauses', 'gro 2 fr in 1 writes', 'tso 2 fr from 1 reads', 'udp-gso 3 dg in 1 writes', 'udp-gso-unsupported 1', 'keeping up now', 'totals', 'max lag', 'captures 1 frames, 1 not captured', 'discarded by rotation', 'capture problem', 'kernel: tap-tx-dropped', 'kernel: tap-rx-dropped', 'kernel: udp-rcvbuf-errors', 'kernel: udp-in-errors', 'stack ignored', 'bad-csum-to-kernel 1']) expect(up, w).toContain(w);
+    for (const w of ['`links a/b up`', '`tap-write-dropped`', '`tap-read-pauses`', '`gro N fr in M writes`', '`tso N fr from M reads`', '`udp-gso N dg in M writes`', '`udp-gso-unsupported`', '`keeping up now`', '`totals`', '`captures N frames, D not captured`', '`discarded by rotation`', '`capture problem`', '`kernel: tap-tx-dropped`', '`kernel: tap-rx-dropped`', '`kernel: udp-rcvbuf-errors`', '`kernel: udp-in-errors`', '`stack ignored`', '`bad-csum-to-kernel`']) expect(glossary, w).toContain(w);
   });
 });

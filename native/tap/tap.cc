@@ -58,6 +58,9 @@ void InitChecksum(Napi::Env env, Napi::Object exports);  // native/checksum/chec
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
+// TUNSETOFFLOAD flags of Linux 6.2 (older headers lack them).
+static constexpr unsigned int kTunFUso4 = 0x20;
+static constexpr unsigned int kTunFUso6 = 0x40;
 #endif
 
 namespace {
@@ -139,6 +142,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
                            InstanceAccessor<&Tap::GetName>("name"),
                            InstanceAccessor<&Tap::GetFd>("fd"),
                            InstanceAccessor<&Tap::GetVnetHdrSize>("vnetHdrSize"),
+                           InstanceAccessor<&Tap::GetUsoWrite>("usoWrite"),
                            InstanceAccessor<&Tap::GetClosed>("closed"),
                            InstanceAccessor<&Tap::GetFailed>("failed"),
                            InstanceAccessor<&Tap::GetLastBytes>("lastBytes"),
@@ -229,8 +233,14 @@ class Tap : public Napi::ObjectWrap<Tap> {
         throw MakeErrnoError(env, "TUNSETVNETHDRSZ failed for TAP '" + name_ + "': " + strerror(err), err,
                              "ioctl(TUNSETVNETHDRSZ)", name_, true);
       }
-      if (offload) {
-        unsigned int feats = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+      // USO probe: the kernel accepts GSO_UDP_L4 frames written into a TAP from the same release
+      // (6.2) that accepts TUN_F_USO4|TUN_F_USO6 here; older kernels answer EINVAL ("a way to test
+      // for new features by trying to set them", tun.c set_offload). USO needs TUN_F_CSUM, which
+      // would let the kernel hand us unchecksummed frames, so the flags are set back at once (to 0,
+      // a new TAP's state, or to the offloads asked for below) before the TAP carries anything.
+      usoWrite_ = ::ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | kTunFUso4 | kTunFUso6) == 0;
+      unsigned int feats = offload ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+      if (usoWrite_ || offload) {
         if (::ioctl(fd, TUNSETOFFLOAD, feats) < 0) {
           int err = errno;
           ::close(fd);
@@ -296,6 +306,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   Napi::Value GetVnetHdrSize(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), vnetHdrSize_);
   }
+  Napi::Value GetUsoWrite(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), usoWrite_); }
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
   Napi::Value GetFailed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), failed_); }
   // Bytes of the last readNow() batch.
@@ -838,6 +849,8 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   std::string name_;
   int vnetHdrSize_ = 0;
+  // A vnet-header TAP that takes GSO_UDP_L4 frames (Linux >= 6.2; see the open).
+  bool usoWrite_ = false;
   uv_poll_t* poll_ = nullptr;
   int events_ = 0;
   bool reading_ = false;

@@ -300,7 +300,7 @@ export function registerLiveCommands(program: Command): void {
     .option('--no-captures', 'do not write capture files')
     .option('--capture-dir <dir>', "write captures here instead of the topology's captures.dir (a run replaces the previous run's files there)")
     .option('--capture-snaplen <bytes|headers>', SNAPLEN_HELP, snaplenArg)
-    .option('--no-gro', 'TAPs without a vnet header: write every frame into them on its own and let the kernels segment TCP (default: merge TCP segments into the TAPs as a NIC\'s GRO does, read TCP super-frames and segment them as its TSO does; the fabric carries real frames either way)')
+    .option('--no-gro', 'TAPs without a vnet header: write every frame into them on its own and let the kernels segment TCP (default: merge TCP segments into the TAPs as a NIC\'s GRO does and UDP datagrams into UDP GSO writes, read TCP super-frames and segment them as its TSO does; the fabric carries real frames either way)')
     .option('--stats [seconds]', 'print the status view periodically (default every 1 s); SIGUSR1 prints it once', secondsArg)
     .option('--lag-tolerance-ms <ms>', 'event lateness counted as "emulator slower than the model" (default 1)', msArg)
     .option('--busy-poll-ms <ms>', `keep polling this long after the last frame, trading a core for lower latency of sparse traffic, worth it only with a core to spare; an idle rack never polls, and polling pauses while the process is preempted (default ${DEFAULT_BUSY_POLL_MS}: sleep at once; e.g. 20)`, busyPollArg)
