@@ -22,35 +22,16 @@
  * written unchanged with a zero vnet header, so the kernel checks it, drops it and counts it
  * (InCsumErrors) exactly as without GRO, and it is counted here as `badChecksum`.
  */
-import { pseudoHeaderSum4, pseudoHeaderSum6, internetChecksum } from '../src/wire/checksum.js';
-import { fastOnesSum } from './fast-checksum.js';
+import { CoalesceCounters, CoalesceWriter, MAX_IP } from './coalesce-writer.js';
+import { finishIpHeader, l4ChecksumsVerify, writeGsoVnetHdr } from './gso-headers.js';
+
+export { CoalesceCounters };
 
 const ETH = 14;
-/** Largest IP packet (IPv4 total length / IPv6 payload length field). */
-const MAX_IP = 65535;
 const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 
-export class CoalesceCounters {
-  /** Frames handed in. */
-  frames = 0;
-  /** Frames that went out merged into a super-frame. */
-  mergedFrames = 0;
-  /** Writes to the TAP (super-frames and single frames). */
-  writes = 0;
-  superFrames = 0;
-  /** Segments that would have been merge candidates but whose IPv4 or TCP checksum is wrong. */
-  badChecksum = 0;
-}
-
-export class TcpCoalescer {
-  readonly c = new CoalesceCounters();
-  /** [0, hdr) virtio_net_hdr, then the pending frame. */
-  private readonly buf: Uint8Array;
-  /** The zero virtio_net_hdr written in front of a frame that is not merged (flags 0, GSO_NONE). */
-  private readonly zeroHead: Uint8Array;
-  private len = 0;
-  private segs = 0;
+export class TcpCoalescer extends CoalesceWriter<CoalesceCounters> {
   private mss = 0;
   private v6 = false;
   private l4 = 0;
@@ -61,29 +42,13 @@ export class TcpCoalescer {
 
   constructor(
     /** virtio_net_hdr size of the TAP (10 or 12). */
-    private readonly hdr: number,
-    /**
-     * Writes one TAP frame (header included), or with `head` the header and then the frame as one
-     * TAP frame (the TAP's writev: a frame that is not merged is never copied); false if dropped.
-     */
-    private readonly write: (frame: Uint8Array, head?: Uint8Array) => boolean,
+    hdr: number,
+    /** One TAP frame, or `head` + frame as one (writev); false if dropped (coalesce-writer.ts). */
+    write: (frame: Uint8Array, head?: Uint8Array) => boolean,
     /** Counts a failed write of `frames` fabric frames (a super-frame carries several). */
-    private readonly onDrop: (frames: number) => void = () => {},
+    onDrop: (frames: number) => void = () => {},
   ) {
-    this.buf = new Uint8Array(hdr + ETH + MAX_IP);
-    this.zeroHead = new Uint8Array(hdr);
-  }
-
-  private merging = true;
-
-  /** Write every frame on its own (with a zero header): for comparisons. */
-  disableMerging(): void {
-    this.merging = false;
-  }
-
-  /** True if a frame is waiting for `flush()`. */
-  get pending(): boolean {
-    return this.len > 0;
+    super(new CoalesceCounters(), hdr, write, onDrop);
   }
 
   /** Takes a frame (a view, copied before return). Call `flush()` at the end of the batch. */
@@ -103,67 +68,15 @@ export class TcpCoalescer {
     if (this.len === 0) return;
     const b = this.buf;
     const h = this.hdr;
-    if (this.segs === 1) {
-      this.emit(b.subarray(0, h + this.len), true);
-    } else {
-      const ip = h + ETH;
-      const l4 = h + this.l4;
-      if (!this.v6) {
-        const total = this.len - ETH;
-        b[ip + 2] = total >>> 8;
-        b[ip + 3] = total & 0xff;
-        b[ip + 10] = 0;
-        b[ip + 11] = 0;
-        const ck = internetChecksum(b, ip, ip + 20);
-        b[ip + 10] = ck >>> 8;
-        b[ip + 11] = ck & 0xff;
-        const src = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
-        const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
-        const ps = pseudoHeaderSum4(src, dst, 6, this.len - this.l4);
-        b[l4 + 16] = ps >>> 8;
-        b[l4 + 17] = ps & 0xff;
-      } else {
-        const pl = this.len - ETH - 40;
-        b[ip + 4] = pl >>> 8;
-        b[ip + 5] = pl & 0xff;
-        const ps = pseudoHeaderSum6(b.subarray(ip + 8, ip + 24), b.subarray(ip + 24, ip + 40), 6, this.len - this.l4);
-        b[l4 + 16] = ps >>> 8;
-        b[l4 + 17] = ps & 0xff;
-      }
-      // virtio_net_hdr, little endian: NEEDS_CSUM, TCPV4/TCPV6, hdr_len, gso_size, csum_start/offset.
-      b[0] = 1;
-      b[1] = this.v6 ? 4 : 1;
-      const hl = this.l4 + this.th;
-      b[2] = hl & 0xff;
-      b[3] = hl >>> 8;
-      b[4] = this.mss & 0xff;
-      b[5] = this.mss >>> 8;
-      b[6] = this.l4 & 0xff;
-      b[7] = this.l4 >>> 8;
-      b[8] = 16;
-      b[9] = 0;
-      if (h === 12) {
-        b[10] = 0;
-        b[11] = 0;
-      }
-      this.c.superFrames++;
-      this.c.mergedFrames += this.segs;
-      this.emit(b.subarray(0, h + this.len), false, this.segs);
+    if (this.segs > 1) {
+      const ps = finishIpHeader(b, h + ETH, this.len - ETH, this.v6, 6, this.len - this.l4);
+      b[h + this.l4 + 16] = ps >>> 8;
+      b[h + this.l4 + 17] = ps & 0xff;
+      // NEEDS_CSUM, TCPV4/TCPV6, hdr_len, gso_size, csum_start/offset.
+      writeGsoVnetHdr(b, h, this.v6 ? 4 : 1, this.l4 + this.th, this.mss, this.l4, 16);
     }
-    this.len = 0;
-    this.segs = 0;
+    this.emitPending(this.segs > 1);
     this.closed = false;
-  }
-
-  private emit(frame: Uint8Array, plain: boolean, frames = 1): void {
-    if (plain) frame.fill(0, 0, this.hdr);
-    this.c.writes++;
-    if (!this.write(frame)) this.onDrop(frames);
-  }
-
-  private writeOne(f: Uint8Array): void {
-    this.c.writes++;
-    if (!this.write(f, this.zeroHead)) this.onDrop(1);
   }
 
   /** Parses f as a coalescing candidate; on success copies it in as the pending frame. */
@@ -252,17 +165,5 @@ export class TcpCoalescer {
  * without extension headers, with TCP at `l4` running to the end of f.
  */
 export function checksumsVerify(f: Uint8Array, l4: number, v6: boolean): boolean {
-  const n = f.length;
-  let ps: number;
-  if (!v6) {
-    if (internetChecksum(f, ETH, ETH + 20) !== 0) return false;
-    const src = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
-    const dst = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
-    ps = pseudoHeaderSum4(src, dst, 6, n - l4);
-  } else {
-    ps = pseudoHeaderSum6(f.subarray(ETH + 8, ETH + 24), f.subarray(ETH + 24, ETH + 40), 6, n - l4);
-  }
-  // The segment's bytes are summed natively where the addon is built (fast-checksum.ts): this sum
-  // touches every byte GRO passes on. A checksum verifies when the sum over it is 0xffff.
-  return fastOnesSum(f, l4, n, ps) === 0xffff;
+  return l4ChecksumsVerify(f, l4, v6, 6);
 }

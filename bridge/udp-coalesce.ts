@@ -39,20 +39,16 @@
  * Kernels before 6.2 refuse GSO_UDP_L4 from a TAP (EINVAL): the caller says so (the TAP's
  * `usoWrite`); then every datagram is written on its own and counted as `unsupported`.
  */
-import { internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../src/wire/checksum.js';
-import { fastOnesSum } from './fast-checksum.js';
-import { CoalesceCounters } from './tcp-coalesce.js';
+import { finishIpHeader, l4ChecksumsVerify, writeGsoVnetHdr } from './gso-headers.js';
+import { CoalesceCounters, CoalesceWriter, MAX_IP } from './coalesce-writer.js';
 
 const ETH = 14;
 const UDP_HDR = 8;
 const IPPROTO_UDP = 17;
-/** Largest IP packet (IPv4 total length field; GRO stops below 64 KiB for IPv6 too). */
-const MAX_IP = 65535;
 /** Most datagrams per super-packet: UDP_GRO_CNT_MAX, and UDP_MAX_SEGMENTS before Linux 6.10. */
 export const MAX_SEGMENTS = 64;
 /** virtio_net_hdr gso_type for UDP segmentation offload (Linux ≥ 6.2). */
 export const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
-const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 /** Offset of the checksum in the UDP header (csum_offset). */
 const UDP_CSUM_OFFSET = 6;
 
@@ -70,14 +66,7 @@ export function isUdpFrame(f: Uint8Array): boolean {
   return f[12] === 0x86 && f[13] === 0xdd && f.length >= ETH + 40 && f[20] === IPPROTO_UDP;
 }
 
-export class UdpCoalescer {
-  readonly c = new UdpCoalesceCounters();
-  /** [0, hdr) virtio_net_hdr, then the pending super-packet. */
-  private readonly buf: Uint8Array;
-  private readonly zeroHead: Uint8Array;
-  /** Bytes of the pending frame (Ethernet header included), 0 if none. */
-  private len = 0;
-  private segs = 0;
+export class UdpCoalescer extends CoalesceWriter<UdpCoalesceCounters> {
   /** Payload bytes of the first datagram: the gso_size. */
   private segPayload = 0;
   private v6 = false;
@@ -87,30 +76,18 @@ export class UdpCoalescer {
   private nextId = 0;
   /** A short datagram was last: nothing more may join. */
   private closed = false;
-  private merging = true;
 
   constructor(
     /** virtio_net_hdr size of the TAP (10 or 12). */
-    private readonly hdr: number,
-    /** As TcpCoalescer's: one TAP frame, or `head` + frame as one (writev); false if dropped. */
-    private readonly write: (frame: Uint8Array, head?: Uint8Array) => boolean,
+    hdr: number,
+    /** One TAP frame, or `head` + frame as one (writev); false if dropped (coalesce-writer.ts). */
+    write: (frame: Uint8Array, head?: Uint8Array) => boolean,
     /** Counts a failed write of `frames` fabric frames. */
-    private readonly onDrop: (frames: number) => void = () => {},
+    onDrop: (frames: number) => void = () => {},
     /** False if the TAP refuses GSO_UDP_L4 (kernel < 6.2): write datagram by datagram, counted. */
     private readonly usoWrite = true,
   ) {
-    this.buf = new Uint8Array(hdr + ETH + MAX_IP);
-    this.zeroHead = new Uint8Array(hdr);
-  }
-
-  /** Write every datagram on its own (with a zero header): for comparisons (`--no-gro`). */
-  disableMerging(): void {
-    this.merging = false;
-  }
-
-  /** True if a datagram is waiting for `flush()`. */
-  get pending(): boolean {
-    return this.len > 0;
+    super(new UdpCoalesceCounters(), hdr, write, onDrop);
   }
 
   /** Takes a UDP frame (`isUdpFrame`; a view, copied before return). Call `flush()` at the end of the batch. */
@@ -127,19 +104,8 @@ export class UdpCoalescer {
   /** Writes what is pending: the lone datagram as it came, or the super-packet. */
   flush(): void {
     if (this.len === 0) return;
-    const b = this.buf;
-    const h = this.hdr;
-    if (this.segs === 1) {
-      b.fill(0, 0, h);
-      this.emit(b.subarray(0, h + this.len), 1);
-    } else {
-      this.finishSuper();
-      this.c.superFrames++;
-      this.c.mergedFrames += this.segs;
-      this.emit(b.subarray(0, h + this.len), this.segs);
-    }
-    this.len = 0;
-    this.segs = 0;
+    if (this.segs > 1) this.finishSuper();
+    this.emitPending(this.segs > 1);
     this.closed = false;
   }
 
@@ -147,58 +113,15 @@ export class UdpCoalescer {
   private finishSuper(): void {
     const b = this.buf;
     const h = this.hdr;
-    const ip = h + ETH;
     const u = h + this.l4;
     const udpLen = this.len - this.l4;
-    let ps: number;
-    if (!this.v6) {
-      const total = this.len - ETH;
-      b[ip + 2] = total >>> 8;
-      b[ip + 3] = total & 0xff;
-      b[ip + 10] = 0;
-      b[ip + 11] = 0;
-      const ck = internetChecksum(b, ip, ip + 20);
-      b[ip + 10] = ck >>> 8;
-      b[ip + 11] = ck & 0xff;
-      const src = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
-      const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
-      ps = pseudoHeaderSum4(src, dst, IPPROTO_UDP, udpLen);
-    } else {
-      b[ip + 4] = udpLen >>> 8;
-      b[ip + 5] = udpLen & 0xff;
-      ps = pseudoHeaderSum6(b.subarray(ip + 8, ip + 24), b.subarray(ip + 24, ip + 40), IPPROTO_UDP, udpLen);
-    }
+    const ps = finishIpHeader(b, h + ETH, this.len - ETH, this.v6, IPPROTO_UDP, udpLen);
     // __udp_gso_segment swaps this length for each segment's in the checksum (csum16_sub/add).
     b[u + 4] = udpLen >>> 8;
     b[u + 5] = udpLen & 0xff;
     b[u + 6] = ps >>> 8;
     b[u + 7] = ps & 0xff;
-    // virtio_net_hdr, little endian: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
-    const hl = this.l4 + UDP_HDR;
-    b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    b[1] = VIRTIO_NET_HDR_GSO_UDP_L4;
-    b[2] = hl & 0xff;
-    b[3] = hl >>> 8;
-    b[4] = this.segPayload & 0xff;
-    b[5] = this.segPayload >>> 8;
-    b[6] = this.l4 & 0xff;
-    b[7] = this.l4 >>> 8;
-    b[8] = UDP_CSUM_OFFSET;
-    b[9] = 0;
-    if (h === 12) {
-      b[10] = 0;
-      b[11] = 0;
-    }
-  }
-
-  private emit(frame: Uint8Array, frames: number): void {
-    this.c.writes++;
-    if (!this.write(frame)) this.onDrop(frames);
-  }
-
-  private writeOne(f: Uint8Array): void {
-    this.c.writes++;
-    if (!this.write(f, this.zeroHead)) this.onDrop(1);
+    writeGsoVnetHdr(b, h, VIRTIO_NET_HDR_GSO_UDP_L4, this.l4 + UDP_HDR, this.segPayload, this.l4, UDP_CSUM_OFFSET);
   }
 
   /** If f may open a merge: copies it in as the pending datagram. */
@@ -292,18 +215,7 @@ function udpOffset(f: Uint8Array): number {
  * to the end of f) and that an IPv4 checksum is not 0 (no checksum).
  */
 export function udpChecksumsVerify(f: Uint8Array, l4: number, v6: boolean): boolean {
-  const n = f.length;
-  let ps: number;
-  if (!v6) {
-    if (internetChecksum(f, ETH, ETH + 20) !== 0) return false;
-    const src = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
-    const dst = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
-    ps = pseudoHeaderSum4(src, dst, IPPROTO_UDP, n - l4);
-  } else {
-    // RFC 8200 §8.1: a zero UDP checksum is invalid in IPv6; the sum check below rejects it too
-    // unless the rest sums to 0xffff, so test it explicitly.
-    if (f[l4 + 6] === 0 && f[l4 + 7] === 0) return false;
-    ps = pseudoHeaderSum6(f.subarray(ETH + 8, ETH + 24), f.subarray(ETH + 24, ETH + 40), IPPROTO_UDP, n - l4);
-  }
-  return fastOnesSum(f, l4, n, ps) === 0xffff;
+  // RFC 8200 §8.1: a zero UDP checksum is invalid in IPv6 (the sum alone could still come out right).
+  if (v6 && f[l4 + 6] === 0 && f[l4 + 7] === 0) return false;
+  return l4ChecksumsVerify(f, l4, v6, IPPROTO_UDP);
 }
