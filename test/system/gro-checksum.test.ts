@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from './require-tool.js';
-import { eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
+import { eopLeftovers, inNs, inNsAsync, liveReady, procNetCounter, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
 
 const ready = liveReady() && requireTool('python3');
 
@@ -94,17 +94,7 @@ print('received', n)
 `;
 
 function counters(ns: string): { tcpCsum: number; ipCsum: number } {
-  const snmp = inNs(ns, ['cat', '/proc/net/snmp']).stdout;
-  const netstat = inNs(ns, ['cat', '/proc/net/netstat']).stdout;
-  const field = (text: string, table: string, name: string): number => {
-    const lines = text.split('\n').filter((l) => l.startsWith(`${table}:`));
-    const keys = lines[0]!.split(/\s+/);
-    const vals = lines[1]!.split(/\s+/);
-    const i = keys.indexOf(name);
-    if (i < 0) throw new Error(`${table} ${name} not in /proc`);
-    return Number(vals[i]);
-  };
-  return { tcpCsum: field(snmp, 'Tcp', 'InCsumErrors'), ipCsum: field(netstat, 'IpExt', 'InCsumErrors') };
+  return { tcpCsum: procNetCounter(ns, 'snmp', 'Tcp', 'InCsumErrors'), ipCsum: procNetCounter(ns, 'netstat', 'IpExt', 'InCsumErrors') };
 }
 
 function ifaceAndMac(ns: string): { dev: string; mac: string } {

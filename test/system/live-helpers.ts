@@ -120,6 +120,14 @@ export function inNs(ns: string, cmd: string[], timeoutMs = 20_000) {
   return spawnSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', timeout: timeoutMs });
 }
 
+/** One counter of a namespace's /proc/net/snmp or /proc/net/netstat table, e.g. ('snmp', 'Udp', 'InCsumErrors'). */
+export function procNetCounter(ns: string, file: 'snmp' | 'netstat', table: string, name: string): number {
+  const lines = inNs(ns, ['cat', `/proc/net/${file}`]).stdout.split('\n').filter((l) => l.startsWith(`${table}:`));
+  const i = lines[0]?.split(/\s+/).indexOf(name) ?? -1;
+  if (i < 0) throw new Error(`${table} ${name} not in /proc/net/${file} of ${ns}`);
+  return Number(lines[1]!.split(/\s+/)[i]);
+}
+
 /** Async version (so servers in other namespaces, and the emulator child, keep running). */
 export const inNsAsync = netnsExecAsync;
 

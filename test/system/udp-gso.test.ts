@@ -19,16 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from './require-tool.js';
-import { eopLeftovers, inNs, inNsAsync, liveReady, sleep, startUp, statusOf, stopUp, type Up } from './live-helpers.js';
+import { eopLeftovers, inNs, inNsAsync, liveReady, procNetCounter, sleep, startUp, statusOf, stopUp, twoTapRack, type Up } from './live-helpers.js';
 
 const ready = liveReady() && requireTool('python3') && requireTool('ss');
 
-const RACK = `name: udp-gso
-mtu: 1500
-hosts:
-  - {name: h1, attach: tap}
-  - {name: h2, attach: tap}
-`;
 
 /** Payload of datagram `seq`: its number, then bytes that depend on it and on their position. */
 const PAYLOAD = String.raw`
@@ -120,16 +114,7 @@ function hostOf(up: Up, name: string): Host {
 }
 
 function snmp(ns: string): { udpCsum: number; ipCsum: number } {
-  const field = (text: string, table: string, name: string): number => {
-    const lines = text.split('\n').filter((l) => l.startsWith(`${table}:`));
-    const i = lines[0]!.split(/\s+/).indexOf(name);
-    if (i < 0) throw new Error(`${table} ${name} not in /proc`);
-    return Number(lines[1]!.split(/\s+/)[i]);
-  };
-  return {
-    udpCsum: field(inNs(ns, ['cat', '/proc/net/snmp']).stdout, 'Udp', 'InCsumErrors'),
-    ipCsum: field(inNs(ns, ['cat', '/proc/net/netstat']).stdout, 'IpExt', 'InCsumErrors'),
-  };
+  return { udpCsum: procNetCounter(ns, 'snmp', 'Udp', 'InCsumErrors'), ipCsum: procNetCounter(ns, 'netstat', 'IpExt', 'InCsumErrors') };
 }
 
 /** The merged-datagram count in h2's status line (0 if none yet). */
@@ -146,7 +131,7 @@ describe.runIf(ready)('UDP GSO writes into a namespace deliver every datagram in
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'eop-udp-gso-'));
-    writeFileSync(join(dir, 'rack.yaml'), RACK);
+    writeFileSync(join(dir, 'rack.yaml'), twoTapRack('udp-gso')); // MTU 1500, the default
     writeFileSync(join(dir, 'rx.py'), RECEIVER);
     writeFileSync(join(dir, 'tx.py'), SENDER);
     writeFileSync(join(dir, 'raw.py'), RAW_SENDER);
