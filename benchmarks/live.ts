@@ -134,7 +134,9 @@ async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promi
       end: { sum_sent?: { retransmits?: number }; sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number; lost_percent: number } };
     };
     if (j.error) return j.error;
-    if (udp) return { gbps: j.end.sum!.bits_per_second / 1e9, retr: 0, lossPct: j.end.sum!.lost_percent };
+    // A UDP client's `end.sum` is the sender's view (bytes sent, `sender: true`); what the receiver
+    // got is `sum_received` (iperf3 3.9 and later), `sum` only in older versions.
+    if (udp) return { gbps: (j.end.sum_received ?? j.end.sum!).bits_per_second / 1e9, retr: 0, lossPct: j.end.sum!.lost_percent };
     return { gbps: j.end.sum_received!.bits_per_second / 1e9, retr: j.end.sum_sent?.retransmits ?? 0, lossPct: 0 };
   } catch {
     return `iperf3 failed: ${(r.stderr || r.stdout).slice(0, 200)}`;
