@@ -67,6 +67,28 @@ describe('report counters', () => {
     expect(none).toContain('control: no management host; 0 path failover(s); faults injected none, recovered none');
   });
 
+  it('eop status shows a TAP host\'s offload work (TSO reads, GRO and UDP GSO writes, bad checksums passed on) in eop up\'s words; other hosts none', () => {
+    const host: RackStatusJson['hosts'][number] = {
+      name: 'h1', attach: 'tap', mac: '02:e0:00:00:00:01', ipv4: '10.11.0.1/24', ipv6: 'fd00:e0::1/64', mtu: 1500, netns: 'eop-h1',
+      txFrames: 1, txBytes: 1, rxFrames: 1, rxBytes: 1, txGbps: 0, rxGbps: 0, txFramesPerS: 0, rxFramesPerS: 0, drops: {}, ignored: {},
+      linksUp: 1, links: 1, ntbUp: true, failure: null, pickedUp: 0, kernel: null,
+      offloads: { tsoReads: 10, tsoFrames: 450, groWrites: 20, groFrames: 800, udpGsoWrites: 3, udpGsoFrames: 90, badChecksumToKernel: 2 },
+      interrupts: { raised: 0, coalesced: 0, moderated: 0, spurious: 0 }, queuePairs: [], ws: null,
+    };
+    const s: RackStatusJson = {
+      version: 1, rack: 'r', pid: 1, mode: 'up', uptimeS: 3, link: { gen: 3, width: 8, mpsBytes: 256 },
+      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 1, timerWakeups: 0, pollBackoffs: 0, warmUp: { frames: 4000, ms: 120 } },
+      captures: { enabled: false, frames: 0, drops: 0, paths: [] },
+      control: { managementHosts: [], takeovers: 0, failovers: 0, faultsInjected: {}, faultsRecovered: {} },
+      hosts: [host, { ...host, name: 'h2', attach: 'builtin', netns: null, offloads: null }],
+    };
+    const [l1, l2] = formatRackStatus(s).split('\n').filter((l) => /^ {2}h\d/.test(l));
+    expect(l1).toContain('  tso 450 fr from 10 reads  gro 800 fr in 20 writes  udp-gso 90 dg in 3 writes  bad-csum-to-kernel 2');
+    expect(l2).not.toMatch(/tso|gro|udp-gso|bad-csum/);
+    const zero = formatRackStatus({ ...s, hosts: [{ ...host, offloads: { tsoReads: 0, tsoFrames: 0, groWrites: 0, groFrames: 0, udpGsoWrites: 0, udpGsoFrames: 0, badChecksumToKernel: 0 } }] });
+    expect(zero).not.toMatch(/tso|gro |udp-gso|bad-csum/);
+  });
+
   it('a rack on the ntb-netdev driver reports its queue stops, timer restarts and copies; EOP racks have none', () => {
     const text = ['name: ntb', 'hosts: [a, b]', 'eop: {driver: ntb-netdev}', 'captures: {enabled: false}', 'traffic:', '  - {kind: udp, from: a, to: b, messageBytes: 1000, count: 200}'].join('\n');
     const r = buildReport(runTopology(parseTopologyText(text, 'ntb.yaml')));
