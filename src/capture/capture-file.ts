@@ -48,13 +48,16 @@ import {
 import {
   EPB_FLAG_INBOUND,
   EPB_FLAG_OUTBOUND,
+  HOST_IS_LE,
   encodeInterfaceDescriptionBlock,
   encodeSectionHeaderBlock,
   MAX_COMMENT_BYTES,
   commentBytes,
   epbBytes,
   writeEpbHeader,
+  writeEpbHeaderLE32,
   writeEpbTrailer,
+  writeEpbTrailerLE32,
 } from './pcapng-format.js';
 import { clearEarlierRun, createCaptureFile, prepareCaptureDir, tmpNameFor, writeAll } from './safe-file.js';
 
@@ -158,6 +161,9 @@ export class CaptureFile {
   private readonly free: Uint8Array[] = [];
   /** The chunk being filled (null: none taken yet, or all with the thread). */
   private chunk: Uint8Array | null = null;
+  /** `chunk` as words (pcapng on little-endian hosts: records are written with word stores). */
+  private chunk32: Uint32Array | null = null;
+  private readonly words: boolean;
   private fd: number | null = null;
   /** Registration with the thread for the current fd. */
   private threadId = 0;
@@ -195,6 +201,7 @@ export class CaptureFile {
     this.format = opts.format;
     this.interfaceName = opts.interfaceName;
     this.ng = opts.format === 'pcapng';
+    this.words = this.ng && HOST_IS_LE;
     this.snaplen = checkInt('snaplenBytes', opts.snaplenBytes, 1, DEFAULT_SNAPLEN);
     if (this.snaplen > 0xffffffff) throw new EopError(ErrorCode.CONFIG_INVALID, 'capture snaplenBytes exceeds 2^32-1');
     this.maxFileBytes = checkInt('maxFileBytes', opts.maxFileBytes, 1, DEFAULT_MAX_FILE_BYTES);
@@ -314,13 +321,16 @@ export class CaptureFile {
     }
     if (capLen < origLen) this.s.truncatedFrames++;
     let off = this.len;
-    if (this.ng) off = writeEpbHeader(b, off, rec, 0, timeNs, capLen, origLen, this.origin);
+    const w = this.chunk32;
+    if (w !== null) off = writeEpbHeaderLE32(w, off, rec, 0, timeNs, capLen, origLen, this.origin);
+    else if (this.ng) off = writeEpbHeader(b, off, rec, 0, timeNs, capLen, origLen, this.origin);
     else off = writePcapRecordHeader(b, off, timeNs, capLen, origLen, this.origin);
     // Common case copies the whole view: no subarray allocation.
     if (capLen === origLen) b.set(frame, off);
     else b.set(frame.subarray(0, capLen), off);
     off += capLen;
-    if (this.ng) off = writeEpbTrailer(b, off, capLen, flags, rec, comment);
+    if (w !== null && comment === undefined) off = writeEpbTrailerLE32(w, b, off, capLen, flags, rec);
+    else if (this.ng) off = writeEpbTrailer(b, off, capLen, flags, rec, comment);
     this.len = off;
     this.note = null;
 
@@ -358,6 +368,8 @@ export class CaptureFile {
       this.chunksMade++;
     }
     this.chunk = c;
+    // Chunks are whole ArrayBuffers whose length is a multiple of 4 (see chunkBytes).
+    this.chunk32 = c !== null && this.words ? new Uint32Array(c.buffer, c.byteOffset, c.length >>> 2) : null;
     return c;
   }
 
@@ -428,6 +440,7 @@ export class CaptureFile {
       this.inflightFrames += this.bufferedFrames;
       this.inflightBytes += this.bufferedBytes;
       this.chunk = null;
+      this.chunk32 = null;
     } else {
       try {
         writeAll(this.fd, this.chunk, 0, this.len);

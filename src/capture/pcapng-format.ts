@@ -155,6 +155,58 @@ export function writeEpbHeader(
   return off + EPB_HEADER_BYTES;
 }
 
+/** True where a Uint32Array stores little-endian words (every platform Node ships for but s390x). */
+export const HOST_IS_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * `writeEpbHeader` for the capture hot path: the same 28 bytes as 7 word stores into `w`, a
+ * Uint32Array over the same memory as the record's buffer (`off` is a byte offset, a multiple of 4:
+ * every pcapng block is). Only where HOST_IS_LE. The header cost ~60 ns a record byte by byte, about
+ * a tenth of the event loop's whole cost per captured frame.
+ */
+export function writeEpbHeaderLE32(
+  w: Uint32Array,
+  off: number,
+  total: number,
+  interfaceId: number,
+  timeNs: number,
+  capLen: number,
+  origLen: number,
+  origin: TimeOrigin = ZERO_ORIGIN,
+): number {
+  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
+  let lo = origin.lo + t;
+  const carry = Math.floor(lo / TWO_POW_32);
+  lo -= carry * TWO_POW_32;
+  const i = off >>> 2;
+  w[i] = BT_EPB;
+  w[i + 1] = total;
+  w[i + 2] = interfaceId;
+  w[i + 3] = origin.hi + carry;
+  w[i + 4] = lo;
+  w[i + 5] = capLen;
+  w[i + 6] = origLen;
+  return off + EPB_HEADER_BYTES;
+}
+
+/**
+ * `writeEpbTrailer` without a comment, for the hot path: word stores into `w` (as in
+ * writeEpbHeaderLE32), `b` the byte view of the same memory for the padding.
+ */
+export function writeEpbTrailerLE32(w: Uint32Array, b: Uint8Array, off: number, capLen: number, flags: number, total: number): number {
+  const pad = pad4(capLen) - capLen;
+  for (let k = 0; k < pad; k++) b[off++] = 0;
+  let i = off >>> 2;
+  if (flags !== 0) {
+    w[i] = OPT_EPB_FLAGS | (4 << 16);
+    w[i + 1] = flags;
+    w[i + 2] = OPT_ENDOFOPT;
+    i += 3;
+  }
+  w[i] = total;
+  return (i + 1) << 2;
+}
+
 /**
  * Writes what follows the packet bytes: zero padding to 32 bits, the epb_flags option when `flags` is
  * non-zero, and the trailing total length. `off` is the offset just after the packet bytes.
