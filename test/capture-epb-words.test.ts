@@ -31,7 +31,7 @@ function byWords(off: number, timeNs: number, capLen: number, origLen: number, f
   const b = new Uint8Array(off + 4 + epbBytes(capLen, flags !== 0)).fill(0xee);
   const w = new Uint32Array(b.buffer, 0, b.length >>> 2);
   const rec = epbBytes(capLen, flags !== 0);
-  let o = writeEpbHeaderLE32(w, off, rec, 0, timeNs, capLen, origLen, timeOriginFromNs(originNs));
+  let o = writeEpbHeaderLE32(w, off, rec, timeNs, capLen, origLen, timeOriginFromNs(originNs));
   b.fill(0x5a, o, o + capLen);
   o = writeEpbTrailerLE32(w, b, o + capLen, capLen, flags, rec);
   expect(o - off).toBe(rec);

@@ -322,7 +322,7 @@ export class CaptureFile {
     if (capLen < origLen) this.s.truncatedFrames++;
     let off = this.len;
     const w = this.chunk32;
-    if (w !== null) off = writeEpbHeaderLE32(w, off, rec, 0, timeNs, capLen, origLen, this.origin);
+    if (w !== null) off = writeEpbHeaderLE32(w, off, rec, timeNs, capLen, origLen, this.origin);
     else if (this.ng) off = writeEpbHeader(b, off, rec, 0, timeNs, capLen, origLen, this.origin);
     else off = writePcapRecordHeader(b, off, timeNs, capLen, origLen, this.origin);
     // Common case copies the whole view: no subarray allocation.

@@ -125,6 +125,14 @@ export function epbBytes(capLen: number, withFlags: boolean, commentBytes = 0): 
 }
 
 /**
+ * origin.lo + timeNs (clamped to >= 0, floored to whole ns): the timestamp is origin.hi * 2^32 plus
+ * this, carried into two 32-bit words. Exact while it stays below 2^53 (timeNs below ~104 days).
+ */
+function epbTimeSum(timeNs: number, origin: TimeOrigin): number {
+  return origin.lo + (timeNs > 0 ? Math.floor(timeNs) : 0);
+}
+
+/**
  * Writes the 28-byte EPB head at `off` (total length `total` from `epbBytes`) and returns the offset
  * where the `capLen` packet bytes go. `timeNs` is clamped to >= 0 and floored to whole ns; the
  * timestamp written is `origin + timeNs` (see TimeOrigin).
@@ -139,9 +147,7 @@ export function writeEpbHeader(
   origLen: number,
   origin: TimeOrigin = ZERO_ORIGIN,
 ): number {
-  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
-  // origin + t in two 32-bit halves: exact while origin.lo + t < 2^53 (t below ~104 days).
-  let lo = origin.lo + t;
+  let lo = epbTimeSum(timeNs, origin);
   const carry = Math.floor(lo / TWO_POW_32);
   const hi = origin.hi + carry;
   lo -= carry * TWO_POW_32;
@@ -164,26 +170,15 @@ export const HOST_IS_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
  * every pcapng block is). Only where HOST_IS_LE. The header cost ~60 ns a record byte by byte, about
  * a tenth of the event loop's whole cost per captured frame.
  */
-export function writeEpbHeaderLE32(
-  w: Uint32Array,
-  off: number,
-  total: number,
-  interfaceId: number,
-  timeNs: number,
-  capLen: number,
-  origLen: number,
-  origin: TimeOrigin = ZERO_ORIGIN,
-): number {
-  const t = timeNs > 0 ? Math.floor(timeNs) : 0;
-  let lo = origin.lo + t;
-  const carry = Math.floor(lo / TWO_POW_32);
-  lo -= carry * TWO_POW_32;
+export function writeEpbHeaderLE32(w: Uint32Array, off: number, total: number, timeNs: number, capLen: number, origLen: number, origin: TimeOrigin): number {
+  const sum = epbTimeSum(timeNs, origin);
+  const carry = Math.floor(sum / TWO_POW_32);
   const i = off >>> 2;
   w[i] = BT_EPB;
   w[i + 1] = total;
-  w[i + 2] = interfaceId;
+  w[i + 2] = 0; // interface 0: a capture file describes one interface
   w[i + 3] = origin.hi + carry;
-  w[i + 4] = lo;
+  w[i + 4] = sum - carry * TWO_POW_32;
   w[i + 5] = capLen;
   w[i + 6] = origLen;
   return off + EPB_HEADER_BYTES;
