@@ -37,7 +37,7 @@ import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { KernelCounterReader, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
 import { TapBridge } from './tap-bridge.js';
-import { TSO_READ_BATCH_BYTES } from './tso-segment.js';
+import { tsoReadBatchBytes } from './tso-segment.js';
 import { tierUpSooner, WARM_UP_FRAMES, warmUpFramePath, type WarmUpResult } from './warm-up.js';
 import { WsPort, type WsLimits } from './ws-port.js';
 import { RackServices } from './ws-services.js';
@@ -334,8 +334,8 @@ export class LiveRack {
     const gro = opts.gro ?? true;
     // With the vnet header, offloads on: the kernel hands us TCP super-frames and unfinished
     // checksums, which the bridge segments and finishes (tso-segment.ts); a wake-up reads at most
-    // TSO_READ_BATCH_BYTES so one batch's segments fit the bridge's holding queue.
-    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, vnetHdrSize: VNET_HDR_BYTES, offload: true, batchBytes: TSO_READ_BATCH_BYTES } : {});
+    // tsoReadBatchBytes so one batch's segments fit the bridge's holding queue.
+    const tap = TapDevice.open(h.ifName, gro ? { vnetHdr: true, vnetHdrSize: VNET_HDR_BYTES, offload: true, batchBytes: tsoReadBatchBytes(h.mtu) } : {});
     this.madeTaps.push(tap);
     netnsAdd(ns);
     this.madeNs.push(ns);

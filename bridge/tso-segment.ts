@@ -38,15 +38,19 @@ const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;
 /**
- * Bytes a TAP with TSO reads per wake-up (the addon's smallest batch: it stops once this much is
- * in, so a batch is at most two super-frames, 128 KiB): the segments of one batch must fit the
- * bridge's holding queue (`tsoHoldFrames`) in case the interface is full.
+ * Bytes a TAP with TSO reads per wake-up (the addon stops once this much is in): at least 64 KiB
+ * (at MTU 1500 a batch is then two or three super-frames), and room for 64 frames of the MTU, the
+ * addon's frame limit, so that jumbo frames still come 64 to a wake-up (at MTU 65,510 a 64 KiB
+ * limit read one frame per wake-up and cost a quarter of TCP's throughput). The segments of one
+ * batch must fit the bridge's holding queue (`tsoHoldFrames`) in case the interface is full.
  */
-export const TSO_READ_BATCH_BYTES = 65536;
+export function tsoReadBatchBytes(mtu: number): number {
+  return Math.max(65536, 64 * (mtu + 18));
+}
 
 /** Holding-queue size that takes every segment of one TSO batch at this MTU (mss ≥ MTU - 100). */
 export function tsoHoldFrames(mtu: number): number {
-  return Math.ceil((TSO_READ_BATCH_BYTES + 65536) / Math.max(8, mtu - 100));
+  return Math.ceil((tsoReadBatchBytes(mtu) + 65536) / Math.max(8, mtu - 100));
 }
 
 /** Largest headers of a segment: Ethernet, IPv4 with options (60), TCP with options (60). */
