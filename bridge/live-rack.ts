@@ -165,8 +165,8 @@ const LIVE_NEIGHBOR_TIMING = { retryNs: 1_000_000_000, maxTries: 3 } as const;
  * 2-vCPU VM this project is built on (ping every 10 ms, 300 pings, two TAP hosts, quiet machine):
  * at 20 ms it almost never polled, since the ping that eop's write wakes preempts eop, which counts
  * as a preemption and backs polling off (`pollBackoffs` grew about 5 a second); with the back-off
- * disabled it polled all the time and the RTT median got worse (0.54 ms against 0.43 asleep in
- * epoll), because a spinning vCPU slows its sibling, where ping and the namespaces' stacks run.
+ * disabled it polled all the time and the RTT median did not improve (0.51-0.54 ms against
+ * 0.43-0.53 asleep in epoll) while the TAP writes got slower: a spinning vCPU slows its sibling.
  * On a machine with a core to spare for eop, `--busy-poll-ms 20` keeps it awake between sparse
  * frames; bench:live measures both.
  */
