@@ -9,6 +9,7 @@
  * loss counters read inside their namespace (refreshed each period, off the event loop).
  * Fields are only ever added (version stays 1 while they are), so scripts can rely on them.
  */
+import { offloadWords, type OffloadCounts } from './offload-words.js';
 import type { TapBridge } from './tap-bridge.js';
 import type { KernelCounters } from './kernel-counters.js';
 import type { LiveRack } from './live-rack.js';
@@ -91,15 +92,7 @@ export interface HostStatusJson {
    * writes that merged TCP segments (GRO) or UDP datagrams (UDP GSO), and the frames they carried;
    * segments and datagrams written unmerged because their checksum was wrong.
    */
-  offloads: {
-    tsoReads: number;
-    tsoFrames: number;
-    groWrites: number;
-    groFrames: number;
-    udpGsoWrites: number;
-    udpGsoFrames: number;
-    badChecksumToKernel: number;
-  } | null;
+  offloads: OffloadCounts | null;
   /** The host's interrupt controller: raised, merged into a pending one, held by moderation, with no handler. */
   interrupts: { raised: number; coalesced: number; moderated: number; spurious: number };
   queuePairs: QueuePairStatus[];
@@ -332,17 +325,6 @@ function portStatus(p: WsPort): WsPortStatus {
   };
 }
 
-/** The offload counters in the words of eop up's status line (README glossary), those not zero. */
-function offloadWords(o: HostStatusJson['offloads']): string {
-  if (!o) return '';
-  return (
-    (o.tsoReads ? `  tso ${o.tsoFrames} fr from ${o.tsoReads} reads` : '') +
-    (o.groWrites ? `  gro ${o.groFrames} fr in ${o.groWrites} writes` : '') +
-    (o.udpGsoWrites ? `  udp-gso ${o.udpGsoFrames} dg in ${o.udpGsoWrites} writes` : '') +
-    (o.badChecksumToKernel ? `  bad-csum-to-kernel ${o.badChecksumToKernel}` : '')
-  );
-}
-
 function offloadsOf(b: TapBridge): HostStatusJson['offloads'] {
   return {
     tsoReads: b.tso?.c.superFrames ?? 0,
@@ -351,6 +333,7 @@ function offloadsOf(b: TapBridge): HostStatusJson['offloads'] {
     groFrames: b.gro?.c.mergedFrames ?? 0,
     udpGsoWrites: b.uso?.c.superFrames ?? 0,
     udpGsoFrames: b.uso?.c.mergedFrames ?? 0,
+    udpGsoUnsupported: b.uso?.c.unsupported ?? 0,
     badChecksumToKernel: (b.gro?.c.badChecksum ?? 0) + (b.uso?.c.badChecksum ?? 0),
   };
 }
@@ -367,7 +350,7 @@ export function formatRackStatus(s: RackStatusJson): string {
     const who = h.attach === 'tap' ? `tap ${h.netns}` : h.ws ? `${h.attach} ${h.ws.held ? `held by ${h.ws.remote}` : h.attach === 'uplink' ? 'not connected' : 'free (built-in)'}` : 'built-in';
     lines.push(
       `  ${h.name.padEnd(8)} ${who.padEnd(30)} tx ${h.txFrames} fr ${g(h.txGbps)} Gb/s  rx ${h.rxFrames} fr ${g(h.rxGbps)} Gb/s  links ${h.linksUp}/${h.links} up  drops ${drops || '0'}` +
-        offloadWords(h.offloads) +
+        (h.offloads ? offloadWords(h.offloads) : '') +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
     );
   }

@@ -72,7 +72,7 @@ describe('report counters', () => {
       name: 'h1', attach: 'tap', mac: '02:e0:00:00:00:01', ipv4: '10.11.0.1/24', ipv6: 'fd00:e0::1/64', mtu: 1500, netns: 'eop-h1',
       txFrames: 1, txBytes: 1, rxFrames: 1, rxBytes: 1, txGbps: 0, rxGbps: 0, txFramesPerS: 0, rxFramesPerS: 0, drops: {}, ignored: {},
       linksUp: 1, links: 1, ntbUp: true, failure: null, pickedUp: 0, kernel: null,
-      offloads: { tsoReads: 10, tsoFrames: 450, groWrites: 20, groFrames: 800, udpGsoWrites: 3, udpGsoFrames: 90, badChecksumToKernel: 2 },
+      offloads: { tsoReads: 10, tsoFrames: 450, groWrites: 20, groFrames: 800, udpGsoWrites: 3, udpGsoFrames: 90, udpGsoUnsupported: 0, badChecksumToKernel: 2 },
       interrupts: { raised: 0, coalesced: 0, moderated: 0, spurious: 0 }, queuePairs: [], ws: null,
     };
     const s: RackStatusJson = {
@@ -85,7 +85,7 @@ describe('report counters', () => {
     const [l1, l2] = formatRackStatus(s).split('\n').filter((l) => /^ {2}h\d/.test(l));
     expect(l1).toContain('  tso 450 fr from 10 reads  gro 800 fr in 20 writes  udp-gso 90 dg in 3 writes  bad-csum-to-kernel 2');
     expect(l2).not.toMatch(/tso|gro|udp-gso|bad-csum/);
-    const zero = formatRackStatus({ ...s, hosts: [{ ...host, offloads: { tsoReads: 0, tsoFrames: 0, groWrites: 0, groFrames: 0, udpGsoWrites: 0, udpGsoFrames: 0, badChecksumToKernel: 0 } }] });
+    const zero = formatRackStatus({ ...s, hosts: [{ ...host, offloads: { tsoReads: 0, tsoFrames: 0, groWrites: 0, groFrames: 0, udpGsoWrites: 0, udpGsoFrames: 0, udpGsoUnsupported: 0, badChecksumToKernel: 0 } }] });
     expect(zero).not.toMatch(/tso|gro |udp-gso|bad-csum/);
   });
 

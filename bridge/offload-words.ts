@@ -1,0 +1,30 @@
+/**
+ * A TAP host's offload work, as `eop up`'s status line and `eop status` both print it (the words are
+ * in the README glossary): TSO reads, GRO and UDP GSO writes, datagrams written one by one on a
+ * kernel without UDP GSO, and segments or datagrams passed on unmerged because their checksum was
+ * wrong. Counters at zero are left out.
+ */
+export interface OffloadCounts {
+  /** TCP super-frames read with TSO, and the segments cut from them. */
+  tsoReads: number;
+  tsoFrames: number;
+  /** TAP writes that merged TCP segments, and the segments they carried. */
+  groWrites: number;
+  groFrames: number;
+  /** TAP writes that merged UDP datagrams, and the datagrams they carried. */
+  udpGsoWrites: number;
+  udpGsoFrames: number;
+  /** Datagrams written one by one because the kernel takes no UDP GSO writes (Linux < 6.2). */
+  udpGsoUnsupported: number;
+  badChecksumToKernel: number;
+}
+
+export function offloadWords(o: OffloadCounts): string {
+  return (
+    (o.tsoReads ? `  tso ${o.tsoFrames} fr from ${o.tsoReads} reads` : '') +
+    (o.groWrites ? `  gro ${o.groFrames} fr in ${o.groWrites} writes` : '') +
+    (o.udpGsoWrites ? `  udp-gso ${o.udpGsoFrames} dg in ${o.udpGsoWrites} writes` : '') +
+    (o.udpGsoUnsupported ? `  udp-gso-unsupported ${o.udpGsoUnsupported}` : '') +
+    (o.badChecksumToKernel ? `  bad-csum-to-kernel ${o.badChecksumToKernel}` : '')
+  );
+}
