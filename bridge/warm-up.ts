@@ -1,15 +1,15 @@
 /**
  * JIT warm-up for live mode. V8 hands a function to its optimizing compiler only after it has run
  * for a while (its "interrupt budget"), so a live rack that carries a ping every 10 ms runs its
- * frame path in baseline code for minutes, and each ping pays for it. Before the live rack starts,
- * a throwaway rack of two hosts, built from the same rack file, carries a few thousand echo-sized
- * frames both ways through the same code a TAP frame takes (TAP bridge, EOP interface, copy
- * engines, fabric, interrupts, scheduler, the coalescer on the way out) in virtual time, between
- * two stand-in TAPs that drop what is written to them.
+ * frame path in baseline code for minutes, and each ping pays for it. Before the live rack is
+ * built, a throwaway rack of two hosts, built from the same rack file, carries a few thousand
+ * echo-sized frames both ways through the same code a TAP frame takes (TAP bridge, EOP interface,
+ * copy engines, fabric, interrupts, scheduler, the coalescer on the way out) in virtual time,
+ * between two stand-in TAPs that drop what is written to them.
  *
  * Nothing is shared with the live rack: its counters, captures, clock and memory are untouched, and
- * the throwaway rack is dropped afterwards. bench:live measures the effect (RTT median), and the
- * startup cost is printed by `eop up` in its log (about 0.1-0.2 s).
+ * the throwaway rack is dropped afterwards. What it cost (about 0.1-0.2 s) is in `eop status
+ * --json` (`live.warmUp`); what it saves is measured at LIVE_INTERRUPT_BUDGET.
  */
 import { setFlagsFromString } from 'node:v8';
 import type { FramePort } from '../src/eop/frame-port.js';
