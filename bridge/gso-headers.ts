@@ -7,22 +7,18 @@
  * L4 header at `l4` and running to the end of the frame: the callers check that first.
  */
 import { internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../src/wire/checksum.js';
+import { readU32be } from '../src/wire/bytes.js';
 import { fastOnesSum } from './fast-checksum.js';
+import { VirtioNetHdr } from './virtio-net-hdr.js';
 
 const ETH = 14;
 
-/** virtio_net_hdr flags bit: the checksum at csum_start + csum_offset is ours to finish. */
-export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-
-function ipv4Addr(f: Uint8Array, at: number): number {
-  return ((f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!) >>> 0;
-}
 
 /** Pseudo-header sum (folded, not complemented) of the IP packet at `ip` for an L4 length. */
 function pseudoSum(f: Uint8Array, ip: number, v6: boolean, proto: number, l4Len: number): number {
   return v6
     ? pseudoHeaderSum6(f.subarray(ip + 8, ip + 24), f.subarray(ip + 24, ip + 40), proto, l4Len)
-    : pseudoHeaderSum4(ipv4Addr(f, ip + 12), ipv4Addr(f, ip + 16), proto, l4Len);
+    : pseudoHeaderSum4(readU32be(f, ip + 12), readU32be(f, ip + 16), proto, l4Len);
 }
 
 /**
@@ -65,7 +61,7 @@ export function finishIpHeader(b: Uint8Array, ip: number, ipLen: number, v6: boo
  * header), csum_offset (of the checksum in it).
  */
 export function writeGsoVnetHdr(b: Uint8Array, hdrSize: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
-  b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  b[0] = VirtioNetHdr.F_NEEDS_CSUM;
   b[1] = gsoType;
   b[2] = hdrLen & 0xff;
   b[3] = hdrLen >>> 8;

@@ -24,6 +24,7 @@
  */
 import { CoalesceCounters, CoalesceWriter, MAX_IP } from './coalesce-writer.js';
 import { finishIpHeader, l4ChecksumsVerify, writeGsoVnetHdr } from './gso-headers.js';
+import { VirtioNetHdr } from './virtio-net-hdr.js';
 
 export { CoalesceCounters };
 
@@ -73,7 +74,7 @@ export class TcpCoalescer extends CoalesceWriter<CoalesceCounters> {
       b[h + this.l4 + 16] = ps >>> 8;
       b[h + this.l4 + 17] = ps & 0xff;
       // NEEDS_CSUM, TCPV4/TCPV6, hdr_len, gso_size, csum_start/offset.
-      writeGsoVnetHdr(b, h, this.v6 ? 4 : 1, this.l4 + this.th, this.mss, this.l4, 16);
+      writeGsoVnetHdr(b, h, this.v6 ? VirtioNetHdr.GSO_TCPV6 : VirtioNetHdr.GSO_TCPV4, this.l4 + this.th, this.mss, this.l4, 16);
     }
     this.emitPending(this.segs > 1);
     this.closed = false;

@@ -26,14 +26,11 @@
  * TCP) is refused: `take` returns false and the caller drops and counts the frame.
  */
 import { internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../src/wire/checksum.js';
+import { readU16be as be16, readU16le as le16, readU32be as be32, writeU16be as put16, writeU32be as put32 } from '../src/wire/bytes.js';
 import { fastOnesSum } from './fast-checksum.js';
+import { VirtioNetHdr } from './virtio-net-hdr.js';
 
 const ETH = 14;
-/** virtio_net_hdr flags and gso_type values (include/uapi/linux/virtio_net.h). */
-const F_NEEDS_CSUM = 1;
-const GSO_NONE = 0;
-const GSO_TCPV4 = 1;
-const GSO_TCPV6 = 4;
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;
@@ -85,13 +82,13 @@ export class TsoSegmenter {
     const flags = read[0]!;
     const gsoType = read[1]!;
     const frame = read.subarray(vh);
-    if (gsoType === GSO_NONE) {
-      if ((flags & F_NEEDS_CSUM) !== 0 && !this.finishChecksum(frame, le16(read, 6), le16(read, 8))) return false;
+    if (gsoType === VirtioNetHdr.GSO_NONE) {
+      if ((flags & VirtioNetHdr.F_NEEDS_CSUM) !== 0 && !this.finishChecksum(frame, le16(read, 6), le16(read, 8))) return false;
       emit(frame);
       return true;
     }
-    if (gsoType !== GSO_TCPV4 && gsoType !== GSO_TCPV6) return false;
-    return this.segment(frame, gsoType === GSO_TCPV6, le16(read, 4), emit);
+    if (gsoType !== VirtioNetHdr.GSO_TCPV4 && gsoType !== VirtioNetHdr.GSO_TCPV6) return false;
+    return this.segment(frame, gsoType === VirtioNetHdr.GSO_TCPV6, le16(read, 4), emit);
   }
 
   /** skb_checksum_help: the pseudo-header sum is already in the field; sum the rest over it. */
@@ -175,28 +172,4 @@ function tcpOffset(f: Uint8Array, v6: boolean): number {
   }
   if (f.length < ETH + 60 || f[12] !== 0x86 || f[13] !== 0xdd || f[ETH]! >>> 4 !== 6 || f[ETH + 6] !== 6) return -1;
   return ETH + 40;
-}
-
-function le16(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8);
-}
-
-function be16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
-
-function be32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, at: number, v: number): void {
-  b[at] = (v >>> 8) & 0xff;
-  b[at + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
 }

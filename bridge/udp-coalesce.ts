@@ -41,14 +41,13 @@
  */
 import { finishIpHeader, l4ChecksumsVerify, writeGsoVnetHdr } from './gso-headers.js';
 import { CoalesceCounters, CoalesceWriter, MAX_IP } from './coalesce-writer.js';
+import { VirtioNetHdr } from './virtio-net-hdr.js';
 
 const ETH = 14;
 const UDP_HDR = 8;
 const IPPROTO_UDP = 17;
 /** Most datagrams per super-packet: UDP_GRO_CNT_MAX, and UDP_MAX_SEGMENTS before Linux 6.10. */
 export const MAX_SEGMENTS = 64;
-/** virtio_net_hdr gso_type for UDP segmentation offload (Linux ≥ 6.2). */
-export const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
 /** Offset of the checksum in the UDP header (csum_offset). */
 const UDP_CSUM_OFFSET = 6;
 
@@ -121,7 +120,7 @@ export class UdpCoalescer extends CoalesceWriter<UdpCoalesceCounters> {
     b[u + 5] = udpLen & 0xff;
     b[u + 6] = ps >>> 8;
     b[u + 7] = ps & 0xff;
-    writeGsoVnetHdr(b, h, VIRTIO_NET_HDR_GSO_UDP_L4, this.l4 + UDP_HDR, this.segPayload, this.l4, UDP_CSUM_OFFSET);
+    writeGsoVnetHdr(b, h, VirtioNetHdr.GSO_UDP_L4, this.l4 + UDP_HDR, this.segPayload, this.l4, UDP_CSUM_OFFSET);
   }
 
   /** If f may open a merge: copies it in as the pending datagram. */

@@ -11,7 +11,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TapBridge } from '../bridge/tap-bridge.js';
-import { isUdpFrame, MAX_SEGMENTS, UdpCoalescer, udpChecksumsVerify, VIRTIO_NET_HDR_GSO_UDP_L4 } from '../bridge/udp-coalesce.js';
+import { isUdpFrame, MAX_SEGMENTS, UdpCoalescer, udpChecksumsVerify } from '../bridge/udp-coalesce.js';
+import { VirtioNetHdr } from '../bridge/virtio-net-hdr.js';
 import type { FramePort, FrameReceiver } from '../src/eop/frame-port.js';
 import { BridgeDrop } from '../src/errors.js';
 import { FakeTap } from './helpers/fake-tap.js';
@@ -108,7 +109,7 @@ function kernelSegments(w: Uint8Array): Uint8Array[] {
   if (h.every((b) => b === 0)) return [f];
   const dv = new DataView(w.buffer, w.byteOffset);
   expect(h[0]).toBe(1); // NEEDS_CSUM
-  expect(h[1]).toBe(VIRTIO_NET_HDR_GSO_UDP_L4);
+  expect(h[1]).toBe(VirtioNetHdr.GSO_UDP_L4);
   const hdrLen = dv.getUint16(2, true);
   const gso = dv.getUint16(4, true);
   const csumStart = dv.getUint16(6, true);

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { isMulticastMac, parseMac, readMac, readU32le, writeU32le } from '../src/wire/index.js';
+import { isMulticastMac, parseMac, readMac, readU16be, readU16le, readU32be, readU32le, writeU16be, writeU32be, writeU32le } from '../src/wire/index.js';
+
+describe('network byte order (u16, u32) and little-endian u16', () => {
+  it('packs and unpacks known bytes at an offset; the top bit stays unsigned; writes keep the low bits', () => {
+    const b = new Uint8Array(7);
+    writeU32be(b, 1, 0x8234_5678);
+    writeU16be(b, 5, 0x1_abcd); // a 17-bit value: only its low 16 bits are written
+    expect([...b]).toEqual([0, 0x82, 0x34, 0x56, 0x78, 0xab, 0xcd]);
+    expect(readU32be(b, 1)).toBe(0x8234_5678);
+    expect(readU16be(b, 5)).toBe(0xabcd);
+    expect(readU16le(b, 5)).toBe(0xcdab);
+  });
+});
 
 describe('little-endian u32', () => {
   it('packs and unpacks known bytes at an offset', () => {

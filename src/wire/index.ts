@@ -42,7 +42,7 @@ export {
   readMac,
   writeMac,
 } from './mac.js';
-export { readU32le, writeU32le } from './bytes.js';
+export { readU16be, readU16le, readU32be, readU32le, writeU16be, writeU32be, writeU32le } from './bytes.js';
 export { internetChecksum, onesSum, pseudoHeaderSum4, pseudoHeaderSum6 } from './checksum.js';
 export {
   checkEdgeFrame,
