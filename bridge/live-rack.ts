@@ -36,7 +36,7 @@ import { Rack } from '../src/topology/rack.js';
 import type { HostConfig, Topology } from '../src/topology/schema.js';
 import { KernelCounterReader, type KernelCounters } from './kernel-counters.js';
 import { ip, linkExists, linkSetNetns, netnsAdd, netnsExists, netnsWriteHosts, removeQuietly } from './netns.js';
-import { offloadWords } from './offload-words.js';
+import { NO_OFFLOADS, offloadCountsOf, offloadWords, type OffloadCounts } from './offload-words.js';
 import { TapBridge } from './tap-bridge.js';
 import { tsoReadBatchBytes } from './tso-segment.js';
 import { tierUpSooner, WARM_UP_FRAMES, warmUpFramePath, type WarmUpResult } from './warm-up.js';
@@ -119,20 +119,8 @@ export interface HostStatus {
   paused: boolean;
   /** Times reading from the TAP paused because the EOP interface was full (back-pressure). */
   tapPauses: number;
-  /** TAP writes that went out as GRO super-frames, and the frames merged into them. */
-  groSuperFrames: number;
-  groMergedFrames: number;
-  /** TCP segments or UDP datagrams GRO would have merged but whose checksum was wrong: written
-   * unmerged so the namespace's kernel verifies, drops and counts them (its InCsumErrors). */
-  groBadChecksum: number;
-  /** TCP super-frames read from the TAP with TSO (tso-segment.ts), and the segments made of them. */
-  tsoSuperFrames: number;
-  tsoSegments: number;
-  /** TAP writes that went out as UDP GSO super-packets, and the datagrams merged into them. */
-  usoSuperFrames: number;
-  usoMergedFrames: number;
-  /** UDP datagrams written one by one because the kernel refuses UDP GSO writes (Linux < 6.2). */
-  usoUnsupported: number;
+  /** TSO reads, GRO and UDP GSO writes, and checksums passed on to the kernel (offload-words.ts); zeros without a TAP. */
+  offloads: OffloadCounts;
 }
 
 export interface LiveStatus {
@@ -528,14 +516,7 @@ export class LiveRack {
         kernel: th ? (this.kernel.get(h.name) ?? null) : null,
         paused: th?.bridge.isPaused ?? false,
         tapPauses: th?.bridge.c.pauses ?? 0,
-        groSuperFrames: th?.bridge.gro?.c.superFrames ?? 0,
-        groMergedFrames: th?.bridge.gro?.c.mergedFrames ?? 0,
-        groBadChecksum: (th?.bridge.gro?.c.badChecksum ?? 0) + (th?.bridge.uso?.c.badChecksum ?? 0),
-        tsoSuperFrames: th?.bridge.tso?.c.superFrames ?? 0,
-        tsoSegments: th?.bridge.tso?.c.segments ?? 0,
-        usoSuperFrames: th?.bridge.uso?.c.superFrames ?? 0,
-        usoMergedFrames: th?.bridge.uso?.c.mergedFrames ?? 0,
-        usoUnsupported: th?.bridge.uso?.c.unsupported ?? 0,
+        offloads: th ? offloadCountsOf(th.bridge) : NO_OFFLOADS,
       });
     }
     const rs = this.runner.stats;
@@ -669,16 +650,7 @@ export function formatLiveStatus(s: LiveStatus): string {
         (h.tapWriteDropped ? `  tap-write-dropped ${h.tapWriteDropped}` : '') +
         formatKernel(h.kernel) +
         (h.tapPauses ? `  tap-read-pauses ${h.tapPauses}` : '') +
-        offloadWords({
-          tsoReads: h.tsoSuperFrames,
-          tsoFrames: h.tsoSegments,
-          groWrites: h.groSuperFrames,
-          groFrames: h.groMergedFrames,
-          udpGsoWrites: h.usoSuperFrames,
-          udpGsoFrames: h.usoMergedFrames,
-          udpGsoUnsupported: h.usoUnsupported,
-          badChecksumToKernel: h.groBadChecksum,
-        }) +
+        offloadWords(h.offloads) +
         (h.failure ? `  FAILED: ${h.failure}` : ''),
     );
   }

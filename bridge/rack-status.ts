@@ -9,8 +9,7 @@
  * loss counters read inside their namespace (refreshed each period, off the event loop).
  * Fields are only ever added (version stays 1 while they are), so scripts can rely on them.
  */
-import { offloadWords, type OffloadCounts } from './offload-words.js';
-import type { TapBridge } from './tap-bridge.js';
+import { offloadCountsOf, offloadWords, type OffloadCounts } from './offload-words.js';
 import type { KernelCounters } from './kernel-counters.js';
 import type { LiveRack } from './live-rack.js';
 import type { WsPort } from './ws-port.js';
@@ -259,7 +258,7 @@ export class RackStatusSampler {
         failure: th?.bridge.failure ?? null,
         pickedUp: th ? th.bridge.c.pickedUp : null,
         kernel: th ? live.kernelOf(h.name) : null,
-        offloads: th ? offloadsOf(th.bridge) : null,
+        offloads: th ? offloadCountsOf(th.bridge) : null,
         interrupts: nic.host.irq.counts(),
         queuePairs: qps,
         ws: port ? portStatus(port) : null,
@@ -322,19 +321,6 @@ function portStatus(p: WsPort): WsPortStatus {
     refusedClaims: p.c.refusedClaims,
     pauses: p.c.pauses,
     services: svc ? { ...svc.c } : null,
-  };
-}
-
-function offloadsOf(b: TapBridge): HostStatusJson['offloads'] {
-  return {
-    tsoReads: b.tso?.c.superFrames ?? 0,
-    tsoFrames: b.tso?.c.segments ?? 0,
-    groWrites: b.gro?.c.superFrames ?? 0,
-    groFrames: b.gro?.c.mergedFrames ?? 0,
-    udpGsoWrites: b.uso?.c.superFrames ?? 0,
-    udpGsoFrames: b.uso?.c.mergedFrames ?? 0,
-    udpGsoUnsupported: b.uso?.c.unsupported ?? 0,
-    badChecksumToKernel: (b.gro?.c.badChecksum ?? 0) + (b.uso?.c.badChecksum ?? 0),
   };
 }
 

@@ -19,7 +19,7 @@ function liveStatus(drops: Record<string, number>, ignored: Record<string, numbe
   return {
     uptimeS: 1,
     hosts: [
-      { name: 'h1', attach: 'builtin', netns: null, txFrames: 1, rxFrames: 1, txBytes: 60, rxBytes: 60, txGbps: 0, rxGbps: 0, drops, ignored, linksUp: 1, links: 1, linksDown: [], failure: null, tapWriteDropped: 1, kernel: { tapTxDropped: 1, tapRxDropped: 1, udpRcvbufErrors: 1, udpInErrors: 2 }, paused: false, tapPauses: 1, groSuperFrames: 1, groMergedFrames: 2, groBadChecksum: 1, tsoSuperFrames: 1, tsoSegments: 2, usoSuperFrames: 1, usoMergedFrames: 3, usoUnsupported: 1 },
+      { name: 'h1', attach: 'builtin', netns: null, txFrames: 1, rxFrames: 1, txBytes: 60, rxBytes: 60, txGbps: 0, rxGbps: 0, drops, ignored, linksUp: 1, links: 1, linksDown: [], failure: null, tapWriteDropped: 1, kernel: { tapTxDropped: 1, tapRxDropped: 1, udpRcvbufErrors: 1, udpInErrors: 2 }, paused: false, tapPauses: 1, offloads: { groWrites: 1, groFrames: 2, badChecksumToKernel: 1, tsoReads: 1, tsoFrames: 2, udpGsoWrites: 1, udpGsoFrames: 3, udpGsoUnsupported: 1 } },
     ],
     lateBatches: 0,
     maxLagNs: 0,
