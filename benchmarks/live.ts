@@ -5,15 +5,17 @@
  *   (b) vde_switch with two TAPs (Debian package vde2) — the reference for the ratios;
  *   (c) EOP full model (`eop up`, two TAP hosts, Gen3 x8), captures off, MTU 1500 (with and without
  *       GRO into the namespaces, and with busy polling: `--busy-poll-ms 20`) and 65,510;
- *   (d) the same with captures on.
+ *   (d) the same with captures on;
+ *   (e) the floor: EOP's TAP addon forwarding with no model (null-forwarder.ts), what any Node.js
+ *       process on this addon gets at best.
  * For each: iperf3 TCP (one stream, 5 s), iperf3 UDP (1400-byte datagrams, unthrottled: received
- * Gb/s and loss) and ping RTT (100 pings at 10 ms), with the CPU the switching process (vde_switch,
+ * Gb/s and loss) and ping RTT (100 pings at 10 ms, --interval), with the CPU the switching process (vde_switch,
  * eop) used during the pings (busy polling shows there). Prints a table with each path's ratio to
  * (b), and for EOP the emulator's own view (late event batches = slower than the model, drops).
- * Then the RTT target's comparison proper: (b) and (c) with eop's defaults up at the same time,
- * their pings alternating in rounds, so that drift in the machine's state weighs on both alike.
+ * Then the RTT target's comparison proper: (b), (e) and (c) with eop's defaults up at the same
+ * time, their pings alternating in rounds, so that drift in the machine's state weighs on all alike.
  *
- *   npm run bench:live [-- --seconds 5 --pings 100 --only veth,vde,eop]
+ *   npm run bench:live [-- --seconds 5 --pings 100 --only veth,vde,eop,floor]
  *
  * Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch and ethtool for (b) and (a) without
  * offloads (skipped with a note if missing). Namespaces: eoptest-l1/eoptest-l2 for (a) and (b),
@@ -31,21 +33,28 @@ import { ip, linkExists, netnsAdd, netnsExecAsync, removeQuietly } from '../brid
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const NS1 = 'eoptest-l1';
 const NS2 = 'eoptest-l2';
+/** The null forwarder's namespaces: apart from vde_switch's, as both run at once in the RTT duel. */
+const NS3 = 'eoptest-l3';
+const NS4 = 'eoptest-l4';
+const NULL_FORWARDER = join(dirname(fileURLToPath(import.meta.url)), 'null-forwarder.js');
 const IP1 = '10.11.0.1';
 const IP2 = '10.11.0.2';
 
-const USAGE = `usage: npm run bench:live [-- --seconds N --pings N --only veth,vde,eop --baseline DIR]
+const USAGE = `usage: npm run bench:live [-- --seconds N --pings N --interval MS --only veth,vde,eop,floor --baseline DIR]
   --seconds N     length of each iperf3 run (1..600, default 5)
-  --pings N       pings per path, at 10 ms (1..10000, default 100)
-  --only LIST     paths to measure: veth, vde, eop (default all; the ratios need vde)
+  --pings N       pings per path (1..10000, default 100)
+  --interval MS   time between pings (1..1000 ms, default 10: the host sleeps between them, its
+                  caches go cold; at 1 ms they stay warm)
+  --only LIST     paths to measure: veth, vde, eop, floor (the null forwarder; default all; the
+                  ratios need vde)
   --baseline DIR  also measure another checkout's build (DIR/dist/src/cli/main.js, its addon
                   built), captures off, MTU 1500: before/after rows in one run
 Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch (vde2) and ethtool for two of the rows.`;
 
-function options(): { seconds: number; pings: number; only: string[] | undefined; baseline: string | undefined } {
+function options(): { seconds: number; pings: number; intervalMs: number; only: string[] | undefined; baseline: string | undefined } {
   let v;
   try {
-    v = parseArgs({ options: { seconds: { type: 'string' }, pings: { type: 'string' }, only: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    v = parseArgs({ options: { seconds: { type: 'string' }, pings: { type: 'string' }, interval: { type: 'string' }, only: { type: 'string' }, baseline: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (e) {
     process.stderr.write(`bench:live: ${(e as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -64,9 +73,9 @@ function options(): { seconds: number; pings: number; only: string[] | undefined
     return n;
   };
   const only = v.only?.split(',');
-  const bad = only?.filter((o) => !['veth', 'vde', 'eop'].includes(o)) ?? [];
+  const bad = only?.filter((o) => !['veth', 'vde', 'eop', 'floor'].includes(o)) ?? [];
   if (bad.length > 0) {
-    process.stderr.write(`bench:live: --only takes veth, vde, eop (got ${bad.join(', ')})\n`);
+    process.stderr.write(`bench:live: --only takes veth, vde, eop, floor (got ${bad.join(', ')})\n`);
     process.exit(2);
   }
   let baseline: string | undefined;
@@ -77,11 +86,11 @@ function options(): { seconds: number; pings: number; only: string[] | undefined
       process.exit(2);
     }
   }
-  return { seconds: int('seconds', v.seconds, 5, 600), pings: int('pings', v.pings, 100, 10_000), only, baseline };
+  return { seconds: int('seconds', v.seconds, 5, 600), pings: int('pings', v.pings, 100, 10_000), intervalMs: int('interval', v.interval, 10, 1000), only, baseline };
 }
-const { seconds: SECONDS, pings: PINGS, only: ONLY, baseline: BASELINE_CLI } = options();
+const { seconds: SECONDS, pings: PINGS, intervalMs: INTERVAL_MS, only: ONLY, baseline: BASELINE_CLI } = options();
 
-/** Rounds of the interleaved RTT comparison (an even number: ABBA order). */
+/** Rounds of the interleaved RTT comparison (an even number: each order forward and backward alike). */
 const DUEL_ROUNDS = 6;
 
 function has(tool: string): boolean {
@@ -143,9 +152,9 @@ async function iperf(nsC: string, nsS: string, dst: string, udp: boolean): Promi
   }
 }
 
-/** Per-ping RTTs of `count` pings at 10 ms from `ns` to `dst`, ms (lost ones are missing). */
+/** Per-ping RTTs of `count` pings every INTERVAL_MS from `ns` to `dst`, ms (lost ones are missing). */
 async function pingTimes(ns: string, dst: string, count: number): Promise<number[]> {
-  const r = await netnsExecAsync(ns, ['ping', '-c', String(count), '-i', '0.01', '-W', '1', dst], 60_000 + count * 20);
+  const r = await netnsExecAsync(ns, ['ping', '-c', String(count), '-i', String(INTERVAL_MS / 1000), '-W', '1', dst], 60_000 + count * (INTERVAL_MS + 10));
   return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1]));
 }
 
@@ -196,7 +205,7 @@ let currentNs1 = NS1;
 let currentNs2 = NS2;
 
 function cleanupTest(): void {
-  removeQuietly([NS1, NS2], ['eoptest-v1', 'eoptest-v2', 'eoptest-t1', 'eoptest-t2']);
+  removeQuietly([NS1, NS2, NS3, NS4], ['eoptest-v1', 'eoptest-v2', 'eoptest-t1', 'eoptest-t2', 'eoptest-n1', 'eoptest-n2']);
 }
 
 function configure(ns: string, dev: string, addr: string, mtu: number, mac: string): void {
@@ -234,40 +243,68 @@ interface Running {
   stop: () => Promise<void>;
 }
 
-/** vde_switch with its two TAPs in NS1 and NS2 (IP1, IP2). */
-async function startVde(): Promise<Running> {
-  cleanupTest();
-  const dir = mkdtempSync(join(tmpdir(), 'eoptest-vde-'));
-  const sw = spawn('vde_switch', ['-s', join(dir, 'sock'), '-t', 'eoptest-t1', '-t', 'eoptest-t2'], { stdio: ['pipe', 'ignore', 'ignore'] });
+/** A switching process with two TAPs of its own, each moved into a namespace of the bench's. */
+interface SwitchSpec {
+  /** Row label. */
+  path: string;
+  /** Command and arguments; it creates the TAPs `taps` and forwards between them. */
+  argv: [string, ...string[]];
+  taps: [string, string];
+  ns: [string, string];
+}
+
+/** vde_switch with its two TAPs in NS1 and NS2 (IP1, IP2): the reference of every ratio. */
+function vdeSpec(dir: string): SwitchSpec {
+  return { path: '(b) vde_switch, 2 TAPs, MTU 1500', argv: ['vde_switch', '-s', join(dir, 'sock'), '-t', 'eoptest-t1', '-t', 'eoptest-t2'], taps: ['eoptest-t1', 'eoptest-t2'], ns: [NS1, NS2] };
+}
+
+/**
+ * EOP's TAP addon forwarding frames with no model (benchmarks/null-forwarder.ts), in NS3 and NS4:
+ * the least latency any Node.js process on this addon gets, so the RTT target's gap splits into
+ * what Node.js and the addon cost and what the model and the bridge cost.
+ */
+function floorSpec(): SwitchSpec {
+  return { path: '(e) null forwarder on EOP\'s TAP addon, no model', argv: [process.execPath, NULL_FORWARDER, 'eoptest-n1', 'eoptest-n2'], taps: ['eoptest-n1', 'eoptest-n2'], ns: [NS3, NS4] };
+}
+
+/** Starts a switch of `spec` (a temporary directory `dir` of its own) with IP1/IP2 on its TAPs. */
+async function startSwitch(spec: (dir: string) => SwitchSpec): Promise<Running & { spec: SwitchSpec }> {
+  const dir = mkdtempSync(join(tmpdir(), 'eoptest-switch-'));
+  const sp = spec(dir);
+  removeQuietly(sp.ns, sp.taps);
+  const [cmd, ...args] = sp.argv;
+  // vde_switch reads commands from stdin and ends at its EOF: the pipe stays open until stop.
+  const sw = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  const exited = new Promise<void>((r) => sw.on('exit', () => r()));
   const stop = async (): Promise<void> => {
     sw.kill('SIGTERM');
-    await sleep(200);
-    cleanupTest();
+    await Promise.race([exited, sleep(2000)]);
+    if (sw.exitCode === null && sw.signalCode === null) sw.kill('SIGKILL');
+    removeQuietly(sp.ns, sp.taps);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < 50 && !(linkExists('eoptest-t1') && linkExists('eoptest-t2')); i++) await sleep(100);
-    netnsAdd(NS1);
-    netnsAdd(NS2);
-    ip(['link', 'set', 'dev', 'eoptest-t1', 'netns', NS1]);
-    ip(['link', 'set', 'dev', 'eoptest-t2', 'netns', NS2]);
-    configure(NS1, 'eoptest-t1', IP1, 1500, '02:e0:00:00:00:01');
-    configure(NS2, 'eoptest-t2', IP2, 1500, '02:e0:00:00:00:02');
+    for (let i = 0; i < 50 && !(linkExists(sp.taps[0]) && linkExists(sp.taps[1])); i++) await sleep(100);
+    for (let k = 0; k < 2; k++) {
+      netnsAdd(sp.ns[k]!);
+      ip(['link', 'set', 'dev', sp.taps[k]!, 'netns', sp.ns[k]!]);
+      configure(sp.ns[k]!, sp.taps[k]!, k === 0 ? IP1 : IP2, 1500, `02:e0:00:00:00:0${k + 1}`);
+    }
   } catch (e) {
     await stop();
     throw e;
   }
-  return { pid: sw.pid, stop };
+  return { pid: sw.pid, stop, spec: sp };
 }
 
-async function vdeCase(): Promise<Result> {
-  const vde = await startVde();
+async function switchCase(spec: (dir: string) => SwitchSpec): Promise<Result> {
+  const sw = await startSwitch(spec);
   try {
-    currentNs1 = NS1;
-    currentNs2 = NS2;
-    return await measure('(b) vde_switch, 2 TAPs, MTU 1500', vde.pid);
+    currentNs1 = sw.spec.ns[0];
+    currentNs2 = sw.spec.ns[1];
+    return await measure(sw.spec.path, sw.pid);
   } finally {
-    await vde.stop();
+    await sw.stop();
   }
 }
 
@@ -332,38 +369,40 @@ interface DuelSide {
 }
 
 /**
- * The RTT target compared fairly: vde_switch and `eop up` (captures off, MTU 1500, defaults) are up
- * at the same time, and their pings alternate in rounds (ABBA: vde, eop, eop, vde, ...), so that a
- * change in the machine's state during the run (other load, the host's scheduling of this VM)
- * weighs on both alike, which one path measured after the other cannot give.
+ * The RTT target compared fairly: vde_switch, `eop up` (captures off, MTU 1500, defaults) and, with
+ * `floor`, the null forwarder are up at the same time, and their pings alternate in rounds (ABC CBA
+ * ...), so that a change in the machine's state during the run (other load, the host's scheduling
+ * of this VM) weighs on all alike, which one path measured after the other cannot give.
  */
-async function rttDuel(rounds: number): Promise<DuelSide[]> {
+async function rttDuel(rounds: number, floor: boolean): Promise<DuelSide[]> {
   const per = Math.max(1, Math.round(PINGS / rounds));
-  const vde = await startVde();
+  const started: Running[] = [];
   try {
+    const vde = await startSwitch(vdeSpec);
+    started.push(vde);
+    const nul = floor ? await startSwitch(() => floorSpec()) : null;
+    if (nul) started.push(nul);
     const eop = await startEop(1500, false, true, null, CLI);
-    try {
-      const sides = [
-        { s: { path: 'vde_switch', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS1, pid: vde.pid },
-        { s: { path: 'EOP model (default)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: 'eop-h1', pid: eop.pid },
-      ];
-      for (const x of sides) await pingTimes(x.ns, IP2, 20); // ARP, JIT
-      for (let r = 0; r < rounds; r++) {
-        for (const x of r % 2 === 0 ? sides : [...sides].reverse()) {
-          const c0 = cpuSeconds(x.pid);
-          const t0 = performance.now();
-          x.s.times.push(...(await pingTimes(x.ns, IP2, per)));
-          const c1 = cpuSeconds(x.pid);
-          x.s.wallS += (performance.now() - t0) / 1000;
-          if (c0 !== null && c1 !== null) x.s.cpuS += c1 - c0;
-        }
+    started.push(eop);
+    const sides = [
+      { s: { path: 'vde_switch', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS1, pid: vde.pid },
+      ...(nul ? [{ s: { path: 'null forwarder (floor)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS3, pid: nul.pid }] : []),
+      { s: { path: 'EOP model (default)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: 'eop-h1', pid: eop.pid },
+    ];
+    for (const x of sides) await pingTimes(x.ns, IP2, 20); // ARP, JIT
+    for (let r = 0; r < rounds; r++) {
+      for (const x of r % 2 === 0 ? sides : [...sides].reverse()) {
+        const c0 = cpuSeconds(x.pid);
+        const t0 = performance.now();
+        x.s.times.push(...(await pingTimes(x.ns, IP2, per)));
+        const c1 = cpuSeconds(x.pid);
+        x.s.wallS += (performance.now() - t0) / 1000;
+        if (c0 !== null && c1 !== null) x.s.cpuS += c1 - c0;
       }
-      return sides.map((x) => x.s);
-    } finally {
-      await eop.stop();
     }
+    return sides.map((x) => x.s);
   } finally {
-    await vde.stop();
+    for (const r of started.reverse()) await r.stop();
   }
 }
 
@@ -381,7 +420,7 @@ async function main(): Promise<void> {
   for (const t of ['ip', 'iperf3', 'ping']) if (!has(t)) throw new Error(`${t} is not installed`);
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build`);
   const want = (k: string): boolean => !ONLY || ONLY.includes(k);
-  process.stderr.write(`bench:live: ${SECONDS} s per iperf3 run, ${PINGS} pings at 10 ms; node ${process.version}\n`);
+  process.stderr.write(`bench:live: ${SECONDS} s per iperf3 run, ${PINGS} pings at ${INTERVAL_MS} ms; node ${process.version}\n`);
   const results: Result[] = [];
   let vde: Result | null = null;
   const notes: string[] = [];
@@ -394,7 +433,7 @@ async function main(): Promise<void> {
     }
     if (want('vde')) {
       if (has('vde_switch')) {
-        vde = await vdeCase();
+        vde = await switchCase(vdeSpec);
         results.push(vde);
       } else notes.push('vde_switch not installed (apt-get install vde2): no reference for the ratios');
     }
@@ -407,7 +446,8 @@ async function main(): Promise<void> {
       results.push(await eopCase(1500, true));
       results.push(await eopCase(65510, true));
     }
-    if (want('vde') && want('eop') && has('vde_switch')) duel = await rttDuel(DUEL_ROUNDS);
+    if (want('floor')) results.push(await switchCase(() => floorSpec()));
+    if (want('vde') && want('eop') && has('vde_switch')) duel = await rttDuel(DUEL_ROUNDS, want('floor'));
   } finally {
     cleanupTest();
   }
@@ -429,7 +469,7 @@ async function main(): Promise<void> {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at 10 ms; ratios against (b) vde_switch (RTT: ping's average, vde's RTT / this path's, >1 = faster; median: of the per-ping times); ping CPU: the switching process's CPU during the pings, % of one core\n`);
+  console.log(`\nbench:live (${new Date().toISOString()}), iperf3 ${SECONDS} s, ${PINGS} pings at ${INTERVAL_MS} ms; ratios against (b) vde_switch (RTT: ping's average, vde's RTT / this path's, >1 = faster; median: of the per-ping times); ping CPU: the switching process's CPU during the pings, % of one core\n`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log('\nEOP emulator status after each EOP run:');
@@ -437,13 +477,19 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`note: ${n}`);
   if (duel) {
     const q = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))]!;
-    console.log(`\nRTT interleaved: vde_switch and eop up (defaults, captures off, MTU 1500) up together, ${DUEL_ROUNDS} alternating rounds (ABBA) of ${Math.round(PINGS / DUEL_ROUNDS)} pings at 10 ms each`);
+    console.log(`\nRTT interleaved: vde_switch${duel.length > 2 ? ', the null forwarder' : ''} and eop up (defaults, captures off, MTU 1500) up together, ${DUEL_ROUNDS} alternating rounds (forward, backward) of ${Math.round(PINGS / DUEL_ROUNDS)} pings at ${INTERVAL_MS} ms each`);
     const dh = ['path', 'pings', 'median ms', 'mean ms', 'p10', 'p90', 'ping CPU %'];
     const dr = duel.map((d) => [d.path, String(d.times.length), fmt(median(d.times), 3), fmt(mean(d.times), 3), fmt(d.times.length ? q(d.times, 0.1) : null, 3), fmt(d.times.length ? q(d.times, 0.9) : null, 3), fmt(d.wallS > 0 ? (d.cpuS / d.wallS) * 100 : null, 0)]);
     const dw = dh.map((h, i) => Math.max(h.length, ...dr.map((r) => r[i]!.length)));
     const dl = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(dw[i]!) : c.padStart(dw[i]!))).join('  ');
     console.log(dl(dh));
     for (const r of dr) console.log(dl(r));
+    if (duel.length > 2) {
+      const [v, f, e] = duel.map((d) => median(d.times));
+      if (v != null && f != null && e != null) {
+        console.log(`RTT gap, medians: EOP - vde_switch = ${(e - v).toFixed(3)} ms, of which null forwarder - vde_switch = ${(f - v).toFixed(3)} ms (Node.js and the addon, no model) and EOP - null forwarder = ${(e - f).toFixed(3)} ms (the model and the bridge)`);
+      }
+    }
   }
   if (ref) {
     const c1500 = results.find((r) => r.path.startsWith('(c)') && r.path.endsWith('MTU 1500'));
@@ -458,7 +504,7 @@ async function main(): Promise<void> {
           t('TCP jumbo >= 8x vde', cj?.tcpGbps != null && ref.tcpGbps ? cj.tcpGbps >= 8 * ref.tcpGbps : null),
           t('UDP >= 1.0x vde', c1500?.udpGbps != null && ref.udpGbps ? c1500.udpGbps >= ref.udpGbps : null),
           duel
-            ? t('RTT <= vde (interleaved, median)', median(duel[1]!.times)! <= median(duel[0]!.times)!)
+            ? t('RTT <= vde (interleaved, median)', median(duel[duel.length - 1]!.times)! <= median(duel[0]!.times)!)
             : t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
         ].join('; '),
     );
