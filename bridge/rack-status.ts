@@ -123,8 +123,8 @@ export interface RackStatusJson {
     wakeups: number;
     timerWakeups: number;
     pollBackoffs: number;
-    /** The JIT warm-up before start (bridge/warm-up.ts): frames carried and ms spent; null if none ran. */
-    warmUp: { frames: number; ms: number } | null;
+    /** The JIT warm-up before start (bridge/warm-up.ts): frames carried, ms spent, UDP datagrams among them and the GSO writes they made; null if none ran. */
+    warmUp: { frames: number; ms: number; udpDatagrams: number; udpGsoWrites: number } | null;
   };
   captures: { enabled: boolean; frames: number; drops: number; paths: string[] };
   /**
@@ -287,7 +287,7 @@ export class RackStatusSampler {
         wakeups: rs.wakeups,
         timerWakeups: rs.timerWakeups,
         pollBackoffs: rs.pollBackoffs,
-        warmUp: live.warmUp ? { frames: live.warmUp.frames, ms: Math.round(live.warmUp.ms) } : null,
+        warmUp: live.warmUp ? { frames: live.warmUp.frames, ms: Math.round(live.warmUp.ms), udpDatagrams: live.warmUp.udpDatagrams, udpGsoWrites: live.warmUp.udpGsoWrites } : null,
       },
       captures: { enabled: live.captures !== null, frames: captureFrames, drops: captureDrops, paths: [...live.capturePaths] },
       control: {

@@ -77,7 +77,7 @@ describe('report counters', () => {
     };
     const s: RackStatusJson = {
       version: 1, rack: 'r', pid: 1, mode: 'up', uptimeS: 3, link: { gen: 3, width: 8, mpsBytes: 256 },
-      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 1, timerWakeups: 0, pollBackoffs: 0, warmUp: { frames: 4000, ms: 120 } },
+      live: { behindNow: false, lateBatchesWindow: 0, batchesWindow: 1, maxLagWindowMs: 0, windowS: 5, lateBatches: 0, batches: 1, maxLagMs: 0, lastLagMs: 0, lagToleranceMs: 1, eventsRun: 1, wakeups: 1, timerWakeups: 0, pollBackoffs: 0, warmUp: { frames: 4800, ms: 120, udpDatagrams: 800, udpGsoWrites: 100 } },
       captures: { enabled: false, frames: 0, drops: 0, paths: [] },
       control: { managementHosts: [], takeovers: 0, failovers: 0, faultsInjected: {}, faultsRecovered: {} },
       hosts: [host, { ...host, name: 'h2', attach: 'builtin', netns: null, offloads: null }],
