@@ -484,6 +484,12 @@ export class EopNic implements FramePort {
     this.markDirty(qp);
   }
 
+  /**
+   * The queue pair was up and just went down, before its ring is cleared and its peer's access
+   * revoked: a driver that keeps frames outside `qp`'s queue (ntb-netdev.ts) drops and counts them here.
+   */
+  protected qpDown(_qp: QueuePair): void {}
+
   private peerDown(qp: QueuePair, reason: string, local: boolean, clean: boolean): void {
     const h = this.host;
     const wasUp = qp.state === 'up';
@@ -493,6 +499,7 @@ export class EopNic implements FramePort {
     qp.localReady = false;
     if (wasUp) qp.c.linkDowns++;
     this.dropQueued(qp);
+    if (wasUp) this.qpDown(qp);
     setQpLink(h.ntb!.scratchpads, qp.peer, false);
     const peer = this.peers.host(qp.peer);
     if (peer) h.iommu.revokeAll(peer.rid);

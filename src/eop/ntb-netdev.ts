@@ -32,6 +32,26 @@
  *
  * Link bring-up uses EOP's scratchpad negotiation (same result: the link comes up when both sides
  * agree); ntb_transport's own link_work polling is not modelled. The link-doorbell bit is EOP's.
+ *
+ * Link down (a `link-down` fault, a peer's crash or stop: `qpDown`), as Linux handles the NTB's
+ * link event: ntb_transport_event_callback → ntb_transport_link_cleanup → ntb_qp_link_cleanup
+ * (ntb_qp_link_down_reset: link_is_up and active off, indices back to 0) → ntb_netdev_event_handler
+ * → netif_carrier_off, whose linkwatch work (linkwatch_do_dev → dev_deactivate) swaps in the noop
+ * qdisc and resets the old one. Where each frame goes, and what this model counts that Linux frees
+ * without a word (every frame here is delivered or counted, ERR_EOP_LINK_DOWN):
+ * - waiting in the qdisc: freed by the qdisc reset — `QpCounters.txLinkDownDrops`;
+ * - handed to the peer (DONE in an entry of the peer's window) but not yet taken by its tasklet:
+ *   the peer discards it (its active qp schedules no more passes; ntb_transport_setup_qp_mw zeroes
+ *   every header at the next link-up) — the peer's `rxLinkDownDrops`;
+ * - a transmit DMA still under way: ntb_tx_copy_callback writes DONE and rings into the dead link
+ *   and ntb_netdev_tx_handler counts it sent — here `txLinkDownDrops`; a CPU copy whose writes the
+ *   fabric or the peer's IOMMU refuses: the refusal's code;
+ * - a receive copy already out of the window: ntb_complete_rxc still hands it up (client_ready
+ *   stays set), and so does this model when the copy was done; one still landing when the window
+ *   is cleared (the copy here lands after its time, Linux's memcpy is synchronous) is counted, not
+ *   handed up with cleared bytes — `rxLinkDownDrops`.
+ * Frames offered while the link is down are refused (the noop qdisc drops them; ntb_transport_tx_
+ * enqueue returns -EINVAL without link_is_up). At link-up the queue pair starts afresh (qpUp).
  */
 import { EopError, ErrorCode } from '../errors.js';
 import { ntbRegsBase, viaWindow } from '../mem/address-map.js';
@@ -76,6 +96,11 @@ export class NtbCounters {
   txAsync = 0;
   txRingFull = 0;
   txErrNoBuf = 0;
+  /**
+   * Frames lost on the receive side when the link went down: entries found DONE in our window and
+   * not yet taken, and copies out of it still under way (Linux discards both without a counter).
+   */
+  rxLinkDownDrops = 0;
   /** Tasklet passes, and doorbell-register reads they made. */
   taskletRuns = 0;
   doorbellReads = 0;
@@ -94,6 +119,8 @@ interface TxRec {
   len: Bytes;
   align: number;
   entry: number;
+  /** The link's life it was sent in (`NtbNetdevNic.life`): a completion from an older one frees no entry. */
+  life: number;
 }
 
 /** A received entry between its copy out and its completion (ntb_complete_rxc walks them in order). */
@@ -104,6 +131,8 @@ interface RxRec {
   done: boolean;
   /** Set on a copy that landed with a refusal, or an overflow: completed, not handed up. */
   failed: boolean;
+  /** The link's life it was taken in: one from before a link-down has no entry or index to give back. */
+  life: number;
 }
 
 const COOKIE_TX = 1;
@@ -114,6 +143,8 @@ export class NtbNetdevNic extends EopNic {
   readonly geo: QpGeometry;
   readonly nc = new NtbCounters();
   private peerQp: QueuePair | null = null;
+  /** Times the queue pair went down: entries and DMA completions of an earlier life are stale. */
+  private life = 0;
   // ------------------------------------------------------------ transmit state
   private txIndex = 0;
   private txPkts = 0;
@@ -226,6 +257,37 @@ export class NtbNetdevNic extends EopNic {
     if (qp.up) this.scheduleTasklet();
   }
 
+  /** The link went down (see the opening comment): every frame the driver held is counted. */
+  protected override qpDown(qp: QueuePair): void {
+    this.life++;
+    // dev_deactivate's qdisc reset.
+    while (this.qdiscHead < this.qdisc.length) {
+      this.txStaging.release(this.qdisc[this.qdiscHead++]!.slot);
+      qp.c.txLinkDownDrops++;
+      this.drops.add(ErrorCode.EOP_LINK_DOWN);
+    }
+    this.qdisc.length = 0;
+    this.qdiscHead = 0;
+    // Copies out of the window still landing: their bytes are about to be cleared.
+    for (const rec of this.rxPost) {
+      if (rec.done || rec.failed) continue;
+      rec.failed = true;
+      this.rxLinkDown();
+    }
+    // Entries the peer completed that no pass took yet, from rx_index on, in the order written.
+    const m = this.host.memory;
+    for (let i = 0, e = this.rxIndex; i < this.geo.entries; i++, e = (e + 1) % this.geo.entries) {
+      const flags = m.readU32(this.mw + (e + 1) * this.geo.maxFrameBytes - PAYLOAD_HEADER_BYTES + PayloadHdr.FLAGS);
+      if (!(flags & NtbFlag.DESC_DONE) || flags & NtbFlag.LINK_DOWN) break;
+      this.rxLinkDown();
+    }
+  }
+
+  private rxLinkDown(): void {
+    this.nc.rxLinkDownDrops++;
+    this.drops.add(ErrorCode.EOP_LINK_DOWN);
+  }
+
   // ------------------------------------------------------------------------------ transmit
 
   override transmit(frame: Uint8Array, meta?: { alignOffset?: number }): boolean {
@@ -247,7 +309,7 @@ export class NtbNetdevNic extends EopNic {
     this.txStaging.ref(slot);
     const align = meta?.alignOffset ? meta.alignOffset & 63 : 0;
     this.host.memory.write(this.txStaging.addr(slot) + align, frame);
-    this.qdisc.push({ slot, len, align, entry: -1 });
+    this.qdisc.push({ slot, len, align, entry: -1, life: 0 });
     if (isMulticastMac(readMac(frame, 0))) this.c.floods++;
     this.c.txFrames++;
     this.c.txBytes += len;
@@ -372,6 +434,7 @@ export class NtbNetdevNic extends EopNic {
     const h = this.host;
     const e = this.txIndex;
     rec.entry = e;
+    rec.life = this.life;
     const entryAddr = qp.peerRingAddr + e * this.geo.maxFrameBytes;
     const hdr = entryAddr + this.geo.maxFrameBytes - PAYLOAD_HEADER_BYTES;
     writeU32le(this.word4, 0, rec.len);
@@ -417,6 +480,14 @@ export class NtbNetdevNic extends EopNic {
     cpu.store(viaWindow(ntbRegsBase(qp.peer) + NtbReg.DB_SET), this.word4, core);
   }
 
+  /** DONE and the doorbell after a DMA: refused (the peer's link or IOMMU gone), the frame is lost. */
+  private readonly doneLanded = (code: ErrorCode | null): void => {
+    if (code) {
+      this.peerQp!.c.txErrors++;
+      this.drops.add(code);
+    }
+  };
+
   private readonly txLanded = (code: ErrorCode | null, rec: TxRec): void => {
     if (code) {
       this.peerQp!.c.txErrors++;
@@ -428,7 +499,7 @@ export class NtbNetdevNic extends EopNic {
   /** The entry is free again (tx_free_q) and ntb_netdev_tx_handler frees the skb and may wake the queue. */
   private txHandler(rec: TxRec): void {
     this.txStaging.release(rec.slot);
-    this.txFreeQ++;
+    if (rec.life === this.life) this.txFreeQ++;
     if (this.stopped && this.freeEntries() >= TX_START) {
       this.nc.wakesByCompletion++;
       this.setStopped(false);
@@ -481,6 +552,8 @@ export class NtbNetdevNic extends EopNic {
   private readonly step = (): void => {
     const qp = this.peerQp!;
     if (!this.running || !qp.up) {
+      // The pass ends here: what it posted still goes (dma_async_issue_pending after the loop).
+      if (this.rxDma.length > 0) this.host.dma.kick();
       this.taskletBusy = false;
       return;
     }
@@ -524,7 +597,7 @@ export class NtbNetdevNic extends EopNic {
     }
     this.skbs.ref(skb);
     const len = m.readU32(hdr + PayloadHdr.LEN);
-    const rec: RxRec = { entry: this.rxIndex, skb, len, done: false, failed: false };
+    const rec: RxRec = { entry: this.rxIndex, skb, len, done: false, failed: false, life: this.life };
     this.rxPost.push(rec);
     this.rxIndex = (this.rxIndex + 1) % this.geo.entries;
     this.passEntries++;
@@ -560,7 +633,7 @@ export class NtbNetdevNic extends EopNic {
   }
 
   private readonly rxCopied = (code: ErrorCode | null, rec: RxRec): void => {
-    if (code) {
+    if (code && !rec.failed) {
       rec.failed = true;
       this.drops.add(code);
     }
@@ -579,11 +652,15 @@ export class NtbNetdevNic extends EopNic {
     const m = h.memory;
     while (this.rxPost.length > 0 && this.rxPost[0]!.done) {
       const rec = this.rxPost.shift()!;
-      m.writeU32(this.mw + rec.entry * this.geo.maxFrameBytes + this.geo.maxFrameBytes - PAYLOAD_HEADER_BYTES + PayloadHdr.FLAGS, 0);
-      writeU32le(this.word4, 0, rec.entry);
-      h.cpu.store(qp.peerRingAddr + this.geo.rxInfoOffset, this.word4, h.cores.irqCore);
-      h.cpu.commit();
-      qp.c.creditUpdates++;
+      // An entry of an earlier life: the window and the peer's index started afresh since (its
+      // index written now would tell the peer entries are free that are not).
+      if (rec.life === this.life) {
+        m.writeU32(this.mw + rec.entry * this.geo.maxFrameBytes + this.geo.maxFrameBytes - PAYLOAD_HEADER_BYTES + PayloadHdr.FLAGS, 0);
+        writeU32le(this.word4, 0, rec.entry);
+        h.cpu.store(qp.peerRingAddr + this.geo.rxInfoOffset, this.word4, h.cores.irqCore);
+        h.cpu.commit();
+        qp.c.creditUpdates++;
+      }
       if (!rec.failed && this.running) this.deliver(qp, this.skbs.addr(rec.skb), rec.len);
       this.skbs.release(rec.skb);
       this.scheduleTasklet();
@@ -654,7 +731,11 @@ export class NtbNetdevNic extends EopNic {
       this.c.dmaCompletions++;
       if (r.cookie === COOKIE_TX) {
         const rec = this.txDma.shift()!;
-        if (!qp || !qp.up) {
+        if (!qp || !qp.up || rec.life !== this.life) {
+          // The link went down under the copy: no DONE will mark its entry (Linux writes it into
+          // the dead link and counts the frame sent).
+          if (qp) qp.c.txLinkDownDrops++;
+          this.drops.add(ErrorCode.EOP_LINK_DOWN);
           this.txHandler(rec);
           continue;
         }
@@ -668,7 +749,7 @@ export class NtbNetdevNic extends EopNic {
           continue;
         }
         this.doneAndDoorbell(qp, hdr, core);
-        h.cpu.commit();
+        h.cpu.commit(this.doneLanded);
         this.txHandler(rec);
       } else if (r.cookie === COOKIE_RX) {
         const rec = this.rxDma.shift()!;
