@@ -26,6 +26,7 @@ export interface QueuePairStatus {
   txRingFull: number;
   txQueueDrops: number;
   txLinkDownDrops: number;
+  rxLinkDownDrops: number;
   rxErrors: number;
   /** Receive interrupts that found the ring empty; credit returns to the sender. */
   rxRingEmpty: number;
@@ -225,6 +226,7 @@ export class RackStatusSampler {
           txRingFull: qp.c.txRingFull,
           txQueueDrops: qp.c.txQueueDrops,
           txLinkDownDrops: qp.c.txLinkDownDrops,
+          rxLinkDownDrops: qp.c.rxLinkDownDrops,
           rxErrors: qp.c.rxErrSeq + qp.c.rxErrBadSlot,
           rxRingEmpty: qp.c.rxRingEmpty,
           creditUpdates: qp.c.creditUpdates,

@@ -58,7 +58,7 @@ describe('ntb-netdev: link down with frames queued and in flight', () => {
       expect(h1.drops.toJSON()).toEqual({ [ErrorCode.EOP_LINK_DOWN]: 30 });
       expect(h1.qp(2)!.c.txLinkDownDrops).toBe(30);
       expect(h2.drops.toJSON()).toEqual({ [ErrorCode.EOP_LINK_DOWN]: 10 });
-      expect(h2.nc.rxLinkDownDrops).toBe(10);
+      expect(h2.qp(1)!.c.rxLinkDownDrops).toBe(10);
       expect(got).toHaveLength(0);
       expect(h1.txSpace(MAC[2]!)).toBe(0);
       rack.sched.run();
@@ -115,7 +115,7 @@ describe('ntb-netdev: link down with frames queued and in flight', () => {
     expect(armed).toBe(false);
     expect(got).toHaveLength(0);
     expect(h2.drops.toJSON()).toEqual({ [ErrorCode.EOP_LINK_DOWN]: 1 });
-    expect(h2.nc.rxLinkDownDrops).toBe(1);
+    expect(h2.qp(1)!.c.rxLinkDownDrops).toBe(1);
     expect(h1.drops.total).toBe(0);
     const f = rawFrame(MAC[2]!, MAC[1]!, 9000, 2);
     expect(h1.transmit(f)).toBe(true);

@@ -503,9 +503,35 @@ export class EopNic implements FramePort {
     setQpLink(h.ntb!.scratchpads, qp.peer, false);
     const peer = this.peers.host(qp.peer);
     if (peer) h.iommu.revokeAll(peer.rid);
+    this.dropUnread(qp);
     h.memory.fill(qp.rxRingAddr, this.ringBytes, 0);
     for (const [mac, owner] of this.macTable) if (owner === qp) this.macTable.delete(mac);
     if (wasUp && !local) h.fabric.log.warn(this.name, `link to ${qp.peerName} down: ${reason}`, ErrorCode.EOP_LINK_DOWN);
+  }
+
+  /**
+   * Frames the peer had written into our ring that the handler had not read yet (its core busy,
+   * its budget spent) when the link went down: the ring is cleared next, so each is dropped and
+   * counted here, under the reason it would have had when read (the sender counted it sent).
+   * ntb-netdev.ts lays out its own window and counts what it discards in qpDown.
+   */
+  protected dropUnread(qp: QueuePair): void {
+    const m = this.host.memory;
+    const mask = this.cfg.ringSlots - 1;
+    for (let i = 0; i < this.cfg.ringSlots; i++) {
+      const slotAddr = qp.rxRingAddr + ((qp.cons + i) & mask) * this.slotBytes;
+      const dv = m.pageDataViewIfPresent(slotAddr);
+      if (!dv) break;
+      const flags = dv.getUint32(m.pageOffset(slotAddr) + SlotHdr.FLAGS, true);
+      if (!(flags & SlotFlag.DONE) || flags & SlotFlag.LINK_DOWN) break;
+      if (flags & SlotFlag.LOST) {
+        qp.c.rxPathLost++;
+        this.drops.add(ErrorCode.EOP_PATH_LOST);
+      } else {
+        qp.c.rxLinkDownDrops++;
+        this.drops.add(ErrorCode.EOP_LINK_DOWN);
+      }
+    }
   }
 
   /** Frames queued on a queue pair whose link went (or stays) down: dropped and counted. */

@@ -42,7 +42,7 @@
  * - waiting in the qdisc: freed by the qdisc reset — `QpCounters.txLinkDownDrops`;
  * - handed to the peer (DONE in an entry of the peer's window) but not yet taken by its tasklet:
  *   the peer discards it (its active qp schedules no more passes; ntb_transport_setup_qp_mw zeroes
- *   every header at the next link-up) — the peer's `rxLinkDownDrops`;
+ *   every header at the next link-up) — the peer's `QpCounters.rxLinkDownDrops`;
  * - a transmit DMA still under way: ntb_tx_copy_callback writes DONE and rings into the dead link
  *   and ntb_netdev_tx_handler counts it sent — here `txLinkDownDrops`; a CPU copy whose writes the
  *   fabric or the peer's IOMMU refuses: the refusal's code;
@@ -96,11 +96,6 @@ export class NtbCounters {
   txAsync = 0;
   txRingFull = 0;
   txErrNoBuf = 0;
-  /**
-   * Frames lost on the receive side when the link went down: entries found DONE in our window and
-   * not yet taken, and copies out of it still under way (Linux discards both without a counter).
-   */
-  rxLinkDownDrops = 0;
   /** Tasklet passes, and doorbell-register reads they made. */
   taskletRuns = 0;
   doorbellReads = 0;
@@ -257,6 +252,9 @@ export class NtbNetdevNic extends EopNic {
     if (qp.up) this.scheduleTasklet();
   }
 
+  /** Its window holds ntb_transport entries, not EOP slots: what it discards is counted in qpDown. */
+  protected override dropUnread(_qp: QueuePair): void {}
+
   /** The link went down (see the opening comment): every frame the driver held is counted. */
   protected override qpDown(qp: QueuePair): void {
     this.life++;
@@ -272,19 +270,20 @@ export class NtbNetdevNic extends EopNic {
     for (const rec of this.rxPost) {
       if (rec.done || rec.failed) continue;
       rec.failed = true;
-      this.rxLinkDown();
+      this.rxLinkDown(qp);
     }
     // Entries the peer completed that no pass took yet, from rx_index on, in the order written.
     const m = this.host.memory;
     for (let i = 0, e = this.rxIndex; i < this.geo.entries; i++, e = (e + 1) % this.geo.entries) {
       const flags = m.readU32(this.mw + (e + 1) * this.geo.maxFrameBytes - PAYLOAD_HEADER_BYTES + PayloadHdr.FLAGS);
       if (!(flags & NtbFlag.DESC_DONE) || flags & NtbFlag.LINK_DOWN) break;
-      this.rxLinkDown();
+      this.rxLinkDown(qp);
     }
   }
 
-  private rxLinkDown(): void {
-    this.nc.rxLinkDownDrops++;
+  /** Entries found DONE in our window and not yet taken, and copies out of it still under way (Linux discards both without a counter). */
+  private rxLinkDown(qp: QueuePair): void {
+    qp.c.rxLinkDownDrops++;
     this.drops.add(ErrorCode.EOP_LINK_DOWN);
   }
 

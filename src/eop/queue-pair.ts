@@ -32,6 +32,8 @@ export class QpCounters {
   txQueueDrops = 0;
   /** Frames dropped because the link went down with them queued. */
   txLinkDownDrops = 0;
+  /** Frames that had landed in our ring unread when the link went down (the ring is cleared). */
+  rxLinkDownDrops = 0;
   txErrors = 0;
   /** HRDMA payload descriptors that failed (the frame then goes by CPU copy, or is dropped). */
   txDmaErrors = 0;

@@ -73,6 +73,8 @@ export interface Report {
     linkUps: number;
     /** Frames dropped because the link went down with them queued. */
     txLinkDownDrops: number;
+    /** Frames that had landed in this side's ring unread when the link went down. */
+    rxLinkDownDrops: number;
     /** HRDMA payload descriptors that failed (each then retried by CPU copy or dropped). */
     txDmaErrors: number;
     /** Receive interrupts that found the ring empty (e.g. a doorbell bit shared with other queue pairs). */
@@ -222,6 +224,7 @@ export function buildReport(r: RunResult): Report {
           linkDowns: q.c.linkDowns,
           linkUps: q.c.linkUps,
           txLinkDownDrops: q.c.txLinkDownDrops,
+          rxLinkDownDrops: q.c.rxLinkDownDrops,
           txDmaErrors: q.c.txDmaErrors,
           rxRingEmpty: q.c.rxRingEmpty,
           creditUpdates: q.c.creditUpdates,
