@@ -19,7 +19,8 @@
  *
  * Needs root, /dev/net/tun, ip, iperf3, ping; vde_switch and ethtool for (b) and (a) without
  * offloads (skipped with a note if missing). Namespaces: eoptest-l1/eoptest-l2 for (a) and (b),
- * eop-h1/eop-h2 (made and removed by `eop up`) for (c)/(d). Everything is removed at the end, also
+ * eop-h1/eop-h2 (made and removed by `eop up`) for (c)/(d), eopbp-h1/eopbp-h2 for the busy-polling
+ * rack of the interleaved rounds, eoptest-l3/eoptest-l4 for (e). Everything is removed at the end, also
  * on failure. All traffic stays inside these namespaces.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -92,6 +93,8 @@ const { seconds: SECONDS, pings: PINGS, intervalMs: INTERVAL_MS, only: ONLY, bas
 
 /** Rounds of the interleaved RTT comparison (an even number: each order forward and backward alike). */
 const DUEL_ROUNDS = 6;
+/** The busy-polling side of the interleaved rounds (as bench:live's busy-poll row). */
+const DUEL_BUSY_POLL_MS = 20;
 
 function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -314,12 +317,12 @@ interface EopRun extends Running {
   kill: (sig: NodeJS.Signals) => void;
 }
 
-/** `eop up` with two TAP hosts h1, h2 (namespaces eop-h1, eop-h2; IP1, IP2), once it is ready. */
-async function startEop(mtu: number, captures: boolean, gro: boolean, busyPollMs: number | null, cli: string): Promise<EopRun> {
+/** `eop up` with two TAP hosts h1, h2 (namespaces <nsPrefix>h1, <nsPrefix>h2; IP1, IP2), once it is ready. */
+async function startEop(mtu: number, captures: boolean, gro: boolean, busyPollMs: number | null, cli: string, nsPrefix = 'eop-'): Promise<EopRun> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
   writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
-  const args = [cli, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : [])];
+  const args = [cli, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : []), '--ns-prefix', nsPrefix];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -369,8 +372,8 @@ interface DuelSide {
 }
 
 /**
- * The RTT target compared fairly: vde_switch, `eop up` (captures off, MTU 1500, defaults) and, with
- * `floor`, the null forwarder are up at the same time, and their pings alternate in rounds (ABC CBA
+ * The RTT target compared fairly: vde_switch, `eop up` (captures off, MTU 1500; defaults, and a
+ * second rack busy polling) and, with `floor`, the null forwarder are up at the same time, and their pings alternate in rounds (ABC CBA
  * ...), so that a change in the machine's state during the run (other load, the host's scheduling
  * of this VM) weighs on all alike, which one path measured after the other cannot give.
  */
@@ -384,12 +387,17 @@ async function rttDuel(rounds: number, floor: boolean): Promise<DuelSide[]> {
     if (nul) started.push(nul);
     const eop = await startEop(1500, false, true, null, CLI);
     started.push(eop);
+    // Busy polling trades a core for latency (off by default): a rack of its own beside the default one.
+    const eopBp = await startEop(1500, false, true, DUEL_BUSY_POLL_MS, CLI, 'eopbp-');
+    started.push(eopBp);
     const sides = [
       { s: { path: 'vde_switch', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS1, pid: vde.pid },
       ...(nul ? [{ s: { path: 'null forwarder (floor)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: NS3, pid: nul.pid }] : []),
+      { s: { path: `EOP model, --busy-poll-ms ${DUEL_BUSY_POLL_MS}`, times: [] as number[], cpuS: 0, wallS: 0 }, ns: 'eopbp-h1', pid: eopBp.pid },
       { s: { path: 'EOP model (default)', times: [] as number[], cpuS: 0, wallS: 0 }, ns: 'eop-h1', pid: eop.pid },
     ];
-    for (const x of sides) await pingTimes(x.ns, IP2, 20); // ARP, JIT
+    // ARP/ND, and a second of pings for the JIT: the rounds compare steady states.
+    for (const x of sides) await pingTimes(x.ns, IP2, 100);
     for (let r = 0; r < rounds; r++) {
       for (const x of r % 2 === 0 ? sides : [...sides].reverse()) {
         const c0 = cpuSeconds(x.pid);
@@ -477,18 +485,17 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`note: ${n}`);
   if (duel) {
     const q = (v: number[], p: number): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))]!;
-    console.log(`\nRTT interleaved: vde_switch${duel.length > 2 ? ', the null forwarder' : ''} and eop up (defaults, captures off, MTU 1500) up together, ${DUEL_ROUNDS} alternating rounds (forward, backward) of ${Math.round(PINGS / DUEL_ROUNDS)} pings at ${INTERVAL_MS} ms each`);
+    console.log(`\nRTT interleaved: vde_switch${duel.length > 3 ? ', the null forwarder' : ''} and eop up (captures off, MTU 1500; defaults, and a second rack with --busy-poll-ms ${DUEL_BUSY_POLL_MS}) up together, ${DUEL_ROUNDS} alternating rounds (forward, backward) of ${Math.round(PINGS / DUEL_ROUNDS)} pings at ${INTERVAL_MS} ms each`);
     const dh = ['path', 'pings', 'median ms', 'mean ms', 'p10', 'p90', 'ping CPU %'];
     const dr = duel.map((d) => [d.path, String(d.times.length), fmt(median(d.times), 3), fmt(mean(d.times), 3), fmt(d.times.length ? q(d.times, 0.1) : null, 3), fmt(d.times.length ? q(d.times, 0.9) : null, 3), fmt(d.wallS > 0 ? (d.cpuS / d.wallS) * 100 : null, 0)]);
     const dw = dh.map((h, i) => Math.max(h.length, ...dr.map((r) => r[i]!.length)));
     const dl = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(dw[i]!) : c.padStart(dw[i]!))).join('  ');
     console.log(dl(dh));
     for (const r of dr) console.log(dl(r));
-    if (duel.length > 2) {
-      const [v, f, e] = duel.map((d) => median(d.times));
-      if (v != null && f != null && e != null) {
-        console.log(`RTT gap, medians: EOP - vde_switch = ${(e - v).toFixed(3)} ms, of which null forwarder - vde_switch = ${(f - v).toFixed(3)} ms (Node.js and the addon, no model) and EOP - null forwarder = ${(e - f).toFixed(3)} ms (the model and the bridge)`);
-      }
+    const byPath = (prefix: string): number | null => median(duel.find((d) => d.path.startsWith(prefix))?.times ?? []);
+    const [v, f, e] = [byPath('vde_switch'), byPath('null forwarder'), byPath('EOP model (default)')];
+    if (v != null && f != null && e != null) {
+      console.log(`RTT gap, medians: EOP - vde_switch = ${(e - v).toFixed(3)} ms, of which null forwarder - vde_switch = ${(f - v).toFixed(3)} ms (Node.js and the addon, no model) and EOP - null forwarder = ${(e - f).toFixed(3)} ms (the model and the bridge)`);
     }
   }
   if (ref) {
@@ -504,7 +511,7 @@ async function main(): Promise<void> {
           t('TCP jumbo >= 8x vde', cj?.tcpGbps != null && ref.tcpGbps ? cj.tcpGbps >= 8 * ref.tcpGbps : null),
           t('UDP >= 1.0x vde', c1500?.udpGbps != null && ref.udpGbps ? c1500.udpGbps >= ref.udpGbps : null),
           duel
-            ? t('RTT <= vde (interleaved, median)', median(duel[duel.length - 1]!.times)! <= median(duel[0]!.times)!)
+            ? `${t('RTT <= vde (interleaved, median)', median(duel[duel.length - 1]!.times)! <= median(duel[0]!.times)!)} (with --busy-poll-ms ${DUEL_BUSY_POLL_MS}: ${median(duel[duel.length - 2]!.times)! <= median(duel[0]!.times)! ? 'met' : 'MISSED'})`
             : t('RTT <= vde', c1500?.rttMs != null && ref.rttMs ? c1500.rttMs <= ref.rttMs : null),
         ].join('; '),
     );
