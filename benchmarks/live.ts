@@ -321,7 +321,8 @@ interface EopRun extends Running {
 async function startEop(mtu: number, captures: boolean, gro: boolean, busyPollMs: number | null, cli: string, nsPrefix = 'eop-'): Promise<EopRun> {
   const dir = mkdtempSync(join(tmpdir(), 'eoptest-benchlive-'));
   const topo = join(dir, 'rack.yaml');
-  writeFileSync(topo, `name: bench\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
+  // One running rack per name: a second one at once (the busy-polling side of the rounds) is named for its prefix.
+  writeFileSync(topo, `name: ${nsPrefix === 'eop-' ? 'bench' : `bench-${nsPrefix.replace(/-$/, '')}`}\nmtu: ${mtu}\nhosts:\n  - {name: h1, attach: tap}\n  - {name: h2, attach: tap}\n`);
   const args = [cli, 'up', topo, ...(captures ? ['--capture-dir', join(dir, 'captures')] : ['--no-captures']), ...(gro ? [] : ['--no-gro']), ...(busyPollMs !== null ? ['--busy-poll-ms', String(busyPollMs)] : []), '--ns-prefix', nsPrefix];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
