@@ -11,10 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
 import { NtbNetdevNic } from '../src/eop/ntb-netdev.js';
 import type { Rack } from '../src/topology/rack.js';
-import { installFaults } from '../src/topology/install-faults.js';
-import type { FaultSpec } from '../src/topology/types.js';
 import { MAC, rawFrame } from './helpers/raw-frame.js';
 import { bootedRack } from './helpers/rack.js';
+import { downThenUp, expectAllAccountedFor } from './helpers/link-down.js';
 
 const US = 1000;
 
@@ -25,15 +24,6 @@ function ntbRack(useDma = false): { rack: Rack; h1: NtbNetdevNic; h2: NtbNetdevN
   h2.setReceiver((f) => got.push(f.slice()));
   return { rack, h1: rack.nic('h1') as NtbNetdevNic, h2, got };
 }
-
-const fault = (atUs: number, kind: 'link-down' | 'link-up', host: string): FaultSpec => ({ origin: 'test', atUs, kind, host, count: 1, pollUs: 0, path: 'primary' });
-
-/** `host`'s link down `downUs` from now and up again at `upUs` (the rack file's faults). */
-function downThenUp(rack: Rack, host: string, downUs: number, upUs: number): void {
-  installFaults({ faults: [fault(downUs, 'link-down', host), fault(upUs, 'link-up', host)] }, rack);
-}
-
-const tagOf = (f: Uint8Array): number => f[14]! | (f[15]! << 8);
 
 describe('ntb-netdev: link down with frames queued and in flight', () => {
   it.each(['h1', 'h2'])(
@@ -141,19 +131,7 @@ describe('ntb-netdev: link down with frames queued and in flight', () => {
         expect(h1.transmit(f)).toBe(true);
         sent.set(k, f);
       }
-      // Bounded: a wedged queue keeps its restart timer ticking for ever.
-      rack.sched.runUntil(rack.sched.now + 50_000 * US);
-      const after = [100, 101, 102].map((k) => rawFrame(MAC[2]!, MAC[1]!, 3000, k));
-      for (const f of after) {
-        expect(h1.transmit(f), `t ${tUs} µs`).toBe(true);
-        sent.set(tagOf(f), f);
-      }
-      rack.sched.runUntil(rack.sched.now + 50_000 * US);
-      const tags = got.map(tagOf);
-      expect(new Set(tags).size, `t ${tUs} µs`).toBe(tags.length);
-      for (const f of got) expect(f, `t ${tUs} µs`).toEqual(sent.get(tagOf(f)));
-      expect(tags.slice(-3), `t ${tUs} µs`).toEqual([100, 101, 102]);
-      expect(got.length + h1.drops.total + h2.drops.total, `t ${tUs} µs`).toBe(sent.size);
+      expectAllAccountedFor(rack, h1, h2, sent, got, `t ${tUs} µs`);
     }
   }, 60_000);
 });
