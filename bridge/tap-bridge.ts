@@ -236,7 +236,7 @@ export class TapBridge {
   pickUp(): number {
     if (this.closed || this.failure !== null || this.hold.isPaused || !this.tap.readNow) return 0;
     // A TCP segment merged-and-held until the end of the batch has not reached the kernel yet.
-    if (this.gro?.pending || this.uso?.pending) this.flushGro();
+    if (this.gro?.pending || this.uso?.pending) this.flushMerged();
     const n = this.tap.readNow(1);
     this.c.pickedUp += n;
     return n;
@@ -267,14 +267,18 @@ export class TapBridge {
       if ((this.gro.pending || this.uso?.pending) && !this.flushQueued) {
         // The end of the current event batch: everything merged so far is due now.
         this.flushQueued = true;
-        process.nextTick(this.flushGro);
+        process.nextTick(this.flushMerged);
       }
       return;
     }
     if (!this.tap.write(frame)) this.drops.add(BridgeDrop.TAP_WRITE);
   };
 
-  private readonly flushGro = (): void => {
+  /**
+   * The end of an event batch: what the coalescers merged goes into the TAP now. Queued on
+   * nextTick by fromFabric; called directly where no tick comes between batches (warm-up.ts).
+   */
+  readonly flushMerged = (): void => {
     this.flushQueued = false;
     if (this.closed || this.failure !== null) return;
     this.gro?.flush();

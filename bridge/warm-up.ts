@@ -256,10 +256,7 @@ export function warmUpFramePath(topo: Topology, vnetHdrSize: number, frames = WA
       sched.runUntil(sched.now + SETTLE_NS);
       // The end of the event batch: what the coalescers merged goes out, as the live bridge's
       // nextTick does (never reached while the warm-up runs).
-      for (const e of ends) {
-        e.bridge.gro?.flush();
-        e.bridge.uso?.flush();
-      }
+      for (const e of ends) e.bridge.flushMerged();
     },
     deliveries,
     onFailure: (): void => {},
